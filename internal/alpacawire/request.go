@@ -1,0 +1,154 @@
+package alpacawire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Action is what a client message asks for.
+type Action uint8
+
+// Client actions.
+const (
+	ActionAuth Action = iota + 1
+	ActionSubscribe
+	ActionUnsubscribe
+)
+
+// ErrInvalidSyntax is returned for any client message that does not follow
+// the protocol; the server answers it with error 400.
+var ErrInvalidSyntax = errors.New("alpacawire: invalid syntax")
+
+// MaxSymbolLen bounds one symbol; the longest real ones are OCC option
+// symbols (21 characters).
+const MaxSymbolLen = 32
+
+// Request is a decoded client message.
+type Request struct {
+	Action Action
+	Key    string // auth
+	Secret string // auth
+
+	// Lists holds every channel key of a subscribe or unsubscribe whose value
+	// was a list, by channel name, with symbols validated and upper-cased.
+	// Keys whose value was null are left out: the Go SDK sends
+	// "orderbooks":nil, "news":nil and "pricing":nil on every stock
+	// subscribe, and those must not count as requests for those channels.
+	Lists map[string][]string
+}
+
+// ParseRequest decodes one client message in codec c.
+func ParseRequest(c Codec, data []byte) (*Request, error) {
+	var m map[string]any
+	if c == MsgPack {
+		dec := msgpack.NewDecoder(bytes.NewReader(data))
+		if err := dec.Decode(&m); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalidSyntax, err)
+		}
+		if _, err := dec.PeekCode(); err == nil {
+			return nil, fmt.Errorf("%w: trailing data", ErrInvalidSyntax)
+		}
+	} else {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		if err := dec.Decode(&m); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalidSyntax, err)
+		}
+		if dec.More() {
+			return nil, fmt.Errorf("%w: trailing data", ErrInvalidSyntax)
+		}
+	}
+	if m == nil {
+		return nil, fmt.Errorf("%w: not an object", ErrInvalidSyntax)
+	}
+	return requestFromMap(m)
+}
+
+func requestFromMap(m map[string]any) (*Request, error) {
+	action, ok := m["action"].(string)
+	if !ok {
+		return nil, fmt.Errorf("%w: missing action", ErrInvalidSyntax)
+	}
+	r := &Request{}
+	switch action {
+	case "auth":
+		r.Action = ActionAuth
+		key, ok1 := m["key"].(string)
+		secret, ok2 := m["secret"].(string)
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("%w: auth needs key and secret strings", ErrInvalidSyntax)
+		}
+		r.Key, r.Secret = key, secret
+		return r, nil
+	case "subscribe":
+		r.Action = ActionSubscribe
+	case "unsubscribe":
+		r.Action = ActionUnsubscribe
+	default:
+		return nil, fmt.Errorf("%w: unknown action %q", ErrInvalidSyntax, action)
+	}
+	for k, v := range m {
+		if k == "action" || v == nil {
+			continue
+		}
+		list, ok := v.([]any)
+		if !ok {
+			// Non-list values under other keys (a stray "key", say) carry
+			// no subscription; Alpaca ignores them and so do we.
+			continue
+		}
+		syms := make([]string, 0, len(list))
+		for _, x := range list {
+			s, ok := x.(string)
+			if !ok {
+				return nil, fmt.Errorf("%w: %s: symbol is not a string", ErrInvalidSyntax, k)
+			}
+			s, ok = NormalizeSymbol(s)
+			if !ok {
+				return nil, fmt.Errorf("%w: %s: malformed symbol", ErrInvalidSyntax, k)
+			}
+			syms = append(syms, s)
+		}
+		if r.Lists == nil {
+			r.Lists = make(map[string][]string)
+		}
+		r.Lists[k] = syms
+	}
+	return r, nil
+}
+
+// NormalizeSymbol validates a subscription symbol and upper-cases it. "*" is
+// the wildcard. Letters, digits and . / - are allowed (BRK.B, BTC/USD,
+// OCC option symbols).
+func NormalizeSymbol(s string) (string, bool) {
+	if s == "*" {
+		return s, true
+	}
+	if len(s) == 0 || len(s) > MaxSymbolLen {
+		return "", false
+	}
+	lower := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '/', c == '-':
+		case 'a' <= c && c <= 'z':
+			lower = true
+		default:
+			return "", false
+		}
+	}
+	if !lower {
+		return s, true
+	}
+	b := []byte(s)
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b), true
+}

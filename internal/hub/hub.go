@@ -1,0 +1,305 @@
+package hub
+
+import (
+	"errors"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tapehq/tape/internal/market"
+)
+
+// ErrSlowConsumer is the reason a subscriber is kicked: a lossless message
+// did not fit in its queue.
+var ErrSlowConsumer = errors.New("hub: slow consumer")
+
+// ErrClosed is returned by Take once the subscriber was removed.
+var ErrClosed = errors.New("hub: subscriber closed")
+
+// Encoder appends the wire encoding of one event to dst.
+type Encoder func(dst []byte, e *market.Event) []byte
+
+// Options configures a Hub. The zero value of every field means its default.
+type Options struct {
+	// Formats are the wire encodings subscribers can ask for, by index.
+	// Required: at least one.
+	Formats []Encoder
+	// MaxQueueBytes bounds the memory a subscriber's queue may pin.
+	// Default 16 MiB.
+	MaxQueueBytes int
+	// ConflateBytes is the queue size above which latest-value channels
+	// (quotes) are conflated per symbol. Default MaxQueueBytes / 2.
+	ConflateBytes int
+	// ChunkSize is the size of the shared buffers encoded events live in.
+	// Default 16 KiB.
+	ChunkSize int
+}
+
+const (
+	defaultMaxQueueBytes = 16 << 20
+	defaultChunkSize     = 16 << 10
+	// maxMessage is the room an encoder is given in a chunk; a message that
+	// does not fit is copied into its own allocation.
+	maxMessage = 1 << 10
+)
+
+// Hub routes events from one publisher to many subscribers.
+type Hub struct {
+	opts Options
+
+	mu    sync.RWMutex // guards index, wild, subs and Subscriber.eff*
+	index [market.NumChannels]map[string][]*Subscriber
+	wild  [market.NumChannels][]*Subscriber
+	subs  map[*Subscriber]struct{}
+
+	// Publisher-owned state (Publish is called from one goroutine).
+	cur      []*chunk // current chunk per format
+	touched  []*Subscriber
+	enc      [][]byte // the current event's encoding per format
+	encChunk []*chunk // and the chunk each lives in
+
+	nextID     atomic.Uint64
+	published  atomic.Uint64
+	deliveries atomic.Uint64
+	conflated  atomic.Uint64
+	kicked     atomic.Uint64
+	lastSeq    atomic.Uint64
+}
+
+type chunk struct{ buf []byte }
+
+// New returns a hub. It panics if opts has no formats: that is a programming
+// error, not a runtime condition.
+func New(opts Options) *Hub {
+	if len(opts.Formats) == 0 {
+		panic("hub: no formats")
+	}
+	if opts.MaxQueueBytes <= 0 {
+		opts.MaxQueueBytes = defaultMaxQueueBytes
+	}
+	if opts.ConflateBytes <= 0 || opts.ConflateBytes > opts.MaxQueueBytes {
+		opts.ConflateBytes = opts.MaxQueueBytes / 2
+	}
+	if opts.ChunkSize < 2*maxMessage {
+		opts.ChunkSize = defaultChunkSize
+	}
+	h := &Hub{opts: opts, subs: make(map[*Subscriber]struct{})}
+	for c := range h.index {
+		h.index[c] = make(map[string][]*Subscriber)
+	}
+	h.cur = make([]*chunk, len(opts.Formats))
+	h.enc = make([][]byte, len(opts.Formats))
+	h.encChunk = make([]*chunk, len(opts.Formats))
+	return h
+}
+
+// Subscribe registers a new subscriber that receives events in format (an
+// index into Options.Formats). It starts with no channels.
+func (h *Hub) Subscribe(format int) *Subscriber {
+	if format < 0 || format >= len(h.opts.Formats) {
+		panic("hub: unknown format")
+	}
+	s := &Subscriber{hub: h, format: format, id: h.nextID.Add(1), ready: make(chan struct{}, 1)}
+	h.mu.Lock()
+	h.subs[s] = struct{}{}
+	h.mu.Unlock()
+	return s
+}
+
+// Remove unregisters s and releases its queue. Further Takes return
+// ErrClosed (or ErrSlowConsumer if it was kicked). Remove is idempotent.
+func (h *Hub) Remove(s *Subscriber) {
+	h.mu.Lock()
+	if _, ok := h.subs[s]; ok {
+		delete(h.subs, s)
+		for c := range market.NumChannels {
+			h.setEffective(s, c, false, nil)
+		}
+	}
+	h.mu.Unlock()
+	s.close(ErrClosed)
+}
+
+// SetChannel replaces the symbols s receives on channel ch. "*" among them
+// means every symbol; explicit symbols next to it are remembered, so that
+// dropping the wildcard later keeps them, but never cause duplicates.
+func (h *Hub) SetChannel(s *Subscriber, ch market.Channel, symbols []string) {
+	wild := slices.Contains(symbols, "*")
+	var set map[string]struct{}
+	if !wild && len(symbols) > 0 {
+		set = make(map[string]struct{}, len(symbols))
+		for _, sym := range symbols {
+			set[sym] = struct{}{}
+		}
+	}
+	h.mu.Lock()
+	if _, ok := h.subs[s]; ok {
+		h.setEffective(s, ch, wild, set)
+	}
+	h.mu.Unlock()
+}
+
+// setEffective moves s's registration on ch to (wild, set). Caller holds
+// h.mu. Index slices are copied on write so Publish can iterate them under
+// the read lock without copying.
+func (h *Hub) setEffective(s *Subscriber, ch market.Channel, wild bool, set map[string]struct{}) {
+	if s.effWild[ch] != wild {
+		if wild {
+			h.wild[ch] = append(slices.Clip(h.wild[ch]), s)
+		} else {
+			h.wild[ch] = without(h.wild[ch], s)
+		}
+		s.effWild[ch] = wild
+	}
+	old := s.effSyms[ch]
+	for sym := range old {
+		if _, keep := set[sym]; !keep {
+			if l := without(h.index[ch][sym], s); len(l) > 0 {
+				h.index[ch][sym] = l
+			} else {
+				delete(h.index[ch], sym)
+			}
+		}
+	}
+	for sym := range set {
+		if _, had := old[sym]; !had {
+			h.index[ch][sym] = append(slices.Clip(h.index[ch][sym]), s)
+		}
+	}
+	s.effSyms[ch] = set
+}
+
+func without(l []*Subscriber, s *Subscriber) []*Subscriber {
+	i := slices.Index(l, s)
+	if i < 0 {
+		return l
+	}
+	out := make([]*Subscriber, 0, len(l)-1)
+	out = append(out, l[:i]...)
+	return append(out, l[i+1:]...)
+}
+
+// Publish delivers events to their subscribers. It must be called from one
+// goroutine at a time and never blocks on a subscriber. The events (and the
+// payloads their pointers reference) must not be modified afterwards.
+func (h *Hub) Publish(events []market.Event) {
+	if len(events) == 0 {
+		return
+	}
+	h.mu.RLock()
+	for i := range events {
+		e := &events[i]
+		ch := e.Kind.Channel()
+		if ch >= market.NumChannels {
+			continue
+		}
+		bySym := h.index[ch][e.Symbol]
+		wild := h.wild[ch]
+		if len(bySym) == 0 && len(wild) == 0 {
+			continue
+		}
+		clear(h.enc)
+		lossless := ch.Lossless()
+		h.deliver(bySym, e, lossless)
+		h.deliver(wild, e, lossless)
+	}
+	h.mu.RUnlock()
+	h.published.Add(uint64(len(events)))
+	h.lastSeq.Store(events[len(events)-1].Seq)
+
+	var n uint64
+	for _, s := range h.touched {
+		n += uint64(len(s.pending))
+		s.push()
+	}
+	clear(h.touched)
+	h.touched = h.touched[:0]
+	h.deliveries.Add(n)
+}
+
+func (h *Hub) deliver(subs []*Subscriber, e *market.Event, lossless bool) {
+	for _, s := range subs {
+		if s.dead.Load() {
+			continue
+		}
+		f := s.format
+		msg, c := h.enc[f], h.encChunk[f]
+		if msg == nil {
+			msg, c = h.encode(f, e)
+			h.enc[f], h.encChunk[f] = msg, c
+		}
+		// Charge s for the memory it pins: the whole chunk the first time it
+		// references it, nothing for further messages in the same chunk.
+		cost := int32(len(msg))
+		if c != nil {
+			cost = 0
+			if s.lastChunk != c {
+				cost = int32(cap(c.buf))
+				s.lastChunk = c
+			}
+		}
+		if len(s.pending) == 0 {
+			h.touched = append(h.touched, s)
+		}
+		s.pending = append(s.pending, item{msg: msg, sym: e.Symbol, cost: cost, lossless: lossless})
+	}
+}
+
+// encode encodes e in format f into the current chunk of that format and
+// returns the message and its chunk (nil if it got its own allocation).
+func (h *Hub) encode(f int, e *market.Event) ([]byte, *chunk) {
+	c := h.cur[f]
+	if c == nil || cap(c.buf)-len(c.buf) < maxMessage {
+		c = &chunk{buf: make([]byte, 0, h.opts.ChunkSize)}
+		h.cur[f] = c
+	}
+	start := len(c.buf)
+	b := h.opts.Formats[f](c.buf, e)
+	if cap(b) != cap(c.buf) {
+		// It did not fit (an unusually long status text, say) and append
+		// moved it to a new array of its own.
+		return b[start:len(b):len(b)], nil
+	}
+	c.buf = b
+	return b[start:len(b):len(b)], c
+}
+
+// Stats are hub-wide counters.
+type Stats struct {
+	Published   uint64 // events offered to Publish
+	Deliveries  uint64 // messages queued to subscribers
+	Conflated   uint64 // latest-value messages replaced by a newer one before being sent
+	Kicked      uint64 // subscribers disconnected as slow consumers
+	Subscribers int    // current subscribers
+	LastSeq     uint64 // sequence number of the last published event
+}
+
+// Stats returns a snapshot of the hub's counters.
+func (h *Hub) Stats() Stats {
+	h.mu.RLock()
+	n := len(h.subs)
+	h.mu.RUnlock()
+	return Stats{
+		Published:   h.published.Load(),
+		Deliveries:  h.deliveries.Load(),
+		Conflated:   h.conflated.Load(),
+		Kicked:      h.kicked.Load(),
+		Subscribers: n,
+		LastSeq:     h.lastSeq.Load(),
+	}
+}
+
+// Subscribers returns a snapshot of every subscriber's statistics.
+func (h *Hub) Subscribers() []SubscriberStats {
+	h.mu.RLock()
+	out := make([]SubscriberStats, 0, len(h.subs))
+	for s := range h.subs {
+		out = append(out, s.Stats())
+	}
+	h.mu.RUnlock()
+	slices.SortFunc(out, func(a, b SubscriberStats) int { return int(a.ID - b.ID) })
+	return out
+}
+
+func nowNano() int64 { return time.Now().UnixNano() }

@@ -1,0 +1,221 @@
+package wsapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/tapehq/tape/internal/alpacawire"
+	"github.com/tapehq/tape/internal/auth"
+	"github.com/tapehq/tape/internal/hub"
+	"github.com/tapehq/tape/internal/market"
+)
+
+// Options configures a Server. Zero fields take the documented defaults.
+type Options struct {
+	// Hub delivers the events; its Formats must be indexed by
+	// alpacawire.Codec (JSON at 0, msgpack at 1). Required.
+	Hub *hub.Hub
+	// Keys authenticates clients; nil accepts any key (loopback only).
+	Keys *auth.Keys
+	// Logger; nil discards.
+	Logger *slog.Logger
+
+	// AuthTimeout is how long a client has to authenticate (error 404).
+	// Default 10 s, as at Alpaca.
+	AuthTimeout time.Duration
+	// MaxSymbols bounds the distinct symbols one connection may subscribe
+	// to across channels, "*" not counted (error 405). Default 10,000;
+	// negative means unlimited.
+	MaxSymbols int
+	// MaxMessageBytes bounds one client message after reassembly of
+	// fragments (error 400, then close 1009). Default 1 MiB, which holds a
+	// subscribe for every listed US stock.
+	MaxMessageBytes int
+	// MaxFrameBytes is the size at which outgoing data frames are cut.
+	// Default 128 KiB: large enough to batch, small enough for clients
+	// with a 1 MiB read limit (the Python websockets default).
+	MaxFrameBytes int
+	// WriteTimeout bounds one frame write; a client that cannot take a frame
+	// in that time is disconnected as slow. Default 10 s.
+	WriteTimeout time.Duration
+	// PingInterval is how often the server pings a client to detect dead
+	// peers; a ping unanswered for another PingInterval closes the session.
+	// Default 20 s. Clients ping too (the SDKs every 10 s); pongs are
+	// answered automatically.
+	PingInterval time.Duration
+	// MaxConns bounds concurrent sessions; beyond it upgrades get HTTP 503.
+	// Default 10,000.
+	MaxConns int
+	// Compression enables permessage-deflate when the client offers it. Off
+	// by default: on loopback it costs CPU and saves nothing.
+	Compression bool
+	// Channels maps subscribe keys to hub channels. Default: the stock
+	// channels.
+	Channels map[string]market.Channel
+}
+
+func (o *Options) setDefaults() {
+	if o.AuthTimeout <= 0 {
+		o.AuthTimeout = 10 * time.Second
+	}
+	if o.MaxSymbols == 0 {
+		o.MaxSymbols = 10_000
+	}
+	if o.MaxMessageBytes <= 0 {
+		o.MaxMessageBytes = 1 << 20
+	}
+	if o.MaxFrameBytes <= 0 {
+		o.MaxFrameBytes = 128 << 10
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	if o.PingInterval <= 0 {
+		o.PingInterval = 20 * time.Second
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = 10_000
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Channels == nil {
+		o.Channels = make(map[string]market.Channel)
+		for c := range market.NumChannels {
+			o.Channels[c.String()] = c
+		}
+	}
+}
+
+// autoChannels are accepted in subscribe messages and ignored: corrections
+// and cancel errors come automatically with trades.
+var autoChannels = map[string]bool{"corrections": true, "cancelErrors": true}
+
+// Server is an http.Handler serving the stream protocol for one hub.
+type Server struct {
+	opts Options
+
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // one per running session
+	mu     sync.Mutex
+	closed bool
+
+	sessions atomic.Int64
+	stats    counters
+}
+
+type counters struct {
+	accepted     atomic.Uint64
+	rejected     atomic.Uint64 // upgrades refused (limit, shutdown)
+	authFailures atomic.Uint64
+	slowKicks    atomic.Uint64
+	frames       atomic.Uint64
+	messages     atomic.Uint64
+	bytes        atomic.Uint64
+	errors       [600]atomic.Uint64 // by protocol error code
+}
+
+// New returns a Server.
+func New(opts Options) *Server {
+	if opts.Hub == nil {
+		panic("wsapi: Options.Hub is required")
+	}
+	opts.setDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Server{opts: opts, ctx: ctx, cancel: cancel}
+}
+
+// ServeHTTP upgrades the request and runs the session until either side
+// closes it or the server shuts down.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.closed || s.sessions.Load() >= int64(s.opts.MaxConns) {
+		s.mu.Unlock()
+		s.stats.rejected.Add(1)
+		http.Error(w, "too many connections or shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	s.sessions.Add(1)
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer func() {
+		s.sessions.Add(-1)
+		s.wg.Done()
+	}()
+
+	mode := websocket.CompressionDisabled
+	if s.opts.Compression {
+		mode = websocket.CompressionContextTakeover
+	}
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{CompressionMode: mode})
+	if err != nil {
+		s.opts.Logger.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	// We enforce our own message limit so we can answer with Alpaca's
+	// error before closing, which the library's limit would not let us do.
+	conn.SetReadLimit(-1)
+	s.stats.accepted.Add(1)
+
+	sess := newSession(s, conn, r)
+	sess.run(s.ctx)
+}
+
+// Close disconnects every session (close code 1001, going away) and waits
+// for their goroutines. New upgrades are refused from the first call.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+}
+
+// Stats is a snapshot of the server's counters.
+type Stats struct {
+	Sessions     int64
+	Accepted     uint64
+	Rejected     uint64
+	AuthFailures uint64
+	SlowKicks    uint64
+	Frames       uint64
+	Messages     uint64
+	Bytes        uint64
+	Errors       map[int]uint64 // protocol errors sent, by code
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	st := Stats{
+		Sessions:     s.sessions.Load(),
+		Accepted:     s.stats.accepted.Load(),
+		Rejected:     s.stats.rejected.Load(),
+		AuthFailures: s.stats.authFailures.Load(),
+		SlowKicks:    s.stats.slowKicks.Load(),
+		Frames:       s.stats.frames.Load(),
+		Messages:     s.stats.messages.Load(),
+		Bytes:        s.stats.bytes.Load(),
+		Errors:       make(map[int]uint64),
+	}
+	for code := range s.stats.errors {
+		if n := s.stats.errors[code].Load(); n > 0 {
+			st.Errors[code] = n
+		}
+	}
+	return st
+}
+
+func isCloseOrCancel(err error) bool {
+	return errors.Is(err, context.Canceled) || websocket.CloseStatus(err) != -1
+}
+
+var _ http.Handler = (*Server)(nil)
+var _ = alpacawire.JSON

@@ -1,0 +1,413 @@
+package wsapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/tapehq/tape/internal/alpacawire"
+	"github.com/tapehq/tape/internal/hub"
+	"github.com/tapehq/tape/internal/market"
+)
+
+// closeRequest asks the writer to close the connection once the control
+// queue is flushed.
+type closeRequest struct {
+	code   websocket.StatusCode
+	reason string
+}
+
+type session struct {
+	srv   *Server
+	conn  *websocket.Conn
+	codec alpacawire.Codec
+	log   *slog.Logger
+	sub   *hub.Subscriber
+
+	// Reader-owned state.
+	key  string // the authenticated key, for the connection count
+	subs alpacawire.Subscription
+
+	authed atomic.Bool // set by the reader, read by the auth timer
+
+	pendingHeaderAuth [2]string // key and secret from upgrade headers
+
+	ctrlMu    sync.Mutex
+	ctrl      [][]byte      // control frames waiting, in order
+	closeReq  *closeRequest // set once
+	ctrlReady chan struct{} // capacity 1
+}
+
+func newSession(srv *Server, conn *websocket.Conn, r *http.Request) *session {
+	codec := alpacawire.CodecForContentType(r.Header.Get("Content-Type"))
+	ss := &session{
+		srv:       srv,
+		conn:      conn,
+		codec:     codec,
+		log:       srv.opts.Logger.With("remote", r.RemoteAddr, "codec", codec.String()),
+		ctrlReady: make(chan struct{}, 1),
+	}
+	// Alpaca also accepts the key pair as headers on the upgrade; no SDK
+	// uses it, but curl-style clients do.
+	if key := r.Header.Get("APCA-API-KEY-ID"); key != "" {
+		ss.pendingHeaderAuth = [2]string{key, r.Header.Get("APCA-API-SECRET-KEY")}
+	}
+	return ss
+}
+
+// run drives the session until it ends. ctx is the server's lifetime: when
+// it ends the client gets close 1001 (going away).
+func (ss *session) run(ctx context.Context) {
+	srv := ss.srv
+	ss.sub = srv.opts.Hub.Subscribe(int(ss.codec))
+	defer srv.opts.Hub.Remove(ss.sub)
+	defer func() {
+		if ss.authed.Load() {
+			srv.opts.Keys.Release(ss.key)
+		}
+	}()
+
+	// The session context ends the reader and the pinger. It is not the
+	// server's ctx: on shutdown the writer closes the connection politely
+	// first, which in turn ends the reader.
+	sctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	ss.control(alpacawire.AppendSuccess(nil, ss.codec, "connected"))
+	if h := ss.pendingHeaderAuth; h[0] != "" {
+		ss.auth(h[0], h[1])
+	}
+	authTimer := time.AfterFunc(srv.opts.AuthTimeout, func() {
+		if !ss.authed.Load() {
+			ss.terminal(alpacawire.CodeAuthTimeout, websocket.StatusPolicyViolation, "auth timeout")
+		}
+	})
+	defer authTimer.Stop()
+
+	writerDone := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer close(writerDone)
+		defer cancel()
+		if err := ss.writeLoop(ctx, sctx); err != nil && !isCloseOrCancel(err) {
+			ss.log.Debug("session writer ended", "err", err)
+		}
+	})
+	wg.Go(func() {
+		defer cancel()
+		ss.pingLoop(sctx)
+	})
+
+	err := ss.readLoop(sctx)
+	if err != nil && !isCloseOrCancel(err) && !errors.Is(err, io.EOF) {
+		ss.log.Debug("session reader ended", "err", err)
+	}
+	if errors.Is(err, errTerminal) {
+		// Let the writer deliver the final error and close, but not forever.
+		select {
+		case <-writerDone:
+		case <-time.After(srv.opts.WriteTimeout):
+		}
+	}
+	cancel()
+	wg.Wait()
+	ss.conn.CloseNow()
+}
+
+// errTerminal ends the reader after a terminal protocol error was queued.
+var errTerminal = errors.New("wsapi: session terminated")
+
+func (ss *session) readLoop(ctx context.Context) error {
+	limit := int64(ss.srv.opts.MaxMessageBytes)
+	for {
+		typ, r, err := ss.conn.Reader(ctx)
+		if err != nil {
+			return err
+		}
+		data, err := io.ReadAll(io.LimitReader(r, limit+1))
+		if err != nil {
+			return err
+		}
+		if int64(len(data)) > limit {
+			ss.terminal(alpacawire.CodeInvalidSyntax, websocket.StatusMessageTooBig, "message too big")
+			return errTerminal
+		}
+		codec := alpacawire.JSON
+		if typ == websocket.MessageBinary {
+			codec = alpacawire.MsgPack
+		}
+		req, err := alpacawire.ParseRequest(codec, data)
+		if err != nil {
+			ss.error(alpacawire.CodeInvalidSyntax)
+			continue
+		}
+		switch req.Action {
+		case alpacawire.ActionAuth:
+			if !ss.auth(req.Key, req.Secret) {
+				return errTerminal
+			}
+		case alpacawire.ActionSubscribe, alpacawire.ActionUnsubscribe:
+			if !ss.authed.Load() {
+				ss.error(alpacawire.CodeNotAuthenticated)
+				continue
+			}
+			ss.subscribe(req)
+		}
+	}
+}
+
+func (ss *session) auth(key, secret string) (keepOpen bool) {
+	srv := ss.srv
+	if ss.authed.Load() {
+		ss.error(alpacawire.CodeAlreadyAuthenticated)
+		return true
+	}
+	if !srv.opts.Keys.Check(key, secret) {
+		srv.stats.authFailures.Add(1)
+		ss.log.Info("stream auth failed", "key", redact(key))
+		ss.terminal(alpacawire.CodeAuthFailed, websocket.StatusPolicyViolation, "auth failed")
+		return false
+	}
+	if err := srv.opts.Keys.Acquire(key); err != nil {
+		// Like Alpaca we keep the socket: the Go SDK retries auth on it.
+		ss.error(alpacawire.CodeConnectionLimit)
+		return true
+	}
+	ss.key = key
+	ss.authed.Store(true)
+	ss.control(alpacawire.AppendSuccess(nil, ss.codec, "authenticated"))
+	return true
+}
+
+// subscribe applies a subscribe or unsubscribe and echoes the full set.
+func (ss *session) subscribe(req *alpacawire.Request) {
+	chans := ss.srv.opts.Channels
+	next := ss.subs
+	changed := [market.NumChannels]bool{}
+	for name, syms := range req.Lists {
+		ch, ok := chans[name]
+		if !ok {
+			if autoChannels[name] || len(syms) == 0 {
+				continue
+			}
+			ss.error(alpacawire.CodeInvalidSubscribe)
+			return
+		}
+		cur := next[ch]
+		var upd []string
+		if req.Action == alpacawire.ActionSubscribe {
+			upd = slices.Clone(cur)
+			for _, s := range syms {
+				if !slices.Contains(upd, s) {
+					upd = append(upd, s)
+				}
+			}
+		} else {
+			upd = make([]string, 0, len(cur))
+			for _, s := range cur {
+				if !slices.Contains(syms, s) {
+					upd = append(upd, s)
+				}
+			}
+		}
+		if !slices.Equal(upd, cur) {
+			next[ch] = upd
+			changed[ch] = true
+		}
+	}
+	if max := ss.srv.opts.MaxSymbols; max > 0 && distinctSymbols(&next) > max {
+		ss.error(alpacawire.CodeSymbolLimit)
+		return
+	}
+	ss.subs = next
+	// The echo is queued before the hub starts delivering the new symbols,
+	// and the writer sends control first: the client sees the echo before
+	// any data it caused.
+	ss.control(alpacawire.AppendSubscription(nil, ss.codec, &ss.subs))
+	for ch, c := range changed {
+		if c {
+			ss.srv.opts.Hub.SetChannel(ss.sub, market.Channel(ch), ss.subs[ch])
+		}
+	}
+}
+
+func distinctSymbols(s *alpacawire.Subscription) int {
+	seen := make(map[string]struct{})
+	for _, syms := range s {
+		for _, sym := range syms {
+			if sym != "*" {
+				seen[sym] = struct{}{}
+			}
+		}
+	}
+	return len(seen)
+}
+
+// control queues a control frame ahead of all data.
+func (ss *session) control(frame []byte) {
+	ss.ctrlMu.Lock()
+	if ss.closeReq == nil {
+		ss.ctrl = append(ss.ctrl, frame)
+	}
+	ss.ctrlMu.Unlock()
+	select {
+	case ss.ctrlReady <- struct{}{}:
+	default:
+	}
+}
+
+func (ss *session) error(code int) {
+	ss.srv.stats.errors[code].Add(1)
+	ss.control(alpacawire.AppendError(nil, ss.codec, code))
+}
+
+// terminal queues a final error and asks the writer to close afterwards.
+func (ss *session) terminal(code int, status websocket.StatusCode, reason string) {
+	ss.error(code)
+	ss.ctrlMu.Lock()
+	if ss.closeReq == nil {
+		ss.closeReq = &closeRequest{code: status, reason: reason}
+	}
+	ss.ctrlMu.Unlock()
+}
+
+func (ss *session) takeControl() ([][]byte, *closeRequest) {
+	ss.ctrlMu.Lock()
+	defer ss.ctrlMu.Unlock()
+	frames := ss.ctrl
+	ss.ctrl = nil
+	return frames, ss.closeReq
+}
+
+// errClosed ends the writer after it closed the connection on purpose.
+var errClosed = errors.New("wsapi: connection closed by server")
+
+// flushControl writes pending control frames and performs a requested close.
+func (ss *session) flushControl(ctx context.Context) error {
+	frames, req := ss.takeControl()
+	for _, f := range frames {
+		if err := ss.write(ctx, f); err != nil {
+			return err
+		}
+	}
+	if req != nil {
+		ss.conn.Close(req.code, req.reason)
+		return errClosed
+	}
+	return nil
+}
+
+func (ss *session) write(ctx context.Context, frame []byte) error {
+	typ := websocket.MessageText
+	if ss.codec == alpacawire.MsgPack {
+		typ = websocket.MessageBinary
+	}
+	wctx, cancel := context.WithTimeout(ctx, ss.srv.opts.WriteTimeout)
+	defer cancel()
+	if err := ss.conn.Write(wctx, typ, frame); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			ss.srv.stats.slowKicks.Add(1)
+			ss.log.Info("disconnecting slow client: write timed out", "timeout", ss.srv.opts.WriteTimeout)
+		}
+		return fmt.Errorf("write: %w", err)
+	}
+	ss.srv.stats.frames.Add(1)
+	ss.srv.stats.bytes.Add(uint64(len(frame)))
+	return nil
+}
+
+func (ss *session) writeLoop(serverCtx, sctx context.Context) error {
+	var msgs [][]byte
+	var frame []byte
+	max := ss.srv.opts.MaxFrameBytes
+	for {
+		select {
+		case <-serverCtx.Done():
+			ss.conn.Close(websocket.StatusGoingAway, "server shutting down")
+			return errClosed
+		case <-sctx.Done():
+			return sctx.Err()
+		case <-ss.ctrlReady:
+		case <-ss.sub.Ready():
+		}
+		if err := ss.flushControl(sctx); err != nil {
+			return err
+		}
+		var cost int
+		var err error
+		msgs, cost, err = ss.sub.Take(msgs[:0])
+		if errors.Is(err, hub.ErrSlowConsumer) {
+			ss.srv.stats.slowKicks.Add(1)
+			ss.log.Info("disconnecting slow client: queue full")
+			ss.terminal(alpacawire.CodeSlowClient, websocket.StatusPolicyViolation, "slow client")
+			// Best effort: a client this far behind may never read it.
+			ctx, cancel := context.WithTimeout(sctx, time.Second)
+			defer cancel()
+			return ss.flushControl(ctx)
+		}
+		if err != nil {
+			return err
+		}
+		for i := 0; i < len(msgs); {
+			size := alpacawire.FrameOverhead(ss.codec, 1) + len(msgs[i])
+			j := i + 1
+			for j < len(msgs) && size+len(msgs[j])+1 <= max {
+				size += len(msgs[j]) + 1
+				j++
+			}
+			frame = alpacawire.AppendFrame(frame[:0], ss.codec, msgs[i:j])
+			if err := ss.write(sctx, frame); err != nil {
+				return err
+			}
+			ss.srv.stats.messages.Add(uint64(j - i))
+			i = j
+			// A subscription echo must not wait behind a long backlog.
+			if err := ss.flushControl(sctx); err != nil {
+				return err
+			}
+		}
+		clear(msgs)
+		ss.sub.Release(cost)
+		if cap(frame) > 4*max {
+			frame = nil
+		}
+	}
+}
+
+func (ss *session) pingLoop(ctx context.Context) {
+	t := time.NewTicker(ss.srv.opts.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, ss.srv.opts.PingInterval)
+		err := ss.conn.Ping(pctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil {
+				ss.log.Info("closing unresponsive client: no pong", "err", err)
+			}
+			return
+		}
+	}
+}
+
+// redact keeps enough of a key to tell keys apart in logs.
+func redact(key string) string {
+	if len(key) <= 4 {
+		return "****"
+	}
+	return key[:4] + "****"
+}
