@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -310,6 +311,20 @@ func TestCodecForContentType(t *testing.T) {
 		"Application/MsgPack; charset=binary": MsgPack, " application/x-msgpack ": MsgPack, "text/plain": JSON} {
 		if got := CodecForContentType(ct); got != want {
 			t.Errorf("%q: got %v want %v", ct, got, want)
+		}
+	}
+}
+
+func TestJSFloatMatchesStrconv(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	cases := []float64{0, 1, -1, 0.01, 0.1, 0.3, 229.91, 229.9, 230, 1e12 + 0.01, 9999999999999.99, 1e13, 1e15 + 0.25, -0.07, 389.062639, 1e-9, 5e-324}
+	for range 200000 {
+		cases = append(cases, float64(r.Int64N(1e9))/100, float64(r.Int64N(1e15))/100, r.Float64()*1000, r.NormFloat64()*1e6)
+	}
+	for _, f := range cases {
+		want := strconv.FormatFloat(f, 'f', -1, 64)
+		if got := string(jsFloat(nil, f)); got != want {
+			t.Fatalf("%v: got %s want %s", f, got, want)
 		}
 	}
 }

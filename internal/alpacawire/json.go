@@ -72,9 +72,31 @@ func jsChar(b []byte, c byte) []byte {
 	return jsStr(b, string(rune(c)))
 }
 
+// jsFloat appends f in the shortest form that reads back as f, like
+// strconv.AppendFloat(b, f, 'f', -1, 64). Prices are nearly always whole
+// cents, and for those a fast path writes the digits directly: it is exact
+// because c/100 == f proves the two-decimal string reads back as f, and no
+// shorter string can, since below 1e13 distinct cent values are more than
+// an ulp apart.
 func jsFloat(b []byte, f float64) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return append(b, '0')
+	}
+	if a := math.Abs(f); a < 1e13 && f != 0 {
+		if c := math.Round(a * 100); c/100 == a {
+			if f < 0 {
+				b = append(b, '-')
+			}
+			ci := int64(c)
+			b = strconv.AppendInt(b, ci/100, 10)
+			if r := ci % 100; r != 0 {
+				b = append(b, '.', byte('0'+r/10))
+				if r%10 != 0 {
+					b = append(b, byte('0'+r%10))
+				}
+			}
+			return b
+		}
 	}
 	return strconv.AppendFloat(b, f, 'f', -1, 64)
 }

@@ -15,7 +15,7 @@ const (
 	KindQuote            // "q"
 	KindBar              // "b": a minute bar, emitted after its minute closes
 	KindUpdatedBar       // "u": a correction of an already emitted minute bar
-	KindDailyBar         // "d": the running session aggregate, every minute
+	KindDailyBar         // "d": the running session aggregate, at minute closes that changed it
 	KindStatus           // "s": trading status (halt, resume, ...)
 	KindLULD             // "l": limit up / limit down price band
 	KindCorrection       // "c": a trade correction

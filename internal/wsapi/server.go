@@ -59,6 +59,10 @@ type Options struct {
 	// Channels maps subscribe keys to hub channels. Default: the stock
 	// channels.
 	Channels map[string]market.Channel
+	// NotEntitled makes every successful auth answer 409 (insufficient
+	// subscription) and close, as Alpaca does for a feed the plan lacks;
+	// Tape uses it for stock feeds the operator disabled.
+	NotEntitled bool
 }
 
 func (o *Options) setDefaults() {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -40,6 +41,8 @@ type session struct {
 	authed atomic.Bool // set by the reader, read by the auth timer
 
 	pendingHeaderAuth [2]string // key and secret from upgrade headers
+
+	takeMu sync.Mutex // orders subscription changes with the writer's takes
 
 	ctrlMu    sync.Mutex
 	ctrl      [][]byte      // control frames waiting, in order
@@ -107,7 +110,7 @@ func (ss *session) run(ctx context.Context) {
 		ss.pingLoop(sctx)
 	})
 
-	err := ss.readLoop(sctx)
+	err := ss.safeReadLoop(sctx)
 	if err != nil && !isCloseOrCancel(err) && !errors.Is(err, io.EOF) {
 		ss.log.Debug("session reader ended", "err", err)
 	}
@@ -123,8 +126,24 @@ func (ss *session) run(ctx context.Context) {
 	ss.conn.CloseNow()
 }
 
+// testHookRequest, when set by a test, sees every parsed request.
+var testHookRequest func(*alpacawire.Request)
+
 // errTerminal ends the reader after a terminal protocol error was queued.
 var errTerminal = errors.New("wsapi: session terminated")
+
+// safeReadLoop turns a bug in message handling into Alpaca's 500 for this
+// client instead of a crash of the whole server.
+func (ss *session) safeReadLoop(ctx context.Context) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ss.log.Error("panic in stream session", "panic", r, "stack", string(debug.Stack()))
+			ss.terminal(alpacawire.CodeInternal, websocket.StatusInternalError, "internal error")
+			err = errTerminal
+		}
+	}()
+	return ss.readLoop(ctx)
+}
 
 func (ss *session) readLoop(ctx context.Context) error {
 	limit := int64(ss.srv.opts.MaxMessageBytes)
@@ -149,6 +168,9 @@ func (ss *session) readLoop(ctx context.Context) error {
 		if err != nil {
 			ss.error(alpacawire.CodeInvalidSyntax)
 			continue
+		}
+		if testHookRequest != nil {
+			testHookRequest(req)
 		}
 		switch req.Action {
 		case alpacawire.ActionAuth:
@@ -175,6 +197,10 @@ func (ss *session) auth(key, secret string) (keepOpen bool) {
 		srv.stats.authFailures.Add(1)
 		ss.log.Info("stream auth failed", "key", redact(key))
 		ss.terminal(alpacawire.CodeAuthFailed, websocket.StatusPolicyViolation, "auth failed")
+		return false
+	}
+	if srv.opts.NotEntitled {
+		ss.terminal(alpacawire.CodeInsufficientSub, websocket.StatusPolicyViolation, "insufficient subscription")
 		return false
 	}
 	if err := srv.opts.Keys.Acquire(key); err != nil {
@@ -229,15 +255,19 @@ func (ss *session) subscribe(req *alpacawire.Request) {
 		return
 	}
 	ss.subs = next
-	// The echo is queued before the hub starts delivering the new symbols,
-	// and the writer sends control first: the client sees the echo before
-	// any data it caused.
-	ss.control(alpacawire.AppendSubscription(nil, ss.codec, &ss.subs))
+	// The hub starts delivering the new symbols and the echo is queued in
+	// one step the writer cannot split (it takes control frames and data
+	// under the same lock, and writes control first). So the client sees the
+	// echo before any data it caused, and once it has the echo every later
+	// event of the new symbols is on its way.
+	ss.takeMu.Lock()
 	for ch, c := range changed {
 		if c {
 			ss.srv.opts.Hub.SetChannel(ss.sub, market.Channel(ch), ss.subs[ch])
 		}
 	}
+	ss.control(alpacawire.AppendSubscription(nil, ss.codec, &ss.subs))
+	ss.takeMu.Unlock()
 }
 
 func distinctSymbols(s *alpacawire.Subscription) int {
@@ -259,6 +289,10 @@ func (ss *session) control(frame []byte) {
 		ss.ctrl = append(ss.ctrl, frame)
 	}
 	ss.ctrlMu.Unlock()
+	ss.signalControl()
+}
+
+func (ss *session) signalControl() {
 	select {
 	case ss.ctrlReady <- struct{}{}:
 	default:
@@ -271,13 +305,17 @@ func (ss *session) error(code int) {
 }
 
 // terminal queues a final error and asks the writer to close afterwards.
+// Both happen under one lock so the writer cannot see the error without the
+// close request.
 func (ss *session) terminal(code int, status websocket.StatusCode, reason string) {
-	ss.error(code)
 	ss.ctrlMu.Lock()
 	if ss.closeReq == nil {
+		ss.srv.stats.errors[code].Add(1)
+		ss.ctrl = append(ss.ctrl, alpacawire.AppendError(nil, ss.codec, code))
 		ss.closeReq = &closeRequest{code: status, reason: reason}
 	}
 	ss.ctrlMu.Unlock()
+	ss.signalControl()
 }
 
 func (ss *session) takeControl() ([][]byte, *closeRequest) {
@@ -294,6 +332,10 @@ var errClosed = errors.New("wsapi: connection closed by server")
 // flushControl writes pending control frames and performs a requested close.
 func (ss *session) flushControl(ctx context.Context) error {
 	frames, req := ss.takeControl()
+	return ss.writeControl(ctx, frames, req)
+}
+
+func (ss *session) writeControl(ctx context.Context, frames [][]byte, req *closeRequest) error {
 	for _, f := range frames {
 		if err := ss.write(ctx, f); err != nil {
 			return err
@@ -339,12 +381,15 @@ func (ss *session) writeLoop(serverCtx, sctx context.Context) error {
 		case <-ss.ctrlReady:
 		case <-ss.sub.Ready():
 		}
-		if err := ss.flushControl(sctx); err != nil {
-			return err
-		}
+		ss.takeMu.Lock()
+		frames, req := ss.takeControl()
 		var cost int
 		var err error
 		msgs, cost, err = ss.sub.Take(msgs[:0])
+		ss.takeMu.Unlock()
+		if err := ss.writeControl(sctx, frames, req); err != nil {
+			return err
+		}
 		if errors.Is(err, hub.ErrSlowConsumer) {
 			ss.srv.stats.slowKicks.Add(1)
 			ss.log.Info("disconnecting slow client: queue full")

@@ -248,6 +248,11 @@ func TestErrors(t *testing.T) {
 				c.t.Fatalf("bars %v", echo["bars"])
 			}
 		}, -1},
+		{"409 feed not entitled", Options{NotEntitled: true}, func(c *client) {
+			c.expect(map[string]any{"msg": "connected"})
+			c.send(`{"action":"auth","key":"k","secret":"s"}`)
+			c.expectError(409)
+		}, websocket.StatusPolicyViolation},
 		{"410 channel of another stream", Options{}, func(c *client) {
 			c.login()
 			c.send(`{"action":"subscribe","orderbooks":["BTC/USD"],"trades":["AAPL"]}`)
@@ -494,4 +499,25 @@ func TestShutdownGoingAway(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close did not return")
 	}
+}
+
+// TestInternalError500: a bug while handling a message costs that client a
+// 500 and its connection, not the server.
+func TestInternalError500(t *testing.T) {
+	testHookRequest = func(r *alpacawire.Request) {
+		if r.Lists["trades"] != nil && r.Lists["trades"][0] == "BOOM" {
+			panic("injected")
+		}
+	}
+	t.Cleanup(func() { testHookRequest = nil })
+	f := newFixture(t, Options{})
+	c := f.dial(t, nil)
+	c.login()
+	c.send(`{"action":"subscribe","trades":["BOOM"]}`)
+	c.expectError(500)
+	if got := c.expectClose(); got != websocket.StatusInternalError {
+		t.Fatalf("close %v", got)
+	}
+	other := f.dial(t, nil)
+	other.login()
 }

@@ -1,0 +1,81 @@
+// Package sim is Tape's deterministic market simulator: a feed.Feed that
+// produces a plausible US equities stream (NBBO quotes, trades, corrections,
+// cancels, trading statuses, LULD bands and order imbalances) for the
+// default symbols, with no network and no keys. It is what `tape serve` runs
+// offline, what CI tests against, and what benchmarks use as a load
+// generator, so it has to be realistic enough for a quant to look at and
+// cheap enough to produce over a million messages per second.
+//
+// # Determinism
+//
+// Everything is drawn from one PCG generator seeded from Options.Seed, and
+// time comes only from the simulated clock, which starts at Options.Start.
+// The same Seed and Start therefore give the same events, whatever the
+// BatchSize, the Speed or the way Next is called. Only Run looks at the wall
+// clock, and only to decide when to hand a batch over. Floating-point
+// results may differ between CPU architectures, so a recorded sequence is
+// reproducible on the same platform and Go release.
+//
+// # Arrivals
+//
+// Messages arrive as an inhomogeneous Poisson process: exponential gaps,
+// at an intensity that follows an intraday curve over the New York wall
+// clock (embedded tzdata, so DST is right on any host). The regular session
+// (09:30-16:00) has the familiar U: the first half hour runs at about three
+// times the lunchtime pace and the run into the close at about twice it.
+// Pre-market, after-hours and the night keep a trickle, so that a developer
+// working at night still sees a moving market. The curve is normalised so
+// its mean over a day is 1, which makes Options.Rate the long-run average;
+// every calendar day is a trading day, since the simulator exists for work
+// at any hour. Each arrival picks a symbol by weight (SPY, NVDA and TSLA
+// are the busiest, KO and FAKEPACA the quietest) and becomes one event, so
+// the count of messages follows Rate exactly in expectation.
+//
+// # Prices
+//
+// Each symbol has a latent price: a driftless geometric random walk whose
+// variance grows with elapsed simulated time, so the price path looks the
+// same at any Rate. It is scaled by the intraday volatility curve and
+// calibrated so that close-to-close returns show the symbol's annualised
+// volatility. Three permanent jumps a day fatten the tails of returns.
+// Rare transient flash spikes, which decay over a few minutes, are what
+// push a price through its LULD band. Published prices sit on the $0.01
+// tick, computed as integer cents.
+//
+// Quotes are about three quarters of the messages. The NBBO is placed
+// around the latent price, with a spread proportional to price that widens
+// at the open and in extended hours, sizes in round lots and real venue
+// codes, with the listing venue favoured. Like the real NBBO it is sticky:
+// most updates change the size or venue of one side.
+//
+// Trades print at the bid, at the ask or inside the last published quote,
+// never outside it. Their sizes mix odd lots ("I"), round lots, mixed lots
+// and rare blocks. The sale conditions are the real ones: "@" regular, "F"
+// intermarket sweep, "T" extended hours, "4" derivatively priced on the
+// TRF (venue D), "O", "6" and "5" for the opening, closing and reopening
+// crosses on the listing venue. About 0.2% of trades are reported 1-9 s
+// late with "Z" ("U" in extended hours), which is what exercises updated
+// bars downstream. Corrections and cancels refer to one of the symbol's 16
+// most recent trades, with its real ID, price and size.
+//
+// # Statuses and LULD
+//
+// At the start every symbol gets a trading status and a LULD band. The
+// band is 5% around the reference price for tier 1 and 10% for FAKEPACA
+// (tier 2), doubled from 09:30 to 09:45. It is published again when the
+// width changes or the five-minute reference moves by 1%, and only during
+// the regular session, as the plan requires. A price outside the band
+// halts the symbol for five minutes: a halt status, order imbalances
+// instead of quotes and trades, then a resumption, a reopening print and
+// a new band. Codes follow the symbol's plan: CTA ("2" halt, "3" resume,
+// reason "M") for tapes A and B, UTP ("H", "T", reason "LUDP") for tape C.
+// The default symbols see a pause every two or three simulated days, most
+// of them in FAKEPACA.
+//
+// # Cost
+//
+// Next allocates nothing per event beyond the rare pointer payloads; the
+// trading statuses are shared, immutable values. Per-symbol state is a
+// flat struct, the time-of-day lookup is cached per span of constant UTC
+// offset, and venue choice is a 256-entry table indexed by a random byte.
+package sim

@@ -1,0 +1,529 @@
+package sim
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/tapehq/tape/internal/market"
+)
+
+// Model constants. Each is a judgement call about what a realistic
+// consolidated feed looks like; doc.go explains the model as a whole.
+const (
+	tradeShare  = 0.235  // share of arrivals that are trades (the rest are quotes)
+	cancelRate  = 1e-4   // per trade: a cancel/error of a recent trade instead
+	correctRate = 0.5e-4 // per trade: a correction of a recent trade instead
+	lateRate    = 0.002  // per trade: reported late (Z, or U in extended hours)
+	isoRate     = 0.08   // per regular-session trade: intermarket sweep (F)
+	derivRate   = 0.001  // per trade: derivatively priced (4), printed on the TRF
+
+	haltNs     = int64(5 * 60e9) // LULD trading pause
+	imbalEvery = int64(1e9)      // order imbalance updates while halted
+	refTauNs   = 300e9           // LULD reference: the price over about 5 minutes
+	ringSize   = 16              // recent trades kept for corrections and cancels
+
+	// The price has three parts. A diffusion carries diffusionShare of the
+	// daily variance implied by the symbol's annualised volatility; about
+	// three permanent Laplace jumps a day (news, block orders) carry the
+	// rest, which fattens the tails of returns as real ones are. Flash
+	// spikes are transient Laplace deviations that decay over a few
+	// minutes: they are what pushes a price through its LULD band, and
+	// they leave the daily variance alone however large they are.
+	diffusionShare = 0.85
+	jumpsPerDay    = 3
+	spikeTauNs     = 180e9 // flash spikes decay with a 3-minute time constant
+	spikeScale     = 0.05  // Laplace scale of a spike per unit of volatility
+	nsPerDay       = 86_400e9
+	maxLogPx       = 11.512925464970229 // ln(100000)
+
+	// sigma is quoted per sqrt(year of regular sessions): 252 days of 6.5 h.
+	nsPerYear = 252 * 6.5 * 3600 * 1e9
+)
+
+// Pending one-off prints of a symbol, emitted in place of its next arrival.
+const (
+	pendOpen   uint8 = 1 << iota // opening cross at 09:30
+	pendClose                    // closing cross at 16:00
+	pendReopen                   // reopening cross after a halt
+)
+
+// printed is a trade remembered so that a correction or a cancel can refer
+// to a real one.
+type printed struct {
+	id    int64
+	price int64 // cents
+	size  uint32
+	exch  byte
+	conds market.Conditions
+}
+
+// symbol is the mutable state of one simulated symbol. Prices are kept in
+// cents as integers where they are published (quotes, trades, bands), so
+// that every price lands exactly on the $0.01 tick.
+type symbol struct {
+	name       string
+	tape       byte
+	listing    byte
+	tier       int
+	sigma      float64 // diffusion volatility per sqrt(ns)
+	jumpRate   float64 // jumps and spikes per ns
+	spikeShare float64 // fraction of those that are transient spikes
+	jumpScale  float64 // Laplace scale of a permanent jump in log price
+	spikeScale float64 // Laplace scale of a spike in log price
+	spread     float64 // midday spread as a fraction of the price
+	depth      float64 // midday NBBO size, round lots
+	adv        float64 // shares per day
+	pOdd       float64 // probability that a trade is an odd lot
+	qx, tx     *[256]byte
+
+	logPx    float64 // latent log price (USD) without the spike
+	spike    float64 // transient log deviation, decaying
+	px       float64 // latent price in cents, exp(logPx+spike)*100
+	last     int64   // time of the last price step
+	nextJump int64
+
+	ref      float64 // LULD reference price, USD
+	bandRef  float64 // reference of the published band
+	bandPct  float64 // width of the published band; 0 = no band in force
+	up, down int64   // published band in cents
+
+	bid, ask int64 // last published quote in cents; ask == 0 before any
+	bs, as   uint32
+	bx, ax   byte
+	ticks    int64 // prevailing spread, in ticks
+	tradeID  int64
+	phase    phase
+	halted   bool
+	haltEnd  int64
+	nextImb  int64
+	pending  uint8
+
+	ring     [ringSize]printed
+	ringLen  int
+	ringNext int
+}
+
+func newSymbol(p *profile, now int64, ph phase, rng *rand.Rand) symbol {
+	jumps := (jumpsPerDay + p.flash) / nsPerDay
+	return symbol{
+		name:       p.name,
+		tape:       p.tape,
+		listing:    p.listing,
+		tier:       p.tier,
+		sigma:      p.vol / math.Sqrt(nsPerYear),
+		jumpRate:   jumps,
+		spikeShare: p.flash / (jumpsPerDay + p.flash),
+		// jumpsPerDay jumps of variance 2b² carry 1-diffusionShare of a
+		// day's variance vol²/252.
+		jumpScale:  p.vol * math.Sqrt((1-diffusionShare)/(252*2*jumpsPerDay)),
+		spikeScale: p.vol * spikeScale,
+		spread:     p.spread / 1e4,
+		depth:      p.depth,
+		adv:        p.adv * 1e6,
+		// Odd lots dominate the prints of high-priced names: about a tenth
+		// of the trades at $35, a third at $230, half at $700.
+		pOdd:     min(0.6, max(0.1, 0.15+0.12*math.Log(p.price/50))),
+		qx:       venueTable(quoteVenues, p.listing, 10),
+		tx:       venueTable(tradeVenues, p.listing, 6),
+		logPx:    math.Log(p.price),
+		px:       p.price * 100,
+		last:     now,
+		nextJump: now + int64(rng.ExpFloat64()/jumps),
+		ref:      p.price,
+		phase:    ph,
+	}
+}
+
+func cents(c int64) float64 { return float64(c) / 100 }
+
+// bandWidth is the LULD percentage for a symbol at minute m: 5% for tier 1
+// and 10% for tier 2 (prices above $3), doubled during the first 15 minutes
+// of the session.
+func (y *symbol) bandWidth(m int) float64 {
+	w := 0.05
+	if y.tier == 2 {
+		w = 0.10
+	}
+	if m >= regularOpen && m < openBandEnd {
+		w *= 2
+	}
+	return w
+}
+
+// Statuses are immutable and shared between events, as market.Event allows.
+// Tapes A and B are CTA securities and use CTA's codes; tape C is UTP's.
+var (
+	statusCTATrading = market.Status{StatusCode: "3", StatusMsg: "Resume"}
+	statusUTPTrading = market.Status{StatusCode: "T", StatusMsg: "Trading Resumption"}
+	statusCTAHalt    = market.Status{StatusCode: "2", StatusMsg: "Trading Halt", ReasonCode: "M", ReasonMsg: "Limit Up-Limit Down (LULD) Trading Pause"}
+	statusUTPHalt    = market.Status{StatusCode: "H", StatusMsg: "Trading Halt", ReasonCode: "LUDP", ReasonMsg: "Volatility Trading Pause"}
+	statusCTAResume  = market.Status{StatusCode: "3", StatusMsg: "Resume", ReasonCode: "M", ReasonMsg: "Limit Up-Limit Down (LULD) Trading Pause"}
+	statusUTPResume  = market.Status{StatusCode: "T", StatusMsg: "Trading Resumption", ReasonCode: "LUDP", ReasonMsg: "Volatility Trading Pause"}
+
+	statuses = func() (t [3][3]*market.Status) { // [tape-'A'][trading, halt, resume]
+		for i, tape := range []byte{'A', 'B', 'C'} {
+			for j, st := range [3][2]market.Status{
+				{statusCTATrading, statusUTPTrading},
+				{statusCTAHalt, statusUTPHalt},
+				{statusCTAResume, statusUTPResume},
+			} {
+				v := st[0]
+				if tape == 'C' {
+					v = st[1]
+				}
+				v.Tape = tape
+				t[i][j] = &v
+			}
+		}
+		return t
+	}()
+)
+
+const (
+	stTrading = iota
+	stHalt
+	stResume
+)
+
+var condQuote = market.Conditions{'R'}
+
+func (y *symbol) event(now int64, k market.Kind) market.Event {
+	return market.Event{Time: now, Symbol: y.name, Kind: k}
+}
+
+func (y *symbol) status(now int64, which int) market.Event {
+	e := y.event(now, market.KindStatus)
+	e.Status = statuses[y.tape-'A'][which]
+	return e
+}
+
+// bootEvent emits the start-up snapshot, symbol by symbol: the trading
+// status, the LULD band and a first quote, so a receiver has a price for
+// every symbol from the first batch on.
+func (s *Sim) bootEvent(dst []market.Event) []market.Event {
+	y := &s.syms[s.boot/3]
+	step := s.boot % 3
+	s.boot++
+	now := s.clock
+	m := s.ny.minute(now)
+	switch step {
+	case 0:
+		return append(dst, y.status(now, stTrading))
+	case 1:
+		return append(dst, y.band(now, y.bandWidth(m)))
+	}
+	return append(dst, s.quote(y, now, m))
+}
+
+// arrive turns one arrival of the Poisson process into at most one event.
+func (s *Sim) arrive(dst []market.Event) []market.Event {
+	now := s.clock
+	m := s.ny.minute(now)
+	ph := curve.phase[m]
+	y := &s.syms[s.pick()]
+
+	if ph != y.phase {
+		// Crossing into or out of the regular session: schedule the cross
+		// and retire the band, which only applies within the session (the
+		// opening band is published after the opening print sets the
+		// reference).
+		switch {
+		case ph == regular:
+			y.pending |= pendOpen
+		case y.phase == regular:
+			y.pending = y.pending&^(pendOpen|pendReopen) | pendClose
+		}
+		y.phase, y.bandPct, y.up, y.down = ph, 0, 0, 0
+	}
+	if y.halted {
+		if now < y.haltEnd {
+			// A halted symbol neither quotes nor trades; its arrivals are
+			// dropped except for a paced order imbalance indication.
+			if now < y.nextImb {
+				return dst
+			}
+			y.nextImb = now + imbalEvery
+			s.step(y, now, m) // the indicated price moves during the pause
+			e := y.event(now, market.KindImbalance)
+			e.Imbalance = &market.Imbalance{Price: cents(int64(y.px + 0.5)), Tape: y.tape}
+			return append(dst, e)
+		}
+		s.step(y, now, m)
+		y.halted, y.ref, y.bandPct, y.up, y.down = false, y.px/100, 0, 0, 0
+		if ph == regular {
+			y.pending |= pendReopen
+		}
+		return append(dst, y.status(now, stResume))
+	}
+
+	s.step(y, now, m)
+	if ph == regular && y.bandPct > 0 && (y.px > float64(y.up) || y.px < float64(y.down)) {
+		y.halted, y.haltEnd, y.nextImb = true, now+haltNs, now
+		y.pending &^= pendReopen
+		return append(dst, y.status(now, stHalt))
+	}
+	stale := y.px < float64(y.bid) || y.px > float64(y.ask)
+	switch {
+	case y.pending == 0:
+	case stale:
+		// A cross prints at the midpoint of the quote, which must
+		// reflect the price the auction discovered: refresh it first.
+		return append(dst, s.quote(y, now, m))
+	case y.pending&pendOpen != 0:
+		y.pending &^= pendOpen
+		return append(dst, s.cross(y, now, 'O', 0.01))
+	case y.pending&pendClose != 0:
+		y.pending &^= pendClose
+		return append(dst, s.cross(y, now, '6', 0.08))
+	case y.pending&pendReopen != 0:
+		y.pending &^= pendReopen
+		return append(dst, s.cross(y, now, '5', 0.003))
+	}
+	if ph == regular {
+		// Publish a band when the width changes (09:30, 09:45) or the
+		// reference has moved 1% since the last band, as the LULD plan does.
+		if w := y.bandWidth(m); w != y.bandPct || math.Abs(y.ref-y.bandRef) > 0.01*y.bandRef {
+			return append(dst, y.band(now, w))
+		}
+	}
+
+	u := s.rng.Float64()
+	if u >= tradeShare {
+		return append(dst, s.quote(y, now, m))
+	}
+	if u /= tradeShare; u < cancelRate+correctRate && y.ringLen > 0 {
+		p := &y.ring[s.rng.IntN(y.ringLen)]
+		if p.id != 0 { // not already cancelled
+			if u < cancelRate {
+				return append(dst, s.cancel(y, now, p))
+			}
+			return append(dst, s.correct(y, now, p))
+		}
+	}
+	return append(dst, s.trade(y, now, ph, stale))
+}
+
+// step advances the latent price of y to now: a driftless geometric random
+// walk whose variance grows with the elapsed time (so the path does not
+// depend on Rate) scaled by the intraday volatility curve, plus the jumps
+// and spikes described with the constants above. The LULD reference follows
+// the price with a five-minute exponential average, a cheap stand-in for
+// the plan's five-minute mean of trade prices.
+func (s *Sim) step(y *symbol, now int64, m int) {
+	dt := float64(now - y.last)
+	if dt <= 0 {
+		return
+	}
+	y.last = now
+	y.logPx += y.sigma * curve.vol[m] * math.Sqrt(dt) * s.rng.NormFloat64()
+	if y.spike != 0 {
+		if y.spike *= math.Exp(-dt / spikeTauNs); math.Abs(y.spike) < 1e-5 {
+			y.spike = 0
+		}
+	}
+	if now >= y.nextJump {
+		j := s.rng.ExpFloat64()
+		if s.rng.Uint64()&1 == 0 {
+			j = -j
+		}
+		if s.rng.Float64() < y.spikeShare {
+			y.spike += j * y.spikeScale
+		} else {
+			y.logPx += j * y.jumpScale
+		}
+		y.nextJump = now + int64(s.rng.ExpFloat64()/y.jumpRate)
+	}
+	// Keep prices in a range where a cent tick and uint32 sizes make
+	// sense: $1 to $100,000.
+	y.logPx = min(max(y.logPx, 0), maxLogPx)
+	y.px = math.Exp(y.logPx+y.spike) * 100
+	y.ref += (y.px/100 - y.ref) * dt / (refTauNs + dt)
+}
+
+// band publishes a LULD band of width w around the current reference.
+func (y *symbol) band(now int64, w float64) market.Event {
+	y.bandPct, y.bandRef = w, y.ref
+	y.up = int64(y.ref*(1+w)*100 + 0.5)
+	y.down = int64(y.ref*(1-w)*100 + 0.5)
+	e := y.event(now, market.KindLULD)
+	e.LULD = &market.LULD{LimitUp: cents(y.up), LimitDown: cents(y.down), Indicator: 'B', Tape: y.tape}
+	return e
+}
+
+// quote publishes a new NBBO around the latent price. The NBBO is sticky,
+// as the real one is: the prevailing spread is redrawn on a quarter of the
+// updates only, and an update that leaves both prices where they were
+// changes the size and venue of one side, which is what most real NBBO
+// updates are. The spread is a per-symbol fraction of the price (so it
+// widens with price) times the intraday curve (wide at the open and in
+// extended hours), with an exponential tail, and never below one tick.
+func (s *Sim) quote(y *symbol, now int64, m int) market.Event {
+	r := s.rng.Uint64()
+	if y.ticks == 0 || r&3 == 0 {
+		k := y.px * y.spread * curve.spread[m]
+		y.ticks = max(1, int64(k*(0.5+0.5*s.rng.ExpFloat64())+0.5))
+	}
+	depth := y.depth
+	if curve.phase[m] != regular {
+		depth *= 0.3
+	}
+	bid := max(1, int64(math.Floor(y.px-float64(y.ticks)/2+0.5)))
+	ask := bid + y.ticks
+	lots := 1 + uint32(depth*s.rng.ExpFloat64())
+	switch {
+	case bid == y.bid && ask == y.ask && r&4 == 0:
+		y.bs, y.bx = lots, y.qx[byte(r>>8)]
+	case bid == y.bid && ask == y.ask:
+		y.as, y.ax = lots, y.qx[byte(r>>16)]
+	default:
+		if bid != y.bid {
+			y.bs, y.bx = lots, y.qx[byte(r>>8)]
+		}
+		if ask != y.ask {
+			y.as, y.ax = 1+uint32(depth*s.rng.ExpFloat64()), y.qx[byte(r>>16)]
+		}
+		y.bid, y.ask = bid, ask
+	}
+	e := y.event(now, market.KindQuote)
+	e.Quote = market.Quote{
+		BidPrice:    cents(y.bid),
+		AskPrice:    cents(y.ask),
+		BidSize:     y.bs,
+		AskSize:     y.as,
+		BidExchange: y.bx,
+		AskExchange: y.ax,
+		Tape:        y.tape,
+		Conditions:  condQuote,
+	}
+	return e
+}
+
+// remember adds a trade to the ring of recent trades.
+func (y *symbol) remember(t *market.Trade) {
+	y.ring[y.ringNext] = printed{t.ID, int64(math.Round(t.Price * 100)), t.Size, t.Exchange, t.Conditions}
+	y.ringNext = (y.ringNext + 1) % ringSize
+	y.ringLen = min(y.ringLen+1, ringSize)
+}
+
+// trade prints a trade at the bid, at the ask or strictly inside the last
+// published quote. When the latent price has left that quote (the market
+// moved since it was published: common at low Rates) the trade hits the
+// side it moved towards, as a buyer lifting a stale offer would.
+func (s *Sim) trade(y *symbol, now int64, ph phase, stale bool) market.Event {
+	r := s.rng.Uint64()
+	ticks := y.ask - y.bid
+	price := y.bid
+	switch v := (r >> 32) % 100; {
+	case stale:
+		if y.px > float64(y.ask) {
+			price = y.ask
+		}
+	case ticks > 1 && v >= 84: // price improvement, mostly wholesalers
+		price += 1 + s.rng.Int64N(ticks-1)
+	case v >= 42 && (ticks > 1 || v >= 50):
+		price = y.ask
+	}
+
+	var size uint32
+	switch v := s.rng.Float64(); {
+	case v < y.pOdd:
+		size = 1 + uint32(min(98, 25*s.rng.ExpFloat64()))
+	case v < y.pOdd+0.002: // block
+		size = 100 * uint32(100+s.rng.IntN(900))
+	case v < y.pOdd+0.06: // mixed lot
+		size = uint32(101 + s.rng.IntN(899))
+	default:
+		size = 100 * roundLots[byte(r>>8)%byte(len(roundLots))]
+	}
+
+	t := market.Trade{Exchange: y.tx[byte(r)], Tape: y.tape}
+	c := market.Conditions{'@'}
+	n := 1
+	switch v := s.rng.Float64(); {
+	case v < derivRate:
+		c[n], n, t.Exchange = '4', n+1, 'D'
+	case ph == regular && v < derivRate+isoRate && t.Exchange != 'D':
+		c[n], n = 'F', n+1
+	}
+	late := s.rng.Float64() < lateRate
+	switch {
+	case late && ph == regular:
+		c[n], n = 'Z', n+1
+		now -= 1e9 + s.rng.Int64N(8e9)
+	case late:
+		c[n], n = 'U', n+1 // extended hours, sold out of sequence
+		now -= 1e9 + s.rng.Int64N(8e9)
+	case ph != regular:
+		c[n], n = 'T', n+1
+	}
+	if size < 100 {
+		c[n] = 'I'
+	}
+	y.tradeID++
+	t.ID, t.Price, t.Size, t.Conditions = y.tradeID, cents(price), size, c
+	y.remember(&t)
+	e := y.event(now, market.KindTrade)
+	e.Trade = t
+	return e
+}
+
+// roundLots is the distribution of round-lot trade sizes, in lots; one
+// random byte indexes it.
+var roundLots = [...]uint32{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 3, 3, 4, 5, 5, 10}
+
+// cross prints an auction: the opening ('O'), closing ('6') or reopening
+// ('5') cross on the listing exchange, sized as a fraction of daily volume.
+func (s *Sim) cross(y *symbol, now int64, cond byte, frac float64) market.Event {
+	size := y.adv * frac * math.Exp(0.4*s.rng.NormFloat64())
+	y.tradeID++
+	t := market.Trade{
+		ID:         y.tradeID,
+		Price:      cents((y.bid + y.ask) / 2),
+		Size:       uint32(min(max(100, size), 4e9)) / 100 * 100,
+		Exchange:   y.listing,
+		Tape:       y.tape,
+		Conditions: market.Conditions{'@', cond},
+	}
+	if cond == 'O' {
+		y.ref = t.Price // the opening print is the first LULD reference
+	}
+	y.remember(&t)
+	e := y.event(now, market.KindTrade)
+	e.Trade = t
+	return e
+}
+
+// cancel cancels (or, rarely, errors) a recent trade.
+func (s *Sim) cancel(y *symbol, now int64, p *printed) market.Event {
+	action := byte('C')
+	if s.rng.IntN(10) == 0 {
+		action = 'E'
+	}
+	e := y.event(now, market.KindCancelError)
+	e.CancelError = &market.CancelError{ID: p.id, Price: cents(p.price), Size: p.size,
+		Exchange: p.exch, Tape: y.tape, Action: action}
+	p.id = 0
+	return e
+}
+
+// correct corrects a recent trade's price by a cent or its size by a lot;
+// the corrected trade gets a fresh ID and replaces the original in the ring.
+func (s *Sim) correct(y *symbol, now int64, p *printed) market.Event {
+	y.tradeID++
+	c := &market.Correction{Exchange: p.exch, Tape: y.tape,
+		OrigID: p.id, OrigPrice: cents(p.price), OrigSize: p.size, OrigConds: p.conds,
+		CorrID: y.tradeID, CorrConds: p.conds}
+	switch s.rng.IntN(3) {
+	case 0:
+		p.price++
+	case 1:
+		p.price = max(1, p.price-1)
+	default:
+		p.size += 100
+	}
+	p.id = y.tradeID
+	c.CorrPrice, c.CorrSize = cents(p.price), p.size
+	e := y.event(now, market.KindCorrection)
+	e.Correction = c
+	return e
+}

@@ -1,0 +1,221 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/tapehq/tape/internal/market"
+)
+
+// Options configures a Sim. The zero value is usable: every zero field means
+// its default.
+type Options struct {
+	// Symbols to simulate; nil means DefaultSymbols. Each must be one of
+	// DefaultSymbols: the simulator only knows the profiles it ships.
+	Symbols []string
+	// Seed selects the random stream. The same Seed and Start give the same
+	// event sequence (on the same platform and Go release).
+	Seed int64
+	// Rate is the long-run average number of messages per second of
+	// simulated time, over all symbols; default 1000. The intraday curve
+	// moves the momentary rate around it (the open runs at several times
+	// Rate, a night-time minute at a tenth of it).
+	Rate float64
+	// Speed is how many simulated seconds pass per wall-clock second in
+	// Run: 0 or 1 is real time, 10 is ten times faster, math.Inf(1) is as
+	// fast as the receiver takes batches.
+	Speed float64
+	// Start is the simulated clock at the first event; zero means
+	// time.Now() truncated to the second.
+	Start time.Time
+	// BatchSize caps the events per feed.Batch; default 512.
+	BatchSize int
+}
+
+const (
+	defaultRate  = 1000
+	maxRate      = 1e8 // beyond this events would share nanoseconds
+	defaultBatch = 512
+	// sliceNs is the longest stretch of simulated time one batch covers,
+	// so receivers see the clock advance smoothly even when batches are
+	// far from full.
+	sliceNs = int64(10 * time.Millisecond)
+)
+
+// Sim is a deterministic market simulator. It implements feed.Feed; Next
+// exposes the generator without pacing. A Sim is not safe for concurrent
+// use: one goroutine runs it.
+type Sim struct {
+	rng   *rand.Rand
+	syms  []symbol
+	prob  []float64 // alias table for picking the symbol of an arrival
+	alias []int32
+	ny    nyClock
+
+	rate  [dayMinutes]float64 // arrival intensity per ns for each minute of the day
+	clock int64               // simulated time up to which events were generated
+	next  int64               // time of the next arrival
+	boot  int                 // progress through the start-up snapshot
+	batch int
+	speed float64
+}
+
+// New validates opts and returns a simulator positioned at opts.Start.
+func New(opts Options) (*Sim, error) {
+	if newYorkErr != nil {
+		return nil, fmt.Errorf("sim: loading America/New_York: %w", newYorkErr)
+	}
+	switch r := opts.Rate; {
+	case r == 0:
+		opts.Rate = defaultRate
+	case math.IsNaN(r) || r < 0 || r > maxRate:
+		return nil, fmt.Errorf("sim: Rate %v out of range (0, %g]", r, float64(maxRate))
+	}
+	switch sp := opts.Speed; {
+	case sp == 0:
+		opts.Speed = 1
+	case math.IsNaN(sp) || sp < 0:
+		return nil, fmt.Errorf("sim: invalid Speed %v", sp)
+	}
+	switch {
+	case opts.BatchSize == 0:
+		opts.BatchSize = defaultBatch
+	case opts.BatchSize < 0:
+		return nil, fmt.Errorf("sim: invalid BatchSize %d", opts.BatchSize)
+	}
+	if opts.Start.IsZero() {
+		opts.Start = time.Now().Truncate(time.Second)
+	}
+	// UnixNano is only defined within about 1678..2262.
+	if y := opts.Start.Year(); y < 1970 || y >= 2200 {
+		return nil, fmt.Errorf("sim: Start %v out of range [1970, 2200)", opts.Start)
+	}
+	if opts.Symbols == nil {
+		opts.Symbols = DefaultSymbols
+	}
+	if len(opts.Symbols) == 0 {
+		return nil, errors.New("sim: no symbols")
+	}
+
+	s := &Sim{
+		rng:   rand.New(rand.NewPCG(uint64(opts.Seed), 0x7a9e_5eed_0f_7a9e)),
+		batch: opts.BatchSize,
+		speed: opts.Speed,
+		clock: opts.Start.UnixNano(),
+	}
+	for i, m := range curve.shape {
+		s.rate[i] = opts.Rate * m / 1e9
+	}
+	seen := make(map[string]bool, len(opts.Symbols))
+	weights := make([]float64, 0, len(opts.Symbols))
+	startPhase := curve.phase[s.ny.minute(s.clock)]
+	for _, name := range opts.Symbols {
+		p := lookupProfile(name)
+		switch {
+		case p == nil:
+			return nil, fmt.Errorf("sim: unknown symbol %q (known: %v)", name, DefaultSymbols)
+		case seen[name]:
+			return nil, fmt.Errorf("sim: duplicate symbol %q", name)
+		}
+		seen[name] = true
+		s.syms = append(s.syms, newSymbol(p, s.clock, startPhase, s.rng))
+		weights = append(weights, p.weight)
+	}
+	s.prob, s.alias = aliasTable(weights)
+	s.next = s.nextArrival(s.clock)
+	return s, nil
+}
+
+// Next appends the next events, at most BatchSize of them, to dst and returns
+// the extended slice and the simulated clock: every event up to that time has
+// been generated (late reports excepted, which carry older timestamps by
+// design). A call never crosses a 10 ms boundary of simulated time, so a quiet
+// market yields calls that return no events and a clock 10 ms further on.
+//
+// Next never sleeps and never reads the wall clock; with the same Seed and
+// Start the sequence of events is the same however the calls are batched.
+func (s *Sim) Next(dst []market.Event) ([]market.Event, int64) {
+	limit := len(dst) + s.batch
+	for s.boot < 3*len(s.syms) && len(dst) < limit {
+		dst = s.bootEvent(dst)
+	}
+	end := (s.clock/sliceNs + 1) * sliceNs
+	for len(dst) < limit {
+		if s.next >= end {
+			s.clock = end
+			return dst, end
+		}
+		s.clock = s.next
+		dst = s.arrive(dst)
+		s.next = s.nextArrival(s.clock)
+	}
+	return dst, s.clock
+}
+
+// nextArrival draws the time of the arrival after t from the inhomogeneous
+// Poisson process with intensity Rate*shape. It draws one unit-exponential
+// amount of "expected messages" and spends it minute by minute along the
+// curve (a time change), which is exact for a piecewise-constant intensity
+// and costs one division when the next arrival lies in the same minute.
+func (s *Sim) nextArrival(t int64) int64 {
+	need := s.rng.ExpFloat64()
+	for {
+		tod := s.ny.tod(t)
+		m := tod / minuteNs
+		end := min(t+(m+1)*minuteNs-tod, s.ny.hi)
+		r := s.rate[m]
+		avail := float64(end-t) * r
+		if need < avail {
+			return t + int64(need/r+0.5)
+		}
+		need -= avail
+		t = end
+	}
+}
+
+// aliasTable builds Vose's alias tables, so that picking the symbol of an
+// arrival costs one random draw whatever the number of symbols.
+func aliasTable(w []float64) ([]float64, []int32) {
+	n := len(w)
+	total := 0.0
+	for _, x := range w {
+		total += x
+	}
+	prob := make([]float64, n)
+	alias := make([]int32, n)
+	var small, large []int
+	for i, x := range w {
+		prob[i] = x * float64(n) / total
+		if prob[i] < 1 {
+			small = append(small, i)
+		} else {
+			large = append(large, i)
+		}
+	}
+	for len(small) > 0 && len(large) > 0 {
+		l, g := small[len(small)-1], large[len(large)-1]
+		small = small[:len(small)-1]
+		alias[l] = int32(g)
+		prob[g] += prob[l] - 1
+		if prob[g] < 1 {
+			large = large[:len(large)-1]
+			small = append(small, g)
+		}
+	}
+	for _, i := range append(small, large...) {
+		prob[i] = 1 // leftovers are 1 up to rounding
+	}
+	return prob, alias
+}
+
+func (s *Sim) pick() int {
+	u := s.rng.Float64() * float64(len(s.prob))
+	i := int(u)
+	if u-float64(i) < s.prob[i] {
+		return i
+	}
+	return int(s.alias[i])
+}

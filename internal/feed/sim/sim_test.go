@@ -1,0 +1,540 @@
+package sim
+
+import (
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tapehq/tape/internal/market"
+)
+
+// at returns a New York wall-clock time.
+func at(year int, month time.Month, day, hour, minute int) time.Time {
+	return time.Date(year, month, day, hour, minute, 0, 0, newYork)
+}
+
+// A Wednesday in daylight time and one in standard time.
+var (
+	summerDay = at(2025, time.July, 16, 0, 0)
+	winterDay = at(2025, time.January, 15, 0, 0)
+)
+
+func mustNew(t testing.TB, o Options) *Sim {
+	t.Helper()
+	s, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// take generates at least n events.
+func take(s *Sim, n int) []market.Event {
+	var out []market.Event
+	for len(out) < n {
+		out, _ = s.Next(out)
+	}
+	return out
+}
+
+// span runs s until its clock reaches end, handing every batch to fn.
+func span(s *Sim, end time.Time, fn func(events []market.Event, now int64)) {
+	var buf []market.Event
+	for {
+		var now int64
+		buf, now = s.Next(buf[:0])
+		fn(buf, now)
+		if now >= end.UnixNano() {
+			return
+		}
+	}
+}
+
+func TestNewOptions(t *testing.T) {
+	tests := []struct {
+		name string
+		opts Options
+		err  string // substring of the error; "" = no error
+	}{
+		{"zero value", Options{}, ""},
+		{"subset", Options{Symbols: []string{"SPY", "FAKEPACA"}}, ""},
+		{"infinite speed", Options{Speed: math.Inf(1)}, ""},
+		{"tiny rate", Options{Rate: 0.01}, ""},
+		{"unknown symbol", Options{Symbols: []string{"AAPL", "ZZZZ"}}, `unknown symbol "ZZZZ"`},
+		{"lower case", Options{Symbols: []string{"aapl"}}, "unknown symbol"},
+		{"empty symbol", Options{Symbols: []string{""}}, "unknown symbol"},
+		{"duplicate", Options{Symbols: []string{"KO", "KO"}}, "duplicate"},
+		{"no symbols", Options{Symbols: []string{}}, "no symbols"},
+		{"negative rate", Options{Rate: -1}, "Rate"},
+		{"NaN rate", Options{Rate: math.NaN()}, "Rate"},
+		{"infinite rate", Options{Rate: math.Inf(1)}, "Rate"},
+		{"negative speed", Options{Speed: -2}, "Speed"},
+		{"NaN speed", Options{Speed: math.NaN()}, "Speed"},
+		{"negative batch", Options{BatchSize: -1}, "BatchSize"},
+		{"ancient start", Options{Start: time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)}, "Start"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := New(tt.opts)
+			switch {
+			case tt.err == "" && err != nil:
+				t.Fatalf("New: %v", err)
+			case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
+				t.Fatalf("New: got error %v, want one containing %q", err, tt.err)
+			case tt.err == "" && (s.batch <= 0 || s.speed <= 0 || len(s.syms) == 0):
+				t.Fatalf("defaults not applied: batch %d speed %v symbols %d", s.batch, s.speed, len(s.syms))
+			}
+		})
+	}
+}
+
+func TestDeterminism(t *testing.T) {
+	n := 200_000
+	if testing.Short() {
+		n = 50_000
+	}
+	base := Options{Seed: 42, Rate: 50_000, Start: summerDay.Add(9*time.Hour + 29*time.Minute)}
+	want := take(mustNew(t, base), n)[:n]
+
+	with := func(f func(*Options)) Options { o := base; f(&o); return o }
+	tests := []struct {
+		name string
+		opts Options
+		same bool
+	}{
+		{"same seed and start", base, true},
+		{"batching does not matter", with(func(o *Options) { o.BatchSize = 7 }), true},
+		{"pacing options do not matter", with(func(o *Options) { o.Speed = 1000 }), true},
+		{"other seed", with(func(o *Options) { o.Seed = 43 }), false},
+		{"other start", with(func(o *Options) { o.Start = o.Start.Add(time.Hour) }), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := take(mustNew(t, tt.opts), n)[:n]
+			// DeepEqual follows the pointer payloads (statuses, bands, ...).
+			if eq := reflect.DeepEqual(got, want); eq != tt.same {
+				i := 0
+				for i < n && reflect.DeepEqual(got[i], want[i]) {
+					i++
+				}
+				t.Fatalf("sequences equal = %v, want %v (first difference at event %d)", eq, tt.same, i)
+			}
+		})
+	}
+}
+
+// checker verifies the stream-level invariants of the simulated market,
+// independently of how the generator computes them.
+type checker struct {
+	t        *testing.T
+	quotes   map[string]market.Quote
+	trades   map[string]map[int64]printed // every trade ID ever valid, per symbol
+	lastID   map[string]int64
+	kinds    map[market.Kind]int
+	conds    map[string]int
+	symbols  map[string]int
+	lastTime int64
+	prevNow  int64
+	batches  int
+	failures int
+}
+
+func newChecker(t *testing.T) *checker {
+	return &checker{t: t, quotes: map[string]market.Quote{}, trades: map[string]map[int64]printed{},
+		lastID: map[string]int64{}, kinds: map[market.Kind]int{}, conds: map[string]int{}, symbols: map[string]int{}}
+}
+
+func (c *checker) errorf(e *market.Event, format string, args ...any) {
+	c.t.Helper()
+	if c.failures++; c.failures <= 10 {
+		c.t.Errorf("%s %s %v: "+format, append([]any{e.Timestamp().Format(time.RFC3339Nano), e.Symbol, e.Kind}, args...)...)
+	}
+}
+
+func onTick(p float64) bool { return p > 0 && math.Abs(p*100-math.Round(p*100)) < 1e-6 }
+
+// sessionAt classifies t with the time package alone.
+func sessionAt(t int64) phase {
+	lt := time.Unix(0, t).In(newYork)
+	switch m := lt.Hour()*60 + lt.Minute(); {
+	case m >= 9*60+30 && m < 16*60:
+		return regular
+	case m >= 4*60 && m < 9*60+30:
+		return premarket
+	case m >= 16*60 && m < 20*60:
+		return postmarket
+	}
+	return overnight
+}
+
+func (c *checker) batch(events []market.Event, now int64) {
+	c.t.Helper()
+	if c.batches > 0 && now < c.prevNow {
+		c.t.Errorf("clock went back from %d to %d", c.prevNow, now)
+	}
+	for i := range events {
+		c.event(&events[i], now)
+	}
+	c.prevNow = now
+	c.batches++
+}
+
+func (c *checker) event(e *market.Event, now int64) {
+	c.t.Helper()
+	c.kinds[e.Kind]++
+	c.symbols[e.Symbol]++
+	p := lookupProfile(e.Symbol)
+	if p == nil {
+		c.errorf(e, "unknown symbol")
+		return
+	}
+	if e.Seq != 0 || e.Time == 0 || e.Time > now {
+		c.errorf(e, "seq %d, time %d, batch clock %d", e.Seq, e.Time, now)
+	}
+	late := e.Kind == market.KindTrade && (e.Trade.Conditions.Has('Z') || e.Trade.Conditions.Has('U'))
+	switch {
+	case late:
+		if e.Time > now-1e9 || e.Time < c.prevNow-9e9 {
+			c.errorf(e, "late report %v outside (clock-9s, clock-1s]", time.Duration(now-e.Time))
+		}
+	case e.Time < c.lastTime:
+		c.errorf(e, "time went back by %v", time.Duration(c.lastTime-e.Time))
+	default:
+		c.lastTime = e.Time
+	}
+
+	switch e.Kind {
+	case market.KindQuote:
+		q := e.Quote
+		if !(q.BidPrice < q.AskPrice) || !onTick(q.BidPrice) || !onTick(q.AskPrice) {
+			c.errorf(e, "bad prices %v/%v", q.BidPrice, q.AskPrice)
+		}
+		if q.BidSize == 0 || q.AskSize == 0 || q.Tape != p.tape || q.Conditions != (market.Conditions{'R'}) ||
+			!isVenue(quoteVenues, q.BidExchange) || !isVenue(quoteVenues, q.AskExchange) {
+			c.errorf(e, "bad quote %+v", q)
+		}
+		c.quotes[e.Symbol] = q
+	case market.KindTrade:
+		tr := e.Trade
+		q, ok := c.quotes[e.Symbol]
+		if !ok || tr.Price < q.BidPrice || tr.Price > q.AskPrice || !onTick(tr.Price) {
+			c.errorf(e, "price %v outside quote %v/%v", tr.Price, q.BidPrice, q.AskPrice)
+		}
+		if tr.ID <= c.lastID[e.Symbol] {
+			c.errorf(e, "trade ID %d after %d", tr.ID, c.lastID[e.Symbol])
+		}
+		c.lastID[e.Symbol] = tr.ID
+		if tr.Size == 0 || (tr.Size < 100) != tr.Conditions.Has('I') {
+			c.errorf(e, "size %d with conditions %v", tr.Size, tr.Conditions)
+		}
+		if tr.Tape != p.tape || !isVenue(tradeVenues, tr.Exchange) || tr.Conditions[0] != '@' {
+			c.errorf(e, "bad trade %+v", tr)
+		}
+		ext := sessionAt(e.Time) != regular
+		cross := tr.Conditions.Has('O') || tr.Conditions.Has('6') || tr.Conditions.Has('5')
+		if !late && !cross && ext != tr.Conditions.Has('T') {
+			c.errorf(e, "extended hours %v but conditions %v", ext, tr.Conditions)
+		}
+		for i := 0; i < tr.Conditions.Len(); i++ {
+			c.conds[string(tr.Conditions[i])]++
+		}
+		c.remember(e.Symbol, printed{tr.ID, int64(math.Round(tr.Price * 100)), tr.Size, tr.Exchange, tr.Conditions})
+	case market.KindCorrection:
+		x := e.Correction
+		c.referTo(e, x.OrigID, x.OrigPrice, x.OrigSize, x.Exchange)
+		if x.CorrID <= x.OrigID || x.OrigConds != x.CorrConds || x.Tape != p.tape {
+			c.errorf(e, "bad correction %+v", *x)
+		}
+		c.remember(e.Symbol, printed{x.CorrID, int64(math.Round(x.CorrPrice * 100)), x.CorrSize, x.Exchange, x.CorrConds})
+	case market.KindCancelError:
+		x := e.CancelError
+		c.referTo(e, x.ID, x.Price, x.Size, x.Exchange)
+		if (x.Action != 'C' && x.Action != 'E') || x.Tape != p.tape {
+			c.errorf(e, "bad cancel %+v", *x)
+		}
+	case market.KindStatus:
+		if e.Status == nil || e.Status.Tape != p.tape || e.Status.StatusCode == "" {
+			c.errorf(e, "bad status %+v", e.Status)
+		}
+	case market.KindLULD:
+		l := e.LULD
+		if l == nil || !(l.LimitDown < l.LimitUp) || !onTick(l.LimitUp) || !onTick(l.LimitDown) || l.Tape != p.tape {
+			c.errorf(e, "bad band %+v", l)
+		}
+	case market.KindImbalance:
+		if e.Imbalance == nil || e.Imbalance.Price <= 0 {
+			c.errorf(e, "bad imbalance %+v", e.Imbalance)
+		}
+	default:
+		c.errorf(e, "unexpected kind")
+	}
+}
+
+func (c *checker) remember(sym string, p printed) {
+	if c.trades[sym] == nil {
+		c.trades[sym] = map[int64]printed{}
+	}
+	c.trades[sym][p.id] = p
+}
+
+// referTo checks that a correction or cancel names a trade that was printed
+// (or corrected) earlier, with its values.
+func (c *checker) referTo(e *market.Event, id int64, price float64, size uint32, exch byte) {
+	c.t.Helper()
+	p, ok := c.trades[e.Symbol][id]
+	if !ok || p.price != int64(math.Round(price*100)) || p.size != size || p.exch != exch {
+		c.errorf(e, "refers to trade %d (%v x %d on %c), known as %+v (found %v)", id, price, size, exch, p, ok)
+	}
+}
+
+func isVenue(vs []venue, code byte) bool {
+	for _, v := range vs {
+		if v.code == code {
+			return true
+		}
+	}
+	return false
+}
+
+func TestInvariants(t *testing.T) {
+	tests := []struct {
+		name  string
+		opts  Options
+		until time.Time
+		conds string // trade conditions that must appear
+		long  bool   // skipped with -short: the whole day covers every phase
+	}{
+		// About a million events over a whole day: night, pre-market,
+		// open, close and after-hours.
+		{"whole day", Options{Seed: 1, Rate: 12, Start: summerDay}, summerDay.Add(24 * time.Hour), "@FIOT6Z", false},
+		// A million events across the opening cross at a high rate.
+		{"open at 500k/s", Options{Seed: 2, Rate: 500_000, Start: summerDay.Add(9*time.Hour + 29*time.Minute + 59*time.Second)},
+			summerDay.Add(9*time.Hour + 30*time.Minute + 150*time.Millisecond), "@FIOT", true},
+		// Across the closing cross, in standard time.
+		{"winter close", Options{Seed: 3, Rate: 100, Start: winterDay.Add(15*time.Hour + 45*time.Minute)},
+			winterDay.Add(17 * time.Hour), "@FIT6", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.long && testing.Short() {
+				t.Skip("long")
+			}
+			s := mustNew(t, tt.opts)
+			c := newChecker(t)
+			span(s, tt.until, c.batch)
+			total := 0
+			for _, n := range c.kinds {
+				total += n
+			}
+			t.Logf("%d events: %v; trade conditions %v", total, c.kinds, c.conds)
+			for _, sym := range DefaultSymbols {
+				if c.symbols[sym] == 0 || c.lastID[sym] == 0 {
+					t.Errorf("%s: %d events, no trades = %v", sym, c.symbols[sym], c.lastID[sym] == 0)
+				}
+			}
+			for _, k := range []market.Kind{market.KindStatus, market.KindLULD} {
+				if c.kinds[k] < len(DefaultSymbols) {
+					t.Errorf("%d %v events, want one per symbol at least", c.kinds[k], k)
+				}
+			}
+			q, tr := float64(c.kinds[market.KindQuote])/float64(total), float64(c.kinds[market.KindTrade])/float64(total)
+			if q < 0.70 || q > 0.82 || tr < 0.18 || tr > 0.28 {
+				t.Errorf("quotes %.1f%%, trades %.1f%%; want about 76%% and 23%%", 100*q, 100*tr)
+			}
+			for _, code := range strings.Split(tt.conds, "") {
+				if c.conds[code] == 0 {
+					t.Errorf("no trade with condition %q", code)
+				}
+			}
+		})
+	}
+}
+
+// TestTradeCorrections drives many trades through a single symbol so that
+// the rare corrections and cancels show up, and checks them.
+func TestTradeCorrections(t *testing.T) {
+	if testing.Short() {
+		t.Skip("2M events")
+	}
+	s := mustNew(t, Options{Seed: 5, Rate: 200_000, Symbols: []string{"AAPL"}, Start: summerDay.Add(11 * time.Hour)})
+	c := newChecker(t)
+	for c.kinds[market.KindTrade] < 500_000 {
+		c.batch(s.Next(nil))
+	}
+	// 1 per 20,000 and 1 per 10,000 trades.
+	if n := c.kinds[market.KindCorrection]; n < 8 || n > 50 {
+		t.Errorf("%d corrections in 500k trades, want about 25", n)
+	}
+	if n := c.kinds[market.KindCancelError]; n < 20 || n > 90 {
+		t.Errorf("%d cancels in 500k trades, want about 50", n)
+	}
+}
+
+func TestHalt(t *testing.T) {
+	tests := []struct {
+		sym                      string
+		halt, haltReason, resume string
+		wantTape                 byte
+	}{
+		{"AAPL", "H", "LUDP", "T", 'C'}, // UTP
+		{"JPM", "2", "M", "3", 'A'},     // CTA
+		{"SPY", "2", "M", "3", 'B'},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sym, func(t *testing.T) {
+			s := mustNew(t, Options{Seed: 9, Rate: 200, Symbols: []string{tt.sym}, Start: summerDay.Add(11 * time.Hour)})
+			c := newChecker(t)
+			span(s, summerDay.Add(11*time.Hour+time.Minute), c.batch)
+			s.syms[0].spike = 0.15 // a flash spike far through the 5% band
+
+			var halted, resumed int64
+			var reopen, band bool
+			imbalances := 0
+			span(s, summerDay.Add(11*time.Hour+10*time.Minute), func(events []market.Event, now int64) {
+				c.batch(events, now)
+				for _, e := range events {
+					switch {
+					case e.Kind == market.KindStatus && e.Status.StatusCode == tt.halt:
+						if e.Status.ReasonCode != tt.haltReason || e.Status.Tape != tt.wantTape {
+							t.Errorf("halt status %+v", *e.Status)
+						}
+						halted = e.Time
+					case e.Kind == market.KindStatus && e.Status.StatusCode == tt.resume:
+						resumed = e.Time
+					case halted == 0:
+					case resumed == 0 && e.Kind == market.KindImbalance:
+						imbalances++
+					case resumed == 0:
+						t.Errorf("%v event while halted", e.Kind)
+					case e.Kind == market.KindTrade && e.Trade.Conditions.Has('5'):
+						reopen = true
+					case e.Kind == market.KindLULD:
+						// The new band must contain the price after the pause.
+						q := c.quotes[tt.sym]
+						if mid := (q.BidPrice + q.AskPrice) / 2; mid < e.LULD.LimitDown || mid > e.LULD.LimitUp {
+							t.Errorf("band %+v after the pause excludes the price %v", *e.LULD, mid)
+						}
+						band = true
+					}
+				}
+			})
+			if halted == 0 || resumed-halted < haltNs || !reopen || !band || imbalances == 0 {
+				t.Fatalf("halt at %d, resume %v later, reopening print %v, new band %v, %d imbalances",
+					halted, time.Duration(resumed-halted), reopen, band, imbalances)
+			}
+		})
+	}
+}
+
+func TestIntradayCurve(t *testing.T) {
+	sum, v2 := 0.0, 0.0
+	for m := range dayMinutes {
+		if curve.shape[m] <= 0 || curve.vol[m] <= 0 || curve.spread[m] <= 0 {
+			t.Fatalf("minute %d: shape %v vol %v spread %v", m, curve.shape[m], curve.vol[m], curve.spread[m])
+		}
+		sum += curve.shape[m]
+		v2 += curve.vol[m] * curve.vol[m]
+	}
+	if mean := sum / dayMinutes; math.Abs(mean-1) > 1e-9 {
+		t.Errorf("mean activity %v, want 1", mean)
+	}
+	if want := diffusionShare * 390; math.Abs(v2-want) > 1e-6 {
+		t.Errorf("daily variance %v session-minutes, want %v", v2, want)
+	}
+	shape := func(h, m int) float64 { return curve.shape[h*60+m] }
+	if !(shape(9, 30) > 2*shape(12, 30) && shape(15, 59) > 2*shape(12, 30) && shape(12, 30) > 3*shape(8, 0) && shape(8, 0) > shape(2, 0)) {
+		t.Errorf("not a U-shaped session over quiet extended hours: 02:00 %.2f 08:00 %.2f 09:30 %.2f 12:30 %.2f 15:59 %.2f",
+			shape(2, 0), shape(8, 0), shape(9, 30), shape(12, 30), shape(15, 59))
+	}
+}
+
+// TestNYClock compares the cached wall-clock mapping with the time package,
+// across both DST transitions, in order and jumping about.
+func TestNYClock(t *testing.T) {
+	var c nyClock
+	for _, day := range []time.Time{at(2025, time.March, 8, 0, 0), at(2025, time.November, 1, 0, 0), winterDay} {
+		var ts []int64
+		for d := time.Duration(0); d < 72*time.Hour; d += 7*time.Minute + 13*time.Second + 17 {
+			ts = append(ts, day.Add(d).UnixNano())
+		}
+		for i := 0; i < len(ts); i += 37 { // out of order
+			ts = append(ts, ts[len(ts)-1-i])
+		}
+		for _, ns := range ts {
+			lt := time.Unix(0, ns).In(newYork)
+			want := int64(lt.Hour()*3600+lt.Minute()*60+lt.Second())*1e9 + int64(lt.Nanosecond())
+			if got := c.tod(ns); got != want {
+				t.Fatalf("%v: time of day %v, want %v", lt, time.Duration(got), time.Duration(want))
+			}
+		}
+	}
+}
+
+// expected integrates the model's intensity over [from, to).
+func expected(s *Sim, from, to int64) float64 {
+	sum := 0.0
+	for t := from; t < to; {
+		tod := s.ny.tod(t)
+		end := min(t+minuteNs-tod%minuteNs, s.ny.hi, to)
+		sum += float64(end-t) * s.rate[tod/minuteNs]
+		t = end
+	}
+	return sum
+}
+
+func TestRate(t *testing.T) {
+	tests := []struct {
+		name  string
+		rate  float64
+		start time.Time
+		dur   time.Duration
+	}{
+		// Over a whole day the average is Rate itself.
+		{"5/s over a day", 5, winterDay, 24 * time.Hour},
+		{"5/s over a DST day", 5, at(2025, time.March, 9, 0, 0), 23 * time.Hour},
+		// At high rates a short stretch: the model's own curve there.
+		{"500k/s at midday", 500_000, summerDay.Add(12 * time.Hour), 2 * time.Second},
+		{"500k/s across the open", 500_000, summerDay.Add(9*time.Hour + 29*time.Minute + 59*time.Second), 1200 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := mustNew(t, Options{Seed: 11, Rate: tt.rate, Start: tt.start})
+			end := tt.start.Add(tt.dur)
+			n := -3 * len(s.syms) // the start-up snapshot is not part of the flow
+			span(s, end, func(events []market.Event, _ int64) { n += len(events) })
+			want := expected(s, tt.start.UnixNano(), end.UnixNano())
+			if tt.dur == 24*time.Hour {
+				if avg := want / tt.dur.Seconds(); math.Abs(avg/tt.rate-1) > 0.01 {
+					t.Errorf("the curve averages %.3f/s over the day, want %v", avg, tt.rate)
+				}
+			}
+			t.Logf("%d messages, %.0f expected, %.1f/s", n, want, float64(n)/tt.dur.Seconds())
+			if math.Abs(float64(n)/want-1) > 0.05 {
+				t.Errorf("%d messages, want %.0f ± 5%%", n, want)
+			}
+		})
+	}
+}
+
+func TestIntradayShape(t *testing.T) {
+	count := func(t *testing.T, start time.Time) int {
+		s := mustNew(t, Options{Seed: 3, Rate: 50, Start: start})
+		n := -3 * len(s.syms)
+		span(s, start.Add(30*time.Minute), func(events []market.Event, _ int64) { n += len(events) })
+		return n
+	}
+	for _, day := range []time.Time{summerDay, winterDay} {
+		t.Run(day.Format("Jan"), func(t *testing.T) {
+			open := count(t, day.Add(9*time.Hour+30*time.Minute))
+			lunch := count(t, day.Add(12*time.Hour+30*time.Minute))
+			night := count(t, day.Add(2*time.Hour))
+			t.Logf("09:30-10:00 %d, 12:30-13:00 %d, 02:00-02:30 %d messages", open, lunch, night)
+			if open < 2*lunch || lunch < 5*night || night == 0 {
+				t.Errorf("09:30-10:00 %d, 12:30-13:00 %d, 02:00-02:30 %d messages: want a busy open, a quiet lunch and a live night",
+					open, lunch, night)
+			}
+		})
+	}
+}

@@ -1,0 +1,60 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metricsHandler exposes Tape's counters. They are read from the components'
+// atomic counters at scrape time, so the hot paths pay nothing for metrics.
+func (s *Server) metricsHandler() http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	counter := func(name, help string, f func() float64) {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "tape", Name: name, Help: help}, f))
+	}
+	gauge := func(name, help string, f func() float64) {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "tape", Name: name, Help: help}, f))
+	}
+	counter("ingest_events_total", "Raw events sequenced by the core.", func() float64 { return float64(s.pipeline.Stats().Events) })
+	counter("ingest_derived_total", "Bars derived by the core.", func() float64 { return float64(s.pipeline.Stats().Derived) })
+	gauge("ingest_last_seq", "Sequence number of the last event.", func() float64 { return float64(s.pipeline.Stats().LastSeq) })
+	gauge("ingest_feed_time_seconds", "The feed clock of the last batch.", func() float64 { return float64(s.pipeline.Stats().FeedNow) / 1e9 })
+	counter("hub_published_total", "Events offered to the hub.", func() float64 { return float64(s.hub.Stats().Published) })
+	counter("hub_deliveries_total", "Messages queued to subscribers.", func() float64 { return float64(s.hub.Stats().Deliveries) })
+	counter("hub_conflated_total", "Quotes replaced by a newer one in a slow subscriber's queue.", func() float64 { return float64(s.hub.Stats().Conflated) })
+	counter("hub_slow_kicks_total", "Subscribers disconnected because their queue overflowed.", func() float64 { return float64(s.hub.Stats().Kicked) })
+	gauge("hub_subscribers", "Current subscribers.", func() float64 { return float64(s.hub.Stats().Subscribers) })
+	gauge("stream_sessions", "Open stream connections.", func() float64 { return float64(s.stream.Stats().Sessions + s.denied.Stats().Sessions) })
+	counter("stream_frames_total", "Frames written to stream clients.", func() float64 { return float64(s.stream.Stats().Frames) })
+	counter("stream_messages_total", "Data messages written to stream clients.", func() float64 { return float64(s.stream.Stats().Messages) })
+	counter("stream_bytes_total", "Bytes written to stream clients.", func() float64 { return float64(s.stream.Stats().Bytes) })
+	counter("stream_auth_failures_total", "Failed stream authentications.", func() float64 { return float64(s.stream.Stats().AuthFailures) })
+	counter("stream_write_timeouts_total", "Clients disconnected because a write stalled or their queue overflowed.", func() float64 { return float64(s.stream.Stats().SlowKicks) })
+	reg.MustRegister(&errorCollector{s: s, desc: prometheus.NewDesc("tape_stream_errors_total",
+		"Protocol errors sent to stream clients, by Alpaca error code.", []string{"code"}, nil)})
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}
+
+type errorCollector struct {
+	s    *Server
+	desc *prometheus.Desc
+}
+
+func (c *errorCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *errorCollector) Collect(ch chan<- prometheus.Metric) {
+	merged := map[int]uint64{}
+	for _, st := range []map[int]uint64{c.s.stream.Stats().Errors, c.s.denied.Stats().Errors} {
+		for code, n := range st {
+			merged[code] += n
+		}
+	}
+	for code, n := range merged {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(n), strconv.Itoa(code))
+	}
+}

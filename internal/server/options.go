@@ -1,0 +1,148 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tapehq/tape/internal/feed"
+	"github.com/tapehq/tape/internal/feed/sim"
+)
+
+// StockFeeds are the stock stream feeds Tape serves, as path elements.
+var StockFeeds = []string{"iex", "sip", "delayed_sip", "test", "otc", "boats", "overnight"}
+
+// Options configures a Server. Zero values take the defaults documented on
+// each field; cmd/tape exposes them as flags.
+type Options struct {
+	// Listen is the TCP address; default "127.0.0.1:8080". Port 0 picks a
+	// free port (see Server.Addr).
+	Listen string
+	// DataDir holds Tape's files; default DefaultDataDir().
+	DataDir string
+	// Feed selects the source: "sim" (default).
+	Feed string
+	// Source, if set, is used as the feed instead of the one Feed names;
+	// tests and embedders inject their own sources this way.
+	Source feed.Feed
+
+	// Symbols the simulator trades; default sim.DefaultSymbols.
+	Symbols []string
+	// Seed makes the simulator deterministic; 0 picks one from the clock
+	// (logged, so a run can be reproduced).
+	Seed int64
+	// Rate is the simulator's average messages per second; default 1000.
+	Rate float64
+	// Speed is simulated seconds per wall second; default 1 (real time).
+	Speed float64
+	// SimStart is the simulated clock's start; zero means now.
+	SimStart time.Time
+
+	// Keys are accepted key → secret pairs for the stream (and REST). Empty
+	// means any key is accepted, which is allowed on loopback only.
+	Keys map[string]string
+	// MaxConnsPerKey limits stream connections per key (error 406);
+	// 0 means unlimited.
+	MaxConnsPerKey int
+	// MaxSymbols limits symbols per stream connection (error 405); default
+	// 10,000; negative means unlimited.
+	MaxSymbols int
+	// ClientQueueBytes bounds each client's outgoing queue; default 16 MiB.
+	ClientQueueBytes int
+	// EnabledFeeds are the stock feeds served; others answer 409 after auth.
+	// Default: all of StockFeeds.
+	EnabledFeeds []string
+
+	// Logger; nil logs nothing.
+	Logger *slog.Logger
+}
+
+// DefaultDataDir is $TAPE_DATA, else $XDG_DATA_HOME/tape, else
+// ~/.local/share/tape, else ./tape-data.
+func DefaultDataDir() string {
+	if d := os.Getenv("TAPE_DATA"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "tape")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "tape")
+	}
+	return "tape-data"
+}
+
+func (o *Options) setDefaults() {
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:8080"
+	}
+	if o.DataDir == "" {
+		o.DataDir = DefaultDataDir()
+	}
+	if o.Feed == "" {
+		o.Feed = "sim"
+	}
+	if len(o.Symbols) == 0 {
+		o.Symbols = slices.Clone(sim.DefaultSymbols)
+	}
+	if o.Rate == 0 {
+		o.Rate = 1000
+	}
+	if o.Speed == 0 {
+		o.Speed = 1
+	}
+	if o.Seed == 0 {
+		o.Seed = time.Now().UnixNano()
+	}
+	if o.EnabledFeeds == nil {
+		o.EnabledFeeds = slices.Clone(StockFeeds)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// ErrNeedKeys is returned when asked to listen beyond loopback without keys.
+var ErrNeedKeys = errors.New("refusing to listen beyond loopback without API keys")
+
+// Validate checks the options after defaults are applied.
+func (o *Options) Validate() error {
+	host, _, err := net.SplitHostPort(o.Listen)
+	if err != nil {
+		return fmt.Errorf("listen address %q: %w", o.Listen, err)
+	}
+	if !IsLoopback(host) && len(o.Keys) == 0 {
+		return fmt.Errorf("%w: %q is reachable from other machines; configure keys "+
+			"(--auth-key/--auth-secret, TAPE_AUTH_KEY/TAPE_AUTH_SECRET or --auth-file) or listen on 127.0.0.1",
+			ErrNeedKeys, o.Listen)
+	}
+	if o.Feed != "sim" && o.Source == nil {
+		return fmt.Errorf("unknown feed %q: this build offers \"sim\"", o.Feed)
+	}
+	if o.Rate < 0 || o.Speed < 0 {
+		return errors.New("rate and speed must be positive")
+	}
+	for _, f := range o.EnabledFeeds {
+		if !slices.Contains(StockFeeds, f) {
+			return fmt.Errorf("unknown stock feed %q (known: %s)", f, strings.Join(StockFeeds, ", "))
+		}
+	}
+	return nil
+}
+
+// IsLoopback reports whether host (a name or an IP, without port) only
+// reaches this machine. The empty host and unspecified addresses (0.0.0.0,
+// ::) listen on every interface, so they are not loopback.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}

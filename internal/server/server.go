@@ -1,0 +1,204 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tapehq/tape/internal/alpacawire"
+	"github.com/tapehq/tape/internal/auth"
+	"github.com/tapehq/tape/internal/bars"
+	"github.com/tapehq/tape/internal/feed"
+	"github.com/tapehq/tape/internal/feed/sim"
+	"github.com/tapehq/tape/internal/hub"
+	"github.com/tapehq/tape/internal/ingest"
+	"github.com/tapehq/tape/internal/wsapi"
+)
+
+// Server is a running Tape.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	keys     *auth.Keys
+	hub      *hub.Hub
+	pipeline *ingest.Pipeline
+	feed     feed.Feed
+	stream   *wsapi.Server // enabled stock feeds
+	denied   *wsapi.Server // disabled stock feeds: 409
+	mux      *http.ServeMux
+
+	started time.Time
+	addr    atomic.Pointer[net.TCPAddr]
+	ready   chan struct{}
+}
+
+// New builds a Server from opts; nothing runs until Run.
+func New(opts Options) (*Server, error) {
+	opts.setDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, log: opts.Logger, ready: make(chan struct{})}
+	s.keys = auth.NewKeys(opts.Keys)
+	s.keys.MaxConnsPerKey = opts.MaxConnsPerKey
+
+	s.hub = hub.New(hub.Options{
+		Formats:       []hub.Encoder{alpacawire.AppendJSON, alpacawire.AppendMsgpack},
+		MaxQueueBytes: opts.ClientQueueBytes,
+	})
+	s.pipeline = ingest.New(ingest.Options{Publish: s.hub, Bars: bars.New(bars.Options{}), Logger: s.log})
+
+	s.feed = opts.Source
+	if s.feed == nil {
+		simFeed, err := sim.New(sim.Options{Symbols: opts.Symbols, Seed: opts.Seed, Rate: opts.Rate,
+			Speed: opts.Speed, Start: opts.SimStart})
+		if err != nil {
+			return nil, fmt.Errorf("simulator: %w", err)
+		}
+		s.feed = simFeed
+	}
+
+	wsOpts := wsapi.Options{Hub: s.hub, Keys: s.keys, Logger: s.log, MaxSymbols: opts.MaxSymbols}
+	s.stream = wsapi.New(wsOpts)
+	wsOpts.NotEntitled = true
+	s.denied = wsapi.New(wsOpts)
+	s.mux = s.routes()
+	return s, nil
+}
+
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	enabled := make(map[string]bool)
+	for _, f := range s.opts.EnabledFeeds {
+		enabled[f] = true
+	}
+	for _, f := range StockFeeds {
+		h := http.Handler(s.stream)
+		if !enabled[f] {
+			h = s.denied
+		}
+		// The SDKs dial base+"/"+feed with base ".../v2"; DATA_PROXY_WS
+		// replaces "/v2", so the short form must work too. boats and
+		// overnight live under /v1beta1 at Alpaca.
+		mux.Handle("/v2/"+f, h)
+		mux.Handle("/v1beta1/"+f, h)
+		mux.Handle("/"+f, h)
+	}
+	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.Handle("GET /metrics", s.metricsHandler())
+	return mux
+}
+
+// Handler returns the HTTP handler of everything Tape serves.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Addr returns the address Tape listens on once Ready is closed.
+func (s *Server) Addr() *net.TCPAddr { return s.addr.Load() }
+
+// Ready is closed once Tape listens and its pipeline runs.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// Hub exposes the stock hub (for tests and benchmarks).
+func (s *Server) Hub() *hub.Hub { return s.hub }
+
+// Run serves until ctx is cancelled, then shuts down in order and returns.
+// It returns an error if Tape cannot start or a component fails.
+func (s *Server) Run(ctx context.Context) error {
+	if err := os.MkdirAll(s.opts.DataDir, 0o755); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	unlock, err := lockDir(s.opts.DataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	ln, err := net.Listen("tcp", s.opts.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	s.addr.Store(ln.Addr().(*net.TCPAddr))
+	if s.keys.Open() {
+		s.log.Warn("no API keys configured: accepting any key and secret (allowed on loopback only)")
+	}
+	s.log.Info("tape serving", "addr", ln.Addr().String(), "feed", s.opts.Feed, "symbols", len(s.opts.Symbols),
+		"seed", s.opts.Seed, "rate", s.opts.Rate, "speed", s.opts.Speed, "data", s.opts.DataDir)
+
+	httpSrv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	batches := make(chan feed.Batch, 64)
+
+	// The core outlives the HTTP side: it stops only after clients are gone.
+	coreCtx, stopCore := context.WithCancel(context.Background())
+	defer stopCore()
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		err := s.feed.Run(coreCtx, batches)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("feed %s: %w", s.opts.Feed, err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		err := s.pipeline.Run(coreCtx, batches)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("ingest: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		s.log.Info("shutting down")
+		shCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err := httpSrv.Shutdown(shCtx)
+		s.stream.Close()
+		s.denied.Close()
+		stopCore()
+		return err
+	})
+	s.started = time.Now()
+	close(s.ready)
+	err = g.Wait()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	s.log.Info("stopped")
+	return nil
+}
+
+type health struct {
+	Status      string    `json:"status"`
+	Feed        string    `json:"feed"`
+	Uptime      float64   `json:"uptime_seconds"`
+	Events      uint64    `json:"events"`
+	LastSeq     uint64    `json:"last_seq"`
+	FeedTime    time.Time `json:"feed_time"`
+	Subscribers int       `json:"subscribers"`
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	st := s.pipeline.Stats()
+	h := health{Status: "ok", Feed: s.opts.Feed, Uptime: time.Since(s.started).Seconds(), Events: st.Events + st.Derived,
+		LastSeq: st.LastSeq, Subscribers: s.hub.Stats().Subscribers}
+	if st.FeedNow != 0 {
+		h.FeedTime = time.Unix(0, st.FeedNow).UTC()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(h)
+}
