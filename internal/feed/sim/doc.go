@@ -1,20 +1,41 @@
 // Package sim is Tape's deterministic market simulator: a feed.Feed that
 // produces a plausible US equities stream (NBBO quotes, trades, corrections,
 // cancels, trading statuses, LULD bands and order imbalances) for the
-// default symbols, with no network and no keys. It is what `tape serve` runs
-// offline, what CI tests against, and what benchmarks use as a load
-// generator, so it has to be realistic enough for a quant to look at and
-// cheap enough to produce over a million messages per second.
+// default symbols or any others, with no network and no keys. It is what
+// `tape serve` runs offline, what CI tests against, and what benchmarks use
+// as a load generator, so it has to be realistic enough for a quant to look
+// at and cheap enough to produce over a million messages per second.
 //
 // # Determinism
 //
-// Everything is drawn from one PCG generator seeded from Options.Seed, and
-// time comes only from the simulated clock, which starts at Options.Start.
-// The same Seed and Start therefore give the same events, whatever the
-// BatchSize, the Speed or the way Next is called. Only Run looks at the wall
-// clock, and only to decide when to hand a batch over. Floating-point
+// Everything is drawn from one PCG generator seeded from Options.Seed
+// (except the profiles of symbols without a built-in one, which are a
+// function of their names), and time comes only from the simulated clock,
+// which starts at Options.Start. The same Seed, Start and Symbols
+// therefore give the same events, whatever the BatchSize, the Speed or the
+// way Next is called. Only Run looks at the wall clock, and only to decide
+// when to hand a batch over. Floating-point
 // results may differ between CPU architectures, so a recorded sequence is
 // reproducible on the same platform and Go release.
+//
+// # Symbols
+//
+// DefaultSymbols (familiar large caps and ETFs plus Alpaca's test symbol
+// FAKEPACA) have built-in profiles: start price, volatility, listing
+// venue and tape, activity, spread, depth, daily volume and LULD tier.
+// Any other valid US equity symbol (1-16 upper-case letters and digits,
+// starting with a letter, with single '.' or '-' separators, as in BRK.B)
+// gets a profile derived from its name alone: its FNV-1a hash seeds a PCG
+// of its own, independent of Options.Seed, so a symbol looks the same in
+// every run and whatever it is simulated with. The start price is
+// log-uniform in $5-$500, the annualised volatility uniform in 0.25-0.80;
+// names with a share-class suffix and most of the short ones list on NYSE
+// (tape A), the others mostly on Nasdaq (tape C); ETFs are not told apart
+// from stocks. Activity (1-3 against the built-ins' 1-10), spread and
+// depth are those of less liquid names, and about half of them, those with
+// the lower dollar volume, are LULD tier 2. Profiles are drawn apart from
+// the simulation's random stream, so a set of built-in symbols gives the
+// events it always gave, and a set with derived ones is as deterministic.
 //
 // # Arrivals
 //
@@ -28,8 +49,9 @@
 // its mean over a day is 1, which makes Options.Rate the long-run average;
 // every calendar day is a trading day, since the simulator exists for work
 // at any hour. Each arrival picks a symbol by weight (SPY, NVDA and TSLA
-// are the busiest, KO and FAKEPACA the quietest) and becomes one event, so
-// the count of messages follows Rate exactly in expectation.
+// are the busiest, KO, FAKEPACA and the derived symbols the quietest) and
+// becomes one event, so the count of messages follows Rate exactly in
+// expectation.
 //
 // # Prices
 //
@@ -61,10 +83,12 @@
 // # Statuses and LULD
 //
 // At the start every symbol gets a trading status and a LULD band. The
-// band is 5% around the reference price for tier 1 and 10% for FAKEPACA
-// (tier 2), doubled from 09:30 to 09:45. It is published again when the
-// width changes or the five-minute reference moves by 1%, and only during
-// the regular session, as the plan requires. A price outside the band
+// band is 5% around the reference price for tier 1 and 10% for tier 2
+// (FAKEPACA and the less traded derived symbols) above $3, 20% for both
+// tiers from $3 down (prices are floored at $1, so the plan's sub-$0.75
+// rule is not modelled), doubled from 09:30 to 09:45. It is published again when
+// the width changes or the five-minute reference moves by 1%, and only
+// during the regular session, as the plan requires. A price outside the band
 // halts the symbol for five minutes: a halt status, order imbalances
 // instead of quotes and trades, then a resumption, a reopening print and
 // a new band. Codes follow the symbol's plan: CTA ("2" halt, "3" resume,

@@ -137,11 +137,16 @@ func newSymbol(p *profile, now int64, ph phase, rng *rand.Rand) symbol {
 func cents(c int64) float64 { return float64(c) / 100 }
 
 // bandWidth is the LULD percentage for a symbol at minute m: 5% for tier 1
-// and 10% for tier 2 (prices above $3), doubled during the first 15 minutes
-// of the session.
+// and 10% for tier 2 when the reference price is above $3, 20% for both
+// tiers from $0.75 to $3, doubled during the first 15 minutes of the
+// session. The plan's rule below $0.75 is not modelled: step floors the
+// latent price at $1 (transient spikes aside).
 func (y *symbol) bandWidth(m int) float64 {
 	w := 0.05
-	if y.tier == 2 {
+	switch {
+	case y.ref <= 3:
+		w = 0.20
+	case y.tier == 2:
 		w = 0.10
 	}
 	if m >= regularOpen && m < openBandEnd {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/tapehq/tape/internal/market"
@@ -13,8 +14,11 @@ import (
 // Options configures a Sim. The zero value is usable: every zero field means
 // its default.
 type Options struct {
-	// Symbols to simulate; nil means DefaultSymbols. Each must be one of
-	// DefaultSymbols: the simulator only knows the profiles it ships.
+	// Symbols to simulate; nil means DefaultSymbols. Any US equity symbol
+	// is accepted: 1-16 upper-case letters and digits, starting with a
+	// letter, with single '.' or '-' separators (BRK.B). DefaultSymbols
+	// have built-in profiles; any other symbol gets a plausible one derived
+	// from its name alone, the same in every run whatever the Seed.
 	Symbols []string
 	// Seed selects the random stream. The same Seed and Start give the same
 	// event sequence (on the same platform and Go release).
@@ -113,15 +117,20 @@ func New(opts Options) (*Sim, error) {
 	weights := make([]float64, 0, len(opts.Symbols))
 	startPhase := curve.phase[s.ny.minute(s.clock)]
 	for _, name := range opts.Symbols {
-		p := lookupProfile(name)
 		switch {
-		case p == nil:
-			return nil, fmt.Errorf("sim: unknown symbol %q (known: %v)", name, DefaultSymbols)
+		case !validSymbol(name):
+			hint := ""
+			if up := strings.ToUpper(name); validSymbol(up) {
+				hint = fmt.Sprintf(" (did you mean %q?)", up)
+			}
+			return nil, fmt.Errorf("sim: invalid symbol %q%s: want 1-%d upper-case letters or digits, "+
+				"starting with a letter, with single '.' or '-' separators, like AAPL or BRK.B", name, hint, maxSymbolLen)
 		case seen[name]:
 			return nil, fmt.Errorf("sim: duplicate symbol %q", name)
 		}
 		seen[name] = true
-		s.syms = append(s.syms, newSymbol(p, s.clock, startPhase, s.rng))
+		p := profileFor(name)
+		s.syms = append(s.syms, newSymbol(&p, s.clock, startPhase, s.rng))
 		weights = append(weights, p.weight)
 	}
 	s.prob, s.alias = aliasTable(weights)

@@ -1,5 +1,12 @@
 package sim
 
+import (
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"strings"
+)
+
 // profile is the static description of one simulated symbol. The numbers are
 // rough late-2025 figures; what matters is their relative order, which a
 // developer recognises (SPY busiest and tightest, META wide in cents, KO calm,
@@ -63,6 +70,107 @@ func lookupProfile(name string) *profile {
 		}
 	}
 	return nil
+}
+
+// maxSymbolLen is the longest symbol New accepts: room for a root, a share
+// class and a when-issued or preferred suffix (CQS allows 11, vendors more).
+const maxSymbolLen = 16
+
+// validSymbol reports whether name looks like a US equity symbol:
+// 1-16 upper-case ASCII letters and digits starting with a letter, with
+// single '.' or '-' separators between them for share classes and other
+// suffixes (BRK.B, BF-B, PBR.A).
+func validSymbol(name string) bool {
+	if len(name) == 0 || len(name) > maxSymbolLen || name[0] < 'A' || name[0] > 'Z' {
+		return false
+	}
+	sep := false // the previous character was a separator
+	for i := 1; i < len(name); i++ {
+		switch c := name[i]; {
+		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+			sep = false
+		case (c == '.' || c == '-') && !sep:
+			sep = true
+		default:
+			return false
+		}
+	}
+	return !sep
+}
+
+// profileFor returns the profile of a valid symbol: the built-in one if the
+// simulator ships it, else one derived from the name.
+func profileFor(name string) profile {
+	if p := lookupProfile(name); p != nil {
+		return *p
+	}
+	return deriveProfile(name)
+}
+
+// Ranges of the derived profiles. Start prices are log-uniform, so a
+// symbol is as likely to start near $10 as near $200; activity stays at the
+// quiet end of the built-in weights (1 to 10), since a name the simulator
+// does not know is usually less liquid than SPY; spreads and depths are
+// those of mid caps; dollar volume decides the LULD tier.
+const (
+	derivedMinPrice, derivedMaxPrice   = 5.0, 500.0       // USD
+	derivedMinVol, derivedMaxVol       = 0.25, 0.80       // annualised
+	derivedMinWeight, derivedMaxWeight = 1.0, 3.0         // relative message share
+	derivedMinSpread, derivedMaxSpread = 1.0, 6.0         // basis points
+	derivedMinDepth, derivedMaxDepth   = 20e3, 80e3       // NBBO size in USD
+	derivedMinADV, derivedMaxADV       = 30e6, 1.5e9      // daily volume in USD
+	derivedTier1ADV                    = 200e6            // tier 1 (Russell 1000-like) from here
+	derivedStream                      = 0x5359_4d42_4f4c // PCG stream of the profile generator
+)
+
+// deriveProfile makes up a plausible profile for a symbol the simulator does
+// not ship. It is a function of the name alone, not of Options.Seed, so a
+// symbol looks the same (start price, volatility, listing, tier) in every
+// run and whatever symbols it is simulated with. The name's FNV-1a hash
+// seeds a PCG whose raw outputs are turned into uniforms here, so the
+// derivation does not depend on math/rand's helpers either. The numbers are
+// rounded (to the cent, the hundredth or the tenth), which keeps them
+// readable and, short of a tie, immune to a platform's last bit of math.Pow.
+//
+// The order of the draws below is part of the contract: changing it
+// changes every derived symbol.
+func deriveProfile(name string) profile {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	pcg := rand.NewPCG(h.Sum64(), derivedStream)
+	uniform := func() float64 { return float64(pcg.Uint64()>>11) / (1 << 53) } // [0, 1)
+	logUniform := func(lo, hi float64) float64 { return lo * math.Pow(hi/lo, uniform()) }
+	round := func(x, per float64) float64 { return math.Round(x*per) / per } // to 1/per
+
+	p := profile{name: name, tape: 'C', listing: 'Q'}
+	p.price = round(logUniform(derivedMinPrice, derivedMaxPrice), 100)
+	p.vol = round(derivedMinVol+(derivedMaxVol-derivedMinVol)*uniform(), 100)
+	// Listing: NYSE writes share classes with a suffix (BRK.B) and has
+	// most of the short symbols; five-letter roots are Nasdaq's; four
+	// letters are mostly Nasdaq. The draw is made whatever the name, so
+	// the draws after it do not depend on its shape.
+	u := uniform()
+	switch {
+	case strings.ContainsAny(name, ".-"):
+		u = 0
+	case len(name) > 4:
+		u = 1
+	case len(name) == 4:
+		u += 0.4 // 20% NYSE
+	}
+	if u < 0.6 { // 60% NYSE for three letters or fewer
+		p.tape, p.listing = 'A', 'N'
+	}
+	p.weight = round(derivedMinWeight+(derivedMaxWeight-derivedMinWeight)*uniform(), 10)
+	p.spread = round(logUniform(derivedMinSpread, derivedMaxSpread), 100)
+	p.depth = max(1, round(logUniform(derivedMinDepth, derivedMaxDepth)/(p.price*100), 10))
+	dollarADV := logUniform(derivedMinADV, derivedMaxADV)
+	p.adv = max(0.01, round(dollarADV/p.price/1e6, 100)) // millions of shares
+	p.tier, p.flash = 1, 0.5
+	if dollarADV < derivedTier1ADV {
+		p.tier, p.flash = 2, 1 // smaller names are spikier
+	}
+	return p
 }
 
 // Exchange participation. Quotes come from the lit venues only; trades also
