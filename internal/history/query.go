@@ -1,0 +1,42 @@
+package history
+
+import "github.com/tapehq/tape/internal/market"
+
+// Cursor is a position in a query's result stream: the last item returned.
+// Symbol, Time and Seq order items: symbols ascending, then time in the
+// query's direction, then sequence number (trades can share a timestamp).
+type Cursor struct {
+	Symbol string
+	Time   int64
+	Seq    uint64
+}
+
+// Query selects items of some symbols in a time range.
+type Query struct {
+	Symbols []string // sorted, unique
+	Start   int64    // inclusive, ns since epoch
+	End     int64    // inclusive, ns since epoch
+	Desc    bool     // newest first (per symbol; symbols stay ascending)
+	Limit   int      // most items to return, in total across symbols; > 0
+	After   *Cursor  // resume strictly after this item; nil starts at the beginning
+}
+
+// Result is one page of a query.
+type Result struct {
+	// Events hold the items: market.Event with Kind KindTrade, KindQuote or
+	// KindBar (bars of any timeframe; Time is the bar start), grouped by
+	// symbol in ascending order, each group in the query's time direction.
+	Events []market.Event
+	// Next is where the next page starts; nil when there is nothing more.
+	Next *Cursor
+}
+
+// Snapshot is the latest state of a symbol, as Alpaca's snapshot endpoint
+// returns it. Nil fields are unknown.
+type Snapshot struct {
+	LatestTrade  *market.Event
+	LatestQuote  *market.Event
+	MinuteBar    *market.Event // the latest minute bar
+	DailyBar     *market.Event // the current (latest) daily bar
+	PrevDailyBar *market.Event // the daily bar of the day before DailyBar's
+}
