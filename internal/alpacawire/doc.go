@@ -1,7 +1,9 @@
-// Package alpacawire speaks Alpaca's market data stream protocol: it encodes
-// Tape's events and control messages exactly as Alpaca's servers do (JSON in
-// text frames, msgpack in binary frames), and decodes what clients send
-// (auth, subscribe, unsubscribe).
+// Package alpacawire speaks Alpaca's market data stream protocol on both
+// sides: it encodes Tape's events and control messages exactly as Alpaca's
+// servers do (JSON in text frames, msgpack in binary frames), decodes what
+// clients send (auth, subscribe, unsubscribe), encodes those client messages
+// for Tape's own client, and decodes server frames (Decoder) for `tape
+// watch` and the Alpaca upstream.
 //
 // The encoders are hand-written append functions rather than reflection-based
 // marshalling, for two reasons that a benchmark in this package measures:

@@ -206,7 +206,7 @@ func TestJSTimeMatchesTimeFormat(t *testing.T) {
 }
 
 func TestMpTimeDecodes(t *testing.T) {
-	for _, ns := range []int64{0, ts, 1e9, 1<<62, -1, -5e9 + 3} {
+	for _, ns := range []int64{0, ts, 1e9, 1 << 62, -1, -5e9 + 3} {
 		b := mpTime(nil, ns)
 		var got time.Time
 		if err := msgpack.Unmarshal(b, &got); err != nil {

@@ -45,6 +45,12 @@ type Request struct {
 func ParseRequest(c Codec, data []byte) (*Request, error) {
 	var m map[string]any
 	if c == MsgPack {
+		// vmihailenco/msgpack allocates whatever length a header claims: a
+		// 13-byte message claiming 2^32 elements would exhaust memory. Check
+		// the structure against the bytes actually present first.
+		if !mpWellFormed(data, 32) {
+			return nil, fmt.Errorf("%w: malformed msgpack", ErrInvalidSyntax)
+		}
 		dec := msgpack.NewDecoder(bytes.NewReader(data))
 		if err := dec.Decode(&m); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrInvalidSyntax, err)

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tapehq/tape/internal/auth"
+	"github.com/tapehq/tape/internal/feed/sim"
+	"github.com/tapehq/tape/internal/server"
+)
+
+func newServeCmd() *cobra.Command {
+	var (
+		opts                          server.Options
+		symbols, feeds                string
+		simStart                      string
+		authKey, authSecret, authFile string
+		logLevel, logFormat           string
+		config                        string
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run Tape: the feed, the bar builder and the Alpaca-compatible stream server",
+		Long: `Run Tape. With no flags it simulates a US equities market (` + fmt.Sprint(len(sim.DefaultSymbols)) + ` familiar
+tickers plus FAKEPACA, about 1,000 messages per second) and serves it on
+127.0.0.1:8080 through Alpaca's stream protocol:
+
+  ws://127.0.0.1:8080/v2/iex   (also /v2/sip, /v2/delayed_sip, /v2/test, and /iex ...)
+
+Point an official Alpaca SDK at it by changing only the base URL, e.g. in Go:
+  stream.NewStocksClient("iex", stream.WithBaseURL("ws://127.0.0.1:8080/v2"))
+
+Health:  GET /healthz      Metrics: GET /metrics (Prometheus)`,
+		Example: `  tape serve
+  tape serve --symbols AAPL,MSFT,NVDA --rate 50000 --seed 42
+  tape serve --speed 60          # one simulated minute per second: bars every second
+  tape serve --listen 0.0.0.0:8080 --auth-key AK --auth-secret SK`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := bindEnvAndConfig(cmd); err != nil {
+				return err
+			}
+			log, err := newLogger(logLevel, logFormat)
+			if err != nil {
+				return err
+			}
+			opts.Logger = log
+			if symbols != "" {
+				opts.Symbols = splitList(strings.ToUpper(symbols))
+			}
+			if feeds != "" {
+				opts.EnabledFeeds = splitList(feeds)
+			}
+			if simStart != "" {
+				t, err := time.Parse(time.RFC3339, simStart)
+				if err != nil {
+					return fmt.Errorf("--sim-start: want RFC 3339 like 2026-11-25T14:30:00Z: %w", err)
+				}
+				opts.SimStart = t
+			}
+			opts.Keys, err = loadKeys(authKey, authSecret, authFile)
+			if err != nil {
+				return err
+			}
+			srv, err := server.New(opts)
+			if err != nil {
+				return err
+			}
+			return srv.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "address to listen on; anything beyond loopback requires API keys")
+	f.StringVar(&opts.DataDir, "data", server.DefaultDataDir(), "directory for Tape's files (default $TAPE_DATA, $XDG_DATA_HOME/tape or ~/.local/share/tape)")
+	f.StringVar(&opts.Feed, "feed", "sim", `market data source: "sim" (the deterministic simulator)`)
+	f.StringVar(&symbols, "symbols", "", "comma-separated symbols to simulate (default: "+strings.Join(sim.DefaultSymbols, ",")+")")
+	f.Int64Var(&opts.Seed, "seed", 0, "simulator seed for a deterministic run (0: pick one and log it)")
+	f.Float64Var(&opts.Rate, "rate", 1000, "simulator messages per second, on average (1 to over 1,000,000)")
+	f.Float64Var(&opts.Speed, "speed", 1, "simulated seconds per real second (60: a minute of market per second)")
+	f.StringVar(&simStart, "sim-start", "", "simulated clock start, RFC 3339 (default: now)")
+	f.StringVar(&authKey, "auth-key", "", "API key clients must present (with --auth-secret)")
+	f.StringVar(&authSecret, "auth-secret", "", "API secret clients must present (with --auth-key)")
+	f.StringVar(&authFile, "auth-file", "", `file of "key:secret" lines accepted from clients`)
+	f.IntVar(&opts.MaxConnsPerKey, "max-conns-per-key", 0, "stream connections allowed per key, error 406 beyond (0: unlimited)")
+	f.IntVar(&opts.MaxSymbols, "max-symbols", 10000, "symbols one stream connection may subscribe to, error 405 beyond (-1: unlimited)")
+	f.IntVar(&opts.ClientQueueBytes, "client-queue", 16<<20, "bytes queued per client before a slow client is disconnected (407)")
+	f.StringVar(&feeds, "feeds", strings.Join(server.StockFeeds, ","), "stock feeds to serve; the others answer 409 insufficient subscription")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&logFormat, "log-format", "text", "text or json")
+	f.StringVar(&config, "config", "", `config file of "flag = value" lines`)
+	return cmd
+}
+
+func loadKeys(key, secret, file string) (map[string]string, error) {
+	keys := map[string]string{}
+	if (key == "") != (secret == "") {
+		return nil, fmt.Errorf("--auth-key and --auth-secret go together")
+	}
+	if key != "" {
+		keys[key] = secret
+	}
+	if file != "" {
+		pairs, err := auth.LoadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range pairs {
+			keys[k] = v
+		}
+	}
+	return keys, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+var _ = os.Stderr

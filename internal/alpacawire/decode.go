@@ -1,0 +1,990 @@
+package alpacawire
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/tapehq/tape/internal/market"
+)
+
+// This file holds the codec-independent half of the frame decoder: the
+// Message and Decoder types, the key→field tables shared by both codecs, and
+// the helpers that turn wire values into market types. decode_json.go and
+// decode_msgpack.go hold the two scanners.
+//
+// Design notes.
+//
+// Field dispatch is two table lookups: a key (at most two bytes for every
+// data field) and the message kind select a slot (dataSlot, controlSlot);
+// the slot selects a value type (slotTypes), which each codec reads with its
+// own scanner, and a destination, which the shared setters below write.
+// Keeping the per-kind knowledge in one place means the JSON and msgpack
+// decoders cannot disagree about which key means what. The one exception is
+// deliberate: msgpack trades, quotes and bars, nearly all of the upstream
+// traffic, take dedicated loops (mpTrade, mpQuote, mpBar) that switch on the
+// key and store directly, about twice as fast; the seed frames, which hold
+// both codecs to the same expected messages, and the differential tests
+// against the SDK keep them in line with the tables.
+//
+// Errors do not travel up the hot path as error values: a scanner that fails
+// records what and where in the Decoder and returns a negative position;
+// DecodeFrame turns that into one wrapped ErrMalformed. This keeps the
+// per-value functions to two result registers and costs nothing on success.
+
+// ErrMalformed is wrapped by every error DecodeFrame returns: the frame is not
+// a well-formed stream frame in the codec it arrived in.
+var ErrMalformed = errors.New("alpacawire: malformed frame")
+
+// Message is one decoded item of a frame.
+type Message struct {
+	// Type is the "T" value: "t","q","b","u","d","s","l","c","x","i" for stock
+	// data, "success", "error", "subscription" for control messages, or any
+	// other value (another stream's types, future ones), which is kept
+	// without its fields rather than treated as an error. A map with no "T"
+	// at all yields Type "".
+	Type string
+	// Event is valid when Type is a stock data type (Event.Kind !=
+	// market.KindInvalid). Trade, Quote and Bar are inline; the rare kinds'
+	// pointer payloads are freshly allocated for each message, so the caller
+	// may publish them.
+	Event market.Event
+	// Msg is the "msg" of a success or error message.
+	Msg string
+	// Code is the "code" of an error message.
+	Code int
+	// Sub is the echoed subscription set of a "subscription" message. The
+	// stock echo's corrections and cancelErrors keys mirror trades and are
+	// ignored, as are other streams' channels (orderbooks, news).
+	Sub *Subscription
+}
+
+// Decoder decodes server→client stream frames, as an Alpaca SDK does.
+//
+// It reuses internal buffers and so is not safe for concurrent use: give each
+// connection its own. It interns symbol and other short repeated strings in a
+// bounded table (MaxInterned entries; beyond that it allocates), so steady
+// state decoding of a known universe allocates nothing per message except the
+// payloads of the rare kinds (status, LULD, correction, cancel/error,
+// imbalance), which must outlive the frame.
+//
+// What it accepts mirrors the official Go SDK (v3.9.1), which is what Alpaca's
+// servers are tested against, with these deliberate differences:
+//   - "T" may be any key of a map, not only the first (the SDK's restriction is
+//     a client limitation; decoding is fastest when "T" is first);
+//   - a map without "T" is a Message with Type "" rather than an error;
+//   - NaN and ±Inf floats are rejected (Tape cannot re-encode them, and they
+//     would poison bar arithmetic downstream);
+//   - non-string map keys are skipped with their values, where the SDK fails;
+//   - bytes after the frame's top-level array are an error (the SDK ignores
+//     them); messages before that point are still returned.
+//
+// JSON, which the SDK does not speak, is read as encoding/json would read it
+// into the SDK's structs, with the same rules as msgpack where they apply.
+//
+// Single-character fields (exchange, tape, LULD indicator, cancel action)
+// take the first byte of their string, and condition lists keep codes of
+// exactly one byte, at most four; in both cases only ASCII (1..127) counts,
+// since every Alpaca code is ASCII and other bytes cannot survive a round trip
+// through the JSON encoder. An empty or non-ASCII value is 0.
+type Decoder struct {
+	strs    internTable // ≤ MaxInterned strings
+	scratch []byte      // JSON strings with escapes are unescaped here
+
+	// Payloads of the rare kinds are decoded here and copied into a fresh
+	// allocation only when the message is complete.
+	rare struct {
+		status market.Status
+		luld   market.LULD
+		corr   market.Correction
+		cxl    market.CancelError
+		imb    market.Imbalance
+	}
+	sub Subscription // decoded here, copied out for a subscription message
+
+	errPos  int    // where the first failure was detected
+	errWhat string // what it was
+}
+
+// MaxInterned bounds a Decoder's table of interned strings; MaxInternLen is
+// the longest string it interns. Past either, strings are allocated.
+const (
+	MaxInterned  = 1 << 16
+	MaxInternLen = 64
+)
+
+// maxSkipDepth bounds the nesting of an unknown JSON value being skipped, so
+// a hostile frame cannot recurse the decoder's stack away. (The msgpack
+// skipper is iterative and needs no bound.)
+const maxSkipDepth = 64
+
+// NewDecoder returns a Decoder with an empty intern table. (The zero
+// Decoder is ready to use as well, so it can be embedded by value.)
+func NewDecoder() *Decoder {
+	return &Decoder{}
+}
+
+// DecodeFrame decodes one frame, a JSON array in a text frame or a msgpack
+// array in a binary frame, and appends its messages to dst in order. Codec
+// values other than MsgPack mean JSON, as they do for Codec.String.
+//
+// Empty and nil/null elements of the frame are skipped, as the SDK skips
+// them. On malformed input DecodeFrame returns dst with every message that
+// was completely decoded before the fault, plus an error wrapping
+// ErrMalformed; the message being decoded when the fault was found is not
+// appended. It never panics, and its work and allocation are bounded by
+// len(frame) whatever lengths the frame claims.
+func (d *Decoder) DecodeFrame(c Codec, frame []byte, dst []Message) ([]Message, error) {
+	d.errPos, d.errWhat = 0, ""
+	var ok bool
+	if c == MsgPack {
+		dst, ok = d.mpFrame(frame, dst)
+	} else {
+		dst, ok = d.jsFrame(frame, dst)
+	}
+	if !ok {
+		return dst, fmt.Errorf("%w: %s: %s at offset %d", ErrMalformed, c, d.errWhat, d.errPos)
+	}
+	return dst, nil
+}
+
+// fail records a decoding failure at i and returns the error position -1.
+// Only the innermost (first) failure is kept.
+func (d *Decoder) fail(i int, what string) int {
+	if d.errWhat == "" {
+		d.errPos, d.errWhat = i, what
+	}
+	return -1
+}
+
+// intern returns b as a string, shared with earlier equal strings.
+func (d *Decoder) intern(b []byte) string { return d.strs.intern(b) }
+
+// internTable is a bounded set of strings, looked up by their bytes without
+// allocating. It is an open-addressing hash table rather than a Go map
+// because this lookup runs for every message and a specialised hash of a
+// short symbol costs a fraction of the map's: symbols are 1-8 bytes, hashed
+// with one or two multiplications. The hash is seeded per table, and probe
+// sequences are capped, so no input can make a lookup slow.
+type internTable struct {
+	slots []string // len is a power of two; "" marks a free slot
+	n     int      // strings held
+	seed  uint64
+}
+
+const (
+	internInitSlots = 1024
+	internMaxProbe  = 16 // past this, a string is allocated and not interned
+)
+
+func (t *internTable) intern(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if t.slots == nil {
+		t.slots = make([]string, internInitSlots)
+		t.seed = rand.Uint64() | 1
+	}
+	mask := uint64(len(t.slots) - 1)
+	h := strHash(b, t.seed)
+	for p := range internMaxProbe {
+		j := (h + uint64(p)) & mask
+		s := t.slots[j]
+		if s == "" {
+			break
+		}
+		if s == string(b) {
+			return s
+		}
+	}
+	s := string(b)
+	if len(b) > MaxInternLen || t.n >= MaxInterned {
+		return s
+	}
+	if 2*(t.n+1) > len(t.slots) {
+		t.grow()
+		mask = uint64(len(t.slots) - 1)
+	}
+	if t.insert(s, h, mask) {
+		t.n++
+	}
+	return s
+}
+
+// insert puts s in the first free slot of its probe sequence, if it has one.
+func (t *internTable) insert(s string, h, mask uint64) bool {
+	for p := range internMaxProbe {
+		j := (h + uint64(p)) & mask
+		if t.slots[j] == "" {
+			t.slots[j] = s
+			return true
+		}
+	}
+	return false
+}
+
+func (t *internTable) grow() {
+	old := t.slots
+	t.slots = make([]string, 2*len(old))
+	mask := uint64(len(t.slots) - 1)
+	t.n = 0
+	for _, s := range old {
+		if s != "" && t.insert(s, strHash([]byte(s), t.seed), mask) {
+			t.n++
+		}
+	}
+}
+
+// strHash mixes b, eight bytes at a time, with the seed.
+func strHash(b []byte, seed uint64) uint64 {
+	h := seed ^ uint64(len(b))*0x9e3779b97f4a7c15
+	for len(b) >= 8 {
+		h = (h ^ binary.LittleEndian.Uint64(b)) * 0xbf58476d1ce4e5b9
+		h ^= h >> 31
+		b = b[8:]
+	}
+	var w uint64
+	for i, c := range b {
+		w |= uint64(c) << (8 * i)
+	}
+	h = (h ^ w) * 0x94d049bb133111eb
+	return h ^ h>>29
+}
+
+// Message type constants, shared so that decoded Types never allocate.
+const (
+	typeSuccess      = "success"
+	typeError        = "error"
+	typeSubscription = "subscription"
+)
+
+// msgClass says how a message's fields are decoded.
+type msgClass uint8
+
+const (
+	classOther        msgClass = iota // unknown T: fields skipped
+	classData                         // stock data: kind says which
+	classSuccess                      // msg
+	classError                        // code, msg
+	classSubscription                 // channel lists
+)
+
+// classify maps a T value to its class, kind and a non-allocating Type string.
+func (d *Decoder) classify(t []byte) (msgClass, market.Kind, string) {
+	if len(t) == 1 {
+		var k market.Kind
+		switch t[0] {
+		case 't':
+			k = market.KindTrade
+		case 'q':
+			k = market.KindQuote
+		case 'b':
+			k = market.KindBar
+		case 'u':
+			k = market.KindUpdatedBar
+		case 'd':
+			k = market.KindDailyBar
+		case 's':
+			k = market.KindStatus
+		case 'l':
+			k = market.KindLULD
+		case 'c':
+			k = market.KindCorrection
+		case 'x':
+			k = market.KindCancelError
+		case 'i':
+			k = market.KindImbalance
+		}
+		if k != market.KindInvalid {
+			return classData, k, k.Letter()
+		}
+	}
+	switch string(t) {
+	case typeSuccess:
+		return classSuccess, market.KindInvalid, typeSuccess
+	case typeError:
+		return classError, market.KindInvalid, typeError
+	case typeSubscription:
+		return classSubscription, market.KindInvalid, typeSubscription
+	}
+	return classOther, market.KindInvalid, d.intern(t)
+}
+
+// slot is a destination of a decoded value; slotOf maps (class, kind, key)
+// to it.
+type slot uint8
+
+const (
+	slotSkip slot = iota // unknown key: skip the value
+	slotT                // a "T" seen again after the type is known
+	slotSymbol
+	slotTime
+
+	slotTradeID
+	slotTradeExch
+	slotTradePrice
+	slotTradeSize
+	slotTradeConds
+	slotTradeTape
+
+	slotQuoteBidExch
+	slotQuoteBidPrice
+	slotQuoteBidSize
+	slotQuoteAskExch
+	slotQuoteAskPrice
+	slotQuoteAskSize
+	slotQuoteConds
+	slotQuoteTape
+
+	slotBarOpen
+	slotBarHigh
+	slotBarLow
+	slotBarClose
+	slotBarVolume
+	slotBarCount
+	slotBarVWAP
+
+	slotStatusCode
+	slotStatusMsg
+	slotStatusReasonCode
+	slotStatusReasonMsg
+	slotStatusTape
+
+	slotLULDUp
+	slotLULDDown
+	slotLULDIndicator
+	slotLULDTape
+
+	slotCorrExch
+	slotCorrTape
+	slotCorrOrigID
+	slotCorrOrigPrice
+	slotCorrOrigSize
+	slotCorrOrigConds
+	slotCorrCorrID
+	slotCorrCorrPrice
+	slotCorrCorrSize
+	slotCorrCorrConds
+
+	slotCxlID
+	slotCxlPrice
+	slotCxlSize
+	slotCxlExch
+	slotCxlTape
+	slotCxlAction
+
+	slotImbPrice
+	slotImbTape
+
+	slotMsg        // error msg
+	slotSuccessMsg // success msg: any other type is skipped (see controlSlot)
+	slotCode
+
+	slotSubFirst // slotSubFirst+ch: the list of channel ch
+	slotSubLast  = slotSubFirst + slot(market.NumChannels) - 1
+	numSlots     = slotSubLast + 1
+)
+
+// valType is how a slot's value is read from the wire.
+type valType uint8
+
+const (
+	vtSkip      valType = iota
+	vtFloat             // float64; msgpack ints accepted, as DecodeFloat64 does
+	vtInt64             // any integer, two's complement (DecodeInt64)
+	vtUint32            // any integer, truncated (DecodeUint32)
+	vtUint64            // any integer (DecodeUint64)
+	vtInt               // error code (DecodeInt)
+	vtChar              // string, first byte kept
+	vtStr               // string, interned
+	vtMsg               // string, allocated
+	vtMsgOrSkip         // string, allocated; a value of another type is skipped
+	vtConds             // list of one-character strings
+	vtTime              // timestamp
+	vtList              // list of strings (subscription echo)
+)
+
+var slotTypes = [numSlots]valType{
+	slotSymbol: vtStr, slotTime: vtTime,
+
+	slotTradeID: vtInt64, slotTradeExch: vtChar, slotTradePrice: vtFloat, slotTradeSize: vtUint32,
+	slotTradeConds: vtConds, slotTradeTape: vtChar,
+
+	slotQuoteBidExch: vtChar, slotQuoteBidPrice: vtFloat, slotQuoteBidSize: vtUint32,
+	slotQuoteAskExch: vtChar, slotQuoteAskPrice: vtFloat, slotQuoteAskSize: vtUint32,
+	slotQuoteConds: vtConds, slotQuoteTape: vtChar,
+
+	slotBarOpen: vtFloat, slotBarHigh: vtFloat, slotBarLow: vtFloat, slotBarClose: vtFloat,
+	slotBarVolume: vtUint64, slotBarCount: vtUint64, slotBarVWAP: vtFloat,
+
+	slotStatusCode: vtStr, slotStatusMsg: vtStr, slotStatusReasonCode: vtStr, slotStatusReasonMsg: vtStr,
+	slotStatusTape: vtChar,
+
+	slotLULDUp: vtFloat, slotLULDDown: vtFloat, slotLULDIndicator: vtChar, slotLULDTape: vtChar,
+
+	slotCorrExch: vtChar, slotCorrTape: vtChar,
+	slotCorrOrigID: vtInt64, slotCorrOrigPrice: vtFloat, slotCorrOrigSize: vtUint32, slotCorrOrigConds: vtConds,
+	slotCorrCorrID: vtInt64, slotCorrCorrPrice: vtFloat, slotCorrCorrSize: vtUint32, slotCorrCorrConds: vtConds,
+
+	slotCxlID: vtInt64, slotCxlPrice: vtFloat, slotCxlSize: vtUint32, slotCxlExch: vtChar, slotCxlTape: vtChar,
+	slotCxlAction: vtChar,
+
+	slotImbPrice: vtFloat, slotImbTape: vtChar,
+
+	slotMsg: vtMsg, slotSuccessMsg: vtMsgOrSkip, slotCode: vtInt,
+
+	slotSubFirst + 0: vtList, slotSubFirst + 1: vtList, slotSubFirst + 2: vtList, slotSubFirst + 3: vtList,
+	slotSubFirst + 4: vtList, slotSubFirst + 5: vtList, slotSubFirst + 6: vtList, slotSubFirst + 7: vtList,
+}
+
+// Compile-time check that slotTypes lists exactly market.NumChannels lists.
+var _ = [1]struct{}{}[market.NumChannels-8]
+
+// key2 packs a key of at most two bytes into a switchable integer; longer
+// keys (no data field has one) map to 0, which matches no case. A two-byte
+// key starting with a NUL byte also maps to 0, so that it cannot pass for a
+// one-byte key.
+func key2(k []byte) uint16 {
+	switch len(k) {
+	case 1:
+		return uint16(k[0])
+	case 2:
+		if k[0] != 0 {
+			return uint16(k[0])<<8 | uint16(k[1])
+		}
+	}
+	return 0
+}
+
+const (
+	kT  = 'T'
+	kS  = 'S'
+	kt  = 't'
+	ki  = 'i'
+	kx  = 'x'
+	kp  = 'p'
+	ks  = 's'
+	kc  = 'c'
+	kz  = 'z'
+	ko  = 'o'
+	kh  = 'h'
+	kl  = 'l'
+	kv  = 'v'
+	kn  = 'n'
+	ku  = 'u'
+	kd  = 'd'
+	ka  = 'a'
+	kbx = 'b'<<8 | 'x'
+	kbp = 'b'<<8 | 'p'
+	kbs = 'b'<<8 | 's'
+	kax = 'a'<<8 | 'x'
+	kap = 'a'<<8 | 'p'
+	kas = 'a'<<8 | 's'
+	kvw = 'v'<<8 | 'w'
+	ksc = 's'<<8 | 'c'
+	ksm = 's'<<8 | 'm'
+	krc = 'r'<<8 | 'c'
+	krm = 'r'<<8 | 'm'
+	koi = 'o'<<8 | 'i'
+	kop = 'o'<<8 | 'p'
+	kos = 'o'<<8 | 's'
+	koc = 'o'<<8 | 'c'
+	kci = 'c'<<8 | 'i'
+	kcp = 'c'<<8 | 'p'
+	kcs = 'c'<<8 | 's'
+	kcc = 'c'<<8 | 'c'
+)
+
+// dataSlot maps a data message's key to its slot. The keys and their types
+// are those of the SDK's stock handlers (marketdata/stream/message.go); "r"
+// (received-at, SDK-internal) is skipped.
+func dataSlot(k market.Kind, key []byte) slot {
+	c := key2(key)
+	switch c {
+	case kT:
+		return slotT
+	case kS:
+		return slotSymbol
+	case kt:
+		return slotTime
+	}
+	switch k {
+	case market.KindTrade:
+		switch c {
+		case ki:
+			return slotTradeID
+		case kx:
+			return slotTradeExch
+		case kp:
+			return slotTradePrice
+		case ks:
+			return slotTradeSize
+		case kc:
+			return slotTradeConds
+		case kz:
+			return slotTradeTape
+		}
+	case market.KindQuote:
+		switch c {
+		case kbx:
+			return slotQuoteBidExch
+		case kbp:
+			return slotQuoteBidPrice
+		case kbs:
+			return slotQuoteBidSize
+		case kax:
+			return slotQuoteAskExch
+		case kap:
+			return slotQuoteAskPrice
+		case kas:
+			return slotQuoteAskSize
+		case kc:
+			return slotQuoteConds
+		case kz:
+			return slotQuoteTape
+		}
+	case market.KindBar, market.KindUpdatedBar, market.KindDailyBar:
+		switch c {
+		case ko:
+			return slotBarOpen
+		case kh:
+			return slotBarHigh
+		case kl:
+			return slotBarLow
+		case kc:
+			return slotBarClose
+		case kv:
+			return slotBarVolume
+		case kn:
+			return slotBarCount
+		case kvw:
+			return slotBarVWAP
+		}
+	case market.KindStatus:
+		switch c {
+		case ksc:
+			return slotStatusCode
+		case ksm:
+			return slotStatusMsg
+		case krc:
+			return slotStatusReasonCode
+		case krm:
+			return slotStatusReasonMsg
+		case kz:
+			return slotStatusTape
+		}
+	case market.KindLULD:
+		switch c {
+		case ku:
+			return slotLULDUp
+		case kd:
+			return slotLULDDown
+		case ki:
+			return slotLULDIndicator
+		case kz:
+			return slotLULDTape
+		}
+	case market.KindCorrection:
+		switch c {
+		case kx:
+			return slotCorrExch
+		case koi:
+			return slotCorrOrigID
+		case kop:
+			return slotCorrOrigPrice
+		case kos:
+			return slotCorrOrigSize
+		case koc:
+			return slotCorrOrigConds
+		case kci:
+			return slotCorrCorrID
+		case kcp:
+			return slotCorrCorrPrice
+		case kcs:
+			return slotCorrCorrSize
+		case kcc:
+			return slotCorrCorrConds
+		case kz:
+			return slotCorrTape
+		}
+	case market.KindCancelError:
+		switch c {
+		case ki:
+			return slotCxlID
+		case kx:
+			return slotCxlExch
+		case kp:
+			return slotCxlPrice
+		case ks:
+			return slotCxlSize
+		case ka:
+			return slotCxlAction
+		case kz:
+			return slotCxlTape
+		}
+	case market.KindImbalance:
+		switch c {
+		case kp:
+			return slotImbPrice
+		case kz:
+			return slotImbTape
+		}
+	}
+	return slotSkip
+}
+
+// controlSlot maps a control message's key to its slot.
+func controlSlot(cl msgClass, key []byte) slot {
+	switch cl {
+	case classSuccess:
+		// The SDK's frame decoder skips success messages whatever their
+		// contents (it reads them only in its init flow), so a msg of
+		// another type is skipped rather than rejected.
+		if string(key) == "msg" {
+			return slotSuccessMsg
+		}
+	case classError:
+		switch string(key) {
+		case "msg":
+			return slotMsg
+		case "code":
+			return slotCode
+		}
+	case classSubscription:
+		// corrections and cancelErrors mirror trades; orderbooks and news
+		// belong to other streams. All are skipped.
+		if ch, ok := market.ChannelByName(string(key)); ok {
+			return slotSubFirst + slot(ch)
+		}
+	}
+	if string(key) == "T" {
+		return slotT
+	}
+	return slotSkip
+}
+
+// slotFor dispatches on the message class.
+func slotFor(cl msgClass, k market.Kind, key []byte) slot {
+	if cl == classData {
+		return dataSlot(k, key)
+	}
+	return controlSlot(cl, key)
+}
+
+// startMessage resets the per-message scratch state.
+func (d *Decoder) startMessage(cl msgClass, k market.Kind) {
+	switch cl {
+	case classData:
+		switch k {
+		case market.KindStatus:
+			d.rare.status = market.Status{}
+		case market.KindLULD:
+			d.rare.luld = market.LULD{}
+		case market.KindCorrection:
+			d.rare.corr = market.Correction{}
+		case market.KindCancelError:
+			d.rare.cxl = market.CancelError{}
+		case market.KindImbalance:
+			d.rare.imb = market.Imbalance{}
+		}
+	case classSubscription:
+		d.sub = Subscription{}
+	}
+}
+
+// finishMessage attaches the heap payload a message needs once all its
+// fields decoded successfully.
+func (d *Decoder) finishMessage(m *Message, cl msgClass) {
+	switch cl {
+	case classData:
+		e := &m.Event
+		switch e.Kind {
+		case market.KindStatus:
+			p := new(market.Status)
+			*p = d.rare.status
+			e.Status = p
+		case market.KindLULD:
+			p := new(market.LULD)
+			*p = d.rare.luld
+			e.LULD = p
+		case market.KindCorrection:
+			p := new(market.Correction)
+			*p = d.rare.corr
+			e.Correction = p
+		case market.KindCancelError:
+			p := new(market.CancelError)
+			*p = d.rare.cxl
+			e.CancelError = p
+		case market.KindImbalance:
+			p := new(market.Imbalance)
+			*p = d.rare.imb
+			e.Imbalance = p
+		}
+	case classSubscription:
+		p := new(Subscription)
+		*p = d.sub
+		m.Sub = p
+	}
+}
+
+// setFloat stores a float value.
+func (d *Decoder) setFloat(m *Message, s slot, f float64) {
+	e := &m.Event
+	switch s {
+	case slotTradePrice:
+		e.Trade.Price = f
+	case slotQuoteBidPrice:
+		e.Quote.BidPrice = f
+	case slotQuoteAskPrice:
+		e.Quote.AskPrice = f
+	case slotBarOpen:
+		e.Bar.Open = f
+	case slotBarHigh:
+		e.Bar.High = f
+	case slotBarLow:
+		e.Bar.Low = f
+	case slotBarClose:
+		e.Bar.Close = f
+	case slotBarVWAP:
+		e.Bar.VWAP = f
+	case slotLULDUp:
+		d.rare.luld.LimitUp = f
+	case slotLULDDown:
+		d.rare.luld.LimitDown = f
+	case slotCorrOrigPrice:
+		d.rare.corr.OrigPrice = f
+	case slotCorrCorrPrice:
+		d.rare.corr.CorrPrice = f
+	case slotCxlPrice:
+		d.rare.cxl.Price = f
+	case slotImbPrice:
+		d.rare.imb.Price = f
+	}
+}
+
+// setInt stores an integer given as its 64-bit two's complement pattern;
+// narrower fields truncate, as the SDK's DecodeUint32 does.
+func (d *Decoder) setInt(m *Message, s slot, u uint64) {
+	e := &m.Event
+	switch s {
+	case slotTradeID:
+		e.Trade.ID = int64(u)
+	case slotTradeSize:
+		e.Trade.Size = uint32(u)
+	case slotQuoteBidSize:
+		e.Quote.BidSize = uint32(u)
+	case slotQuoteAskSize:
+		e.Quote.AskSize = uint32(u)
+	case slotBarVolume:
+		e.Bar.Volume = u
+	case slotBarCount:
+		e.Bar.TradeCount = u
+	case slotCorrOrigID:
+		d.rare.corr.OrigID = int64(u)
+	case slotCorrOrigSize:
+		d.rare.corr.OrigSize = uint32(u)
+	case slotCorrCorrID:
+		d.rare.corr.CorrID = int64(u)
+	case slotCorrCorrSize:
+		d.rare.corr.CorrSize = uint32(u)
+	case slotCxlID:
+		d.rare.cxl.ID = int64(u)
+	case slotCxlSize:
+		d.rare.cxl.Size = uint32(u)
+	case slotCode:
+		m.Code = int(int64(u))
+	}
+}
+
+// setChar stores a one-character code.
+func (d *Decoder) setChar(m *Message, s slot, b []byte) {
+	c := charOf(b)
+	e := &m.Event
+	switch s {
+	case slotTradeExch:
+		e.Trade.Exchange = c
+	case slotTradeTape:
+		e.Trade.Tape = c
+	case slotQuoteBidExch:
+		e.Quote.BidExchange = c
+	case slotQuoteAskExch:
+		e.Quote.AskExchange = c
+	case slotQuoteTape:
+		e.Quote.Tape = c
+	case slotStatusTape:
+		d.rare.status.Tape = c
+	case slotLULDIndicator:
+		d.rare.luld.Indicator = c
+	case slotLULDTape:
+		d.rare.luld.Tape = c
+	case slotCorrExch:
+		d.rare.corr.Exchange = c
+	case slotCorrTape:
+		d.rare.corr.Tape = c
+	case slotCxlExch:
+		d.rare.cxl.Exchange = c
+	case slotCxlTape:
+		d.rare.cxl.Tape = c
+	case slotCxlAction:
+		d.rare.cxl.Action = c
+	case slotImbTape:
+		d.rare.imb.Tape = c
+	}
+}
+
+// setStr stores a string field (b may be scratch memory: it is copied or
+// interned here).
+func (d *Decoder) setStr(m *Message, s slot, b []byte) {
+	switch s {
+	case slotSymbol:
+		m.Event.Symbol = d.intern(b)
+	case slotStatusCode:
+		d.rare.status.StatusCode = d.intern(b)
+	case slotStatusMsg:
+		d.rare.status.StatusMsg = d.intern(b)
+	case slotStatusReasonCode:
+		d.rare.status.ReasonCode = d.intern(b)
+	case slotStatusReasonMsg:
+		d.rare.status.ReasonMsg = d.intern(b)
+	case slotMsg, slotSuccessMsg:
+		m.Msg = string(b)
+	}
+}
+
+// setConds stores a condition list.
+func (d *Decoder) setConds(m *Message, s slot, c market.Conditions) {
+	switch s {
+	case slotTradeConds:
+		m.Event.Trade.Conditions = c
+	case slotQuoteConds:
+		m.Event.Quote.Conditions = c
+	case slotCorrOrigConds:
+		d.rare.corr.OrigConds = c
+	case slotCorrCorrConds:
+		d.rare.corr.CorrConds = c
+	}
+}
+
+// charOf is the one-character code of a string: its first byte if that is
+// ASCII, else 0.
+func charOf(b []byte) byte {
+	if len(b) == 0 || b[0] >= 0x80 {
+		return 0
+	}
+	return b[0]
+}
+
+// addCond adds one element of a condition list: codes of exactly one ASCII
+// byte count, at most four of them.
+func addCond(c *market.Conditions, n *int, b []byte) {
+	if len(b) != 1 || b[0] == 0 || b[0] >= 0x80 || *n == len(c) {
+		return
+	}
+	c[*n] = b[0]
+	*n++
+}
+
+// parseTime parses a timestamp string exactly as the SDK's
+// time.Parse(time.RFC3339Nano, s) followed by UnixNano does. Alpaca's form
+// ("2021-02-22T15:45:44.208Z", UTC, 0-9 fraction digits) is parsed by hand;
+// anything else (offsets, unusual forms) goes through time.Parse. Times
+// outside int64 nanoseconds (years before 1678 or after 2261) wrap, as
+// UnixNano does.
+func parseTime(s []byte) (int64, bool) {
+	if ns, ok := parseTimeFast(s); ok {
+		return ns, true
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(s))
+	if err != nil {
+		return 0, false
+	}
+	return t.UnixNano(), true
+}
+
+// parseTimeFast accepts only "YYYY-MM-DDTHH:MM:SS[.fffffffff...]Z", with the
+// ranges Go's RFC 3339 parser checks; fraction digits past the ninth are
+// truncated, as Go does.
+func parseTimeFast(s []byte) (int64, bool) {
+	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
+		s[len(s)-1] != 'Z' {
+		return 0, false
+	}
+	y1, ok1 := digits2(s[0], s[1])
+	y2, ok2 := digits2(s[2], s[3])
+	month, ok3 := digits2(s[5], s[6])
+	day, ok4 := digits2(s[8], s[9])
+	hour, ok5 := digits2(s[11], s[12])
+	minute, ok6 := digits2(s[14], s[15])
+	sec, ok7 := digits2(s[17], s[18])
+	year := y1*100 + y2
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) || month < 1 || month > 12 || day < 1 ||
+		day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
+		return 0, false
+	}
+	var nsec int64
+	if rest := s[19 : len(s)-1]; len(rest) > 0 {
+		if len(rest) < 2 || rest[0] != '.' {
+			return 0, false
+		}
+		digits := rest[1:]
+		for i, c := range digits {
+			if c-'0' > 9 {
+				return 0, false
+			}
+			if i < 9 {
+				nsec = nsec*10 + int64(c-'0')
+			}
+		}
+		for i := len(digits); i < 9; i++ {
+			nsec *= 10
+		}
+	}
+	secs := daysFromCivil(year, month, day)*86400 + hour*3600 + minute*60 + sec
+	return secs*1e9 + nsec, true // wraps like time.Time.UnixNano
+}
+
+// digits2 parses two decimal digits.
+func digits2(a, b byte) (int64, bool) {
+	a, b = a-'0', b-'0'
+	return int64(a)*10 + int64(b), a <= 9 && b <= 9
+}
+
+func daysIn(month, year int64) int64 {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysFromCivil returns the days since 1970-01-01 of a proleptic Gregorian
+// date (Howard Hinnant's algorithm; the inverse of civil in json.go).
+func daysFromCivil(y, m, d int64) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y
+	if era < 0 {
+		era -= 399
+	}
+	era /= 400
+	yoe := y - era*400
+	mp := m - 3
+	if m <= 2 {
+		mp = m + 9
+	}
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
+}
+
+// unixNano combines seconds and nanoseconds as time.Unix(sec, nsec).UnixNano
+// does, including its wrap-around outside the int64 range.
+func unixNano(sec, nsec int64) int64 { return sec*1e9 + nsec }

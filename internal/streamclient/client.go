@@ -1,0 +1,373 @@
+// Package streamclient is a client of Alpaca's market data stream protocol:
+// Alpaca itself, or another Tape. `tape watch` uses it to print a stream,
+// and the Alpaca upstream feed builds on it.
+//
+// Run keeps one connection alive for as long as its context lives: it
+// dials, authenticates, subscribes, hands every decoded frame to the caller,
+// and on any failure reconnects with exponential backoff and full jitter
+// (so a fleet of clients never reconnects in lockstep) and resubscribes. A
+// watchdog treats a socket that delivers neither data nor pongs for
+// SilenceTimeout as dead: "connected but mute" is the commonest failure of
+// long-lived market data sockets. Errors that retrying cannot fix (402 auth
+// failed, 409 insufficient subscription, 410/411) end Run with a
+// *ProtocolError.
+package streamclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/tapehq/tape/internal/alpacawire"
+	"github.com/tapehq/tape/internal/market"
+)
+
+// ProtocolError is an error message from the server.
+type ProtocolError struct {
+	Code int
+	Msg  string
+}
+
+func (e *ProtocolError) Error() string { return fmt.Sprintf("stream error %d: %s", e.Code, e.Msg) }
+
+// Fatal reports whether reconnecting cannot help.
+func (e *ProtocolError) Fatal() bool {
+	switch e.Code {
+	case alpacawire.CodeAuthFailed, alpacawire.CodeInsufficientSub, alpacawire.CodeInvalidSubscribe,
+		alpacawire.CodeInsufficientScope, alpacawire.CodeMsgpackOnly, alpacawire.CodeStarOptionQuotes:
+		return true
+	}
+	return false
+}
+
+// State is the connection state, for health reporting.
+type State int32
+
+// Connection states.
+const (
+	StateConnecting State = iota
+	StateConnected
+	StateBackoff
+	StateFailed
+	StateStopped
+)
+
+func (s State) String() string {
+	return [...]string{"connecting", "connected", "reconnecting", "failed", "stopped"}[s]
+}
+
+// Options configures a Client.
+type Options struct {
+	// URL of the stream endpoint, e.g. ws://127.0.0.1:8080/v2/iex. Required.
+	URL string
+	// Key and Secret authenticate.
+	Key, Secret string
+	// Codec to ask for; default msgpack, like every official SDK.
+	Codec alpacawire.Codec
+	// Subscription is subscribed after every (re)connect.
+	Subscription alpacawire.Subscription
+	// Logger; nil discards.
+	Logger *slog.Logger
+
+	// DialTimeout bounds the websocket handshake; default 10 s.
+	DialTimeout time.Duration
+	// ReplyTimeout bounds each handshake reply (connected, auth,
+	// subscription); default 10 s.
+	ReplyTimeout time.Duration
+	// MinBackoff and MaxBackoff bound the reconnect delay, which doubles per
+	// consecutive failure with full jitter; defaults 250 ms and 30 s.
+	MinBackoff, MaxBackoff time.Duration
+	// PingInterval is how often to ping; default 10 s (as the SDKs).
+	PingInterval time.Duration
+	// SilenceTimeout declares the connection dead when nothing (data or
+	// pong) arrived for that long; default 3 × PingInterval. Negative
+	// disables the watchdog.
+	SilenceTimeout time.Duration
+	// Sleep waits between reconnects; tests inject a fake clock here.
+	// Default: a timer honouring ctx.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Rand returns a float in [0,1) for jitter; default math/rand/v2.
+	Rand func() float64
+}
+
+func (o *Options) setDefaults() {
+	if o.Codec != alpacawire.JSON {
+		o.Codec = alpacawire.MsgPack
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = 10 * time.Second
+	}
+	if o.ReplyTimeout <= 0 {
+		o.ReplyTimeout = 10 * time.Second
+	}
+	if o.MinBackoff <= 0 {
+		o.MinBackoff = 250 * time.Millisecond
+	}
+	if o.MaxBackoff < o.MinBackoff {
+		o.MaxBackoff = max(30*time.Second, o.MinBackoff)
+	}
+	if o.PingInterval <= 0 {
+		o.PingInterval = 10 * time.Second
+	}
+	if o.SilenceTimeout == 0 {
+		o.SilenceTimeout = 3 * o.PingInterval
+	}
+	if o.Sleep == nil {
+		o.Sleep = sleepCtx
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Float64
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Handler receives the messages of each frame, in order. The slice and the
+// messages are reused after it returns.
+type Handler func(msgs []alpacawire.Message)
+
+// Client is a reconnecting stream client.
+type Client struct {
+	opts       Options
+	state      atomic.Int32
+	connects   atomic.Uint64
+	reconnects atomic.Uint64
+	lastErr    atomic.Pointer[string]
+}
+
+// New returns a client; it connects when Run is called.
+func New(opts Options) (*Client, error) {
+	if opts.URL == "" {
+		return nil, errors.New("streamclient: no URL")
+	}
+	opts.setDefaults()
+	return &Client{opts: opts}, nil
+}
+
+// State returns the current connection state.
+func (c *Client) State() State { return State(c.state.Load()) }
+
+// Stats returns connection counters and the last error.
+func (c *Client) Stats() (connects, reconnects uint64, lastErr string) {
+	if p := c.lastErr.Load(); p != nil {
+		lastErr = *p
+	}
+	return c.connects.Load(), c.reconnects.Load(), lastErr
+}
+
+// Run connects and delivers frames to h until ctx ends (returning
+// ctx.Err()) or a fatal protocol error (returning *ProtocolError).
+func (c *Client) Run(ctx context.Context, h Handler) error {
+	defer c.state.Store(int32(StateStopped))
+	failures := 0
+	for {
+		c.state.Store(int32(StateConnecting))
+		healthy, err := c.session(ctx, h)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		msg := err.Error()
+		c.lastErr.Store(&msg)
+		var pe *ProtocolError
+		if errors.As(err, &pe) && pe.Fatal() {
+			c.state.Store(int32(StateFailed))
+			c.opts.Logger.Error("stream failed for good", "url", c.opts.URL, "err", err)
+			return err
+		}
+		if healthy {
+			failures = 0
+		}
+		failures++
+		d := c.backoff(failures)
+		c.reconnects.Add(1)
+		c.state.Store(int32(StateBackoff))
+		c.opts.Logger.Warn("stream disconnected; reconnecting", "url", c.opts.URL, "err", err, "in", d.Round(time.Millisecond))
+		if err := c.opts.Sleep(ctx, d); err != nil {
+			return err
+		}
+	}
+}
+
+// backoff returns the delay before attempt n (1-based): full jitter over an
+// exponentially growing cap.
+func (c *Client) backoff(n int) time.Duration {
+	ceil := c.opts.MinBackoff << min(n-1, 20)
+	if ceil > c.opts.MaxBackoff || ceil <= 0 {
+		ceil = c.opts.MaxBackoff
+	}
+	// Never below MinBackoff, so a failing server is not hammered.
+	return c.opts.MinBackoff + time.Duration(c.opts.Rand()*float64(ceil-c.opts.MinBackoff))
+}
+
+// session runs one connection. healthy reports that it got past the
+// handshake, which resets the backoff.
+func (c *Client) session(ctx context.Context, h Handler) (healthy bool, err error) {
+	o := &c.opts
+	dctx, cancel := context.WithTimeout(ctx, o.DialTimeout)
+	ct := "application/json"
+	if o.Codec == alpacawire.MsgPack {
+		ct = "application/msgpack"
+	}
+	conn, resp, err := websocket.Dial(dctx, o.URL, &websocket.DialOptions{HTTPHeader: http.Header{"Content-Type": {ct}}})
+	cancel()
+	if err != nil {
+		if resp != nil && resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
+			return false, fmt.Errorf("dial %s: HTTP %d: %w", o.URL, resp.StatusCode, err)
+		}
+		return false, fmt.Errorf("dial %s: %w", o.URL, err)
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(-1)
+
+	dec := alpacawire.NewDecoder()
+	var msgs []alpacawire.Message
+	read := func(ctx context.Context) ([]alpacawire.Message, error) {
+		typ, data, err := conn.Read(ctx)
+		if err != nil {
+			return nil, err
+		}
+		codec := alpacawire.JSON
+		if typ == websocket.MessageBinary {
+			codec = alpacawire.MsgPack
+		}
+		msgs, err = dec.DecodeFrame(codec, data, msgs[:0])
+		return msgs, err
+	}
+	write := func(frame []byte) error {
+		wctx, cancel := context.WithTimeout(ctx, o.ReplyTimeout)
+		defer cancel()
+		typ := websocket.MessageText
+		if o.Codec == alpacawire.MsgPack {
+			typ = websocket.MessageBinary
+		}
+		return conn.Write(wctx, typ, frame)
+	}
+	// expect reads one handshake reply; it must be a single control message.
+	expect := func(want string) (*alpacawire.Message, error) {
+		rctx, cancel := context.WithTimeout(ctx, o.ReplyTimeout)
+		defer cancel()
+		m, err := read(rctx)
+		if err != nil {
+			return nil, fmt.Errorf("waiting for %s: %w", want, err)
+		}
+		if len(m) == 0 {
+			return nil, fmt.Errorf("waiting for %s: empty frame", want)
+		}
+		if m[0].Type == "error" {
+			return nil, &ProtocolError{Code: m[0].Code, Msg: m[0].Msg}
+		}
+		if m[0].Type != want && m[0].Msg != want {
+			return nil, fmt.Errorf("waiting for %s: got %q %q", want, m[0].Type, m[0].Msg)
+		}
+		return &m[0], nil
+	}
+
+	if _, err := expect("connected"); err != nil {
+		return false, err
+	}
+	if err := write(alpacawire.AppendAuth(nil, o.Codec, o.Key, o.Secret)); err != nil {
+		return false, fmt.Errorf("auth: %w", err)
+	}
+	if _, err := expect("authenticated"); err != nil {
+		return false, err
+	}
+	if !empty(&o.Subscription) {
+		if err := write(alpacawire.AppendSubscribe(nil, o.Codec, true, &o.Subscription)); err != nil {
+			return false, fmt.Errorf("subscribe: %w", err)
+		}
+		if _, err := expect("subscription"); err != nil {
+			return false, err
+		}
+	}
+	c.connects.Add(1)
+	c.state.Store(int32(StateConnected))
+	o.Logger.Info("stream connected", "url", o.URL)
+
+	// The watchdog: every frame or pong moves lastSeen; a session quiet for
+	// SilenceTimeout is cancelled, which closes the socket.
+	sctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	var lastSeen atomic.Int64
+	lastSeen.Store(time.Now().UnixNano())
+	done := make(chan struct{})
+	defer func() { <-done }()
+	defer stop(nil)
+	go func() {
+		defer close(done)
+		c.keepalive(sctx, conn, &lastSeen, stop)
+	}()
+
+	for {
+		m, err := read(sctx)
+		if err != nil {
+			if cause := context.Cause(sctx); cause != nil && ctx.Err() == nil {
+				return true, cause
+			}
+			return true, fmt.Errorf("read: %w", err)
+		}
+		lastSeen.Store(time.Now().UnixNano())
+		for i := range m {
+			if m[i].Type == "error" {
+				pe := &ProtocolError{Code: m[i].Code, Msg: m[i].Msg}
+				if pe.Fatal() || pe.Code == alpacawire.CodeSlowClient || pe.Code == alpacawire.CodeInternal {
+					h(m)
+					return true, pe
+				}
+			}
+		}
+		h(m)
+	}
+}
+
+// errSilent is the watchdog's verdict.
+var errSilent = errors.New("connection silent: no data and no pong")
+
+func (c *Client) keepalive(ctx context.Context, conn *websocket.Conn, lastSeen *atomic.Int64, stop context.CancelCauseFunc) {
+	o := &c.opts
+	t := time.NewTicker(o.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, o.PingInterval)
+		if err := conn.Ping(pctx); err == nil {
+			lastSeen.Store(time.Now().UnixNano())
+		}
+		cancel()
+		if o.SilenceTimeout > 0 && time.Since(time.Unix(0, lastSeen.Load())) > o.SilenceTimeout {
+			stop(fmt.Errorf("%w for %v", errSilent, o.SilenceTimeout))
+			return
+		}
+	}
+}
+
+func empty(s *alpacawire.Subscription) bool {
+	for c := range market.NumChannels {
+		if len(s[c]) > 0 {
+			return false
+		}
+	}
+	return true
+}
