@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -124,5 +123,3 @@ func splitList(s string) []string {
 	}
 	return out
 }
-
-var _ = os.Stderr

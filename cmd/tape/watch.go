@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -236,5 +235,3 @@ func appendCode(b []byte, c byte) []byte {
 	}
 	return append(b, c)
 }
-
-var _ = os.Stdout

@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
-
-	"github.com/tapehq/tape/internal/market"
 )
 
 // sdkTrade mirrors the wire shape with struct tags, the way a reflection
@@ -95,5 +93,3 @@ func BenchmarkAppendFrame(b *testing.B) {
 		buf = AppendFrame(buf[:0], MsgPack, msgs)
 	}
 }
-
-var _ = market.KindTrade

@@ -113,7 +113,7 @@ func baseURL(srv *Server) string { return "ws://" + srv.Addr().String() + "/v2" 
 
 type counts struct {
 	trades, quotes, bars, updated, daily, statuses, lulds, corrections, cancels atomic.Int64
-	badTrade                                                                  atomic.Value
+	badTrade                                                                    atomic.Value
 }
 
 // TestGoSDKStream drives Tape with the official Go SDK v3.9.1, unmodified

@@ -11,7 +11,6 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/tapehq/tape/internal/alpacawire"
 	"github.com/tapehq/tape/internal/auth"
 	"github.com/tapehq/tape/internal/hub"
 	"github.com/tapehq/tape/internal/market"
@@ -222,4 +221,3 @@ func isCloseOrCancel(err error) bool {
 }
 
 var _ http.Handler = (*Server)(nil)
-var _ = alpacawire.JSON

@@ -1,0 +1,259 @@
+package streamclient
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/tapehq/tape/internal/alpacawire"
+	"github.com/tapehq/tape/internal/auth"
+	"github.com/tapehq/tape/internal/hub"
+	"github.com/tapehq/tape/internal/market"
+	"github.com/tapehq/tape/internal/wsapi"
+)
+
+// tapeServer is a stream server fed by the test through its hub.
+type tapeServer struct {
+	hub  *hub.Hub
+	ws   *wsapi.Server
+	http *httptest.Server
+	url  string
+}
+
+func newTapeServer(t *testing.T, keys *auth.Keys) *tapeServer {
+	t.Helper()
+	h := hub.New(hub.Options{Formats: []hub.Encoder{alpacawire.AppendJSON, alpacawire.AppendMsgpack}})
+	ws := wsapi.New(wsapi.Options{Hub: h, Keys: keys})
+	hs := httptest.NewServer(ws)
+	s := &tapeServer{hub: h, ws: ws, http: hs, url: "ws" + strings.TrimPrefix(hs.URL, "http") + "/v2/iex"}
+	t.Cleanup(s.close)
+	return s
+}
+
+func (s *tapeServer) close() {
+	s.ws.Close()
+	s.http.Close()
+}
+
+func trades(sym string, n int) []market.Event {
+	evs := make([]market.Event, n)
+	for i := range evs {
+		evs[i] = market.Event{Kind: market.KindTrade, Symbol: sym, Time: int64(i+1) * 1e9,
+			Trade: market.Trade{ID: int64(i + 1), Price: 10, Size: 100, Exchange: 'V', Tape: 'C'}}
+	}
+	return evs
+}
+
+type collector struct {
+	mu   sync.Mutex
+	msgs []alpacawire.Message
+}
+
+func (c *collector) handle(m []alpacawire.Message) {
+	c.mu.Lock()
+	c.msgs = append(c.msgs, m...)
+	c.mu.Unlock()
+}
+
+func (c *collector) count(typ string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, m := range c.msgs {
+		if m.Type == typ {
+			n++
+		}
+	}
+	return n
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func subscription(ch market.Channel, syms ...string) alpacawire.Subscription {
+	var s alpacawire.Subscription
+	s[ch] = syms
+	return s
+}
+
+func TestReceivesInBothCodecs(t *testing.T) {
+	for _, codec := range []alpacawire.Codec{alpacawire.JSON, alpacawire.MsgPack} {
+		t.Run(codec.String(), func(t *testing.T) {
+			srv := newTapeServer(t, nil)
+			c, err := New(Options{URL: srv.url, Key: "k", Secret: "s", Codec: codec, Subscription: subscription(market.ChanTrades, "AAPL")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var col collector
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- c.Run(ctx, col.handle) }()
+			eventually(t, "connected", func() bool { return c.State() == StateConnected })
+			srv.hub.Publish(trades("AAPL", 10))
+			srv.hub.Publish(trades("MSFT", 10))
+			eventually(t, "10 trades", func() bool { return col.count("t") == 10 })
+			cancel()
+			if err := <-done; !errors.Is(err, context.Canceled) {
+				t.Fatalf("Run: %v", err)
+			}
+			if c.State() != StateStopped {
+				t.Fatalf("state %v", c.State())
+			}
+		})
+	}
+}
+
+// TestReconnectsAfterServerRestart: a new server on the same address gets a
+// new session with the same subscription.
+func TestReconnectsAfterServerRestart(t *testing.T) {
+	srv := newTapeServer(t, nil)
+	c, _ := New(Options{URL: srv.url, Subscription: subscription(market.ChanTrades, "*"), MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
+	var col collector
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, col.handle) }()
+	eventually(t, "first connect", func() bool { return c.State() == StateConnected })
+
+	// Restart: close the server and bring a new one up on the same port.
+	addr := srv.http.Listener.Addr().String()
+	srv.close()
+	eventually(t, "noticing the disconnect", func() bool { return c.State() != StateConnected })
+	h := hub.New(hub.Options{Formats: []hub.Encoder{alpacawire.AppendJSON, alpacawire.AppendMsgpack}})
+	ws := wsapi.New(wsapi.Options{Hub: h})
+	hs := httptest.NewUnstartedServer(ws)
+	var err error
+	for range 100 { // the port can take a moment to be free again
+		if hs.Listener, err = listen(addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs.Start()
+	defer func() { ws.Close(); hs.Close() }()
+	eventually(t, "reconnect", func() bool { conn, _, _ := c.Stats(); return conn >= 2 && c.State() == StateConnected })
+	h.Publish(trades("AAPL", 3))
+	eventually(t, "trades after the restart", func() bool { return col.count("t") == 3 })
+	if _, re, last := c.Stats(); re == 0 || last == "" {
+		t.Fatalf("reconnects %d, last error %q", re, last)
+	}
+	cancel()
+	<-done
+}
+
+// TestFatalAuthError: 402 ends Run instead of retrying forever.
+func TestFatalAuthError(t *testing.T) {
+	srv := newTapeServer(t, auth.NewKeys(map[string]string{"good": "pair"}))
+	c, _ := New(Options{URL: srv.url, Key: "bad", Secret: "pair", MinBackoff: time.Millisecond})
+	err := c.Run(context.Background(), func([]alpacawire.Message) {})
+	var pe *ProtocolError
+	if !errors.As(err, &pe) || pe.Code != 402 || !pe.Fatal() {
+		t.Fatalf("Run: %v", err)
+	}
+	if c.State() != StateStopped {
+		t.Fatalf("state %v", c.State())
+	}
+}
+
+// TestBackoff: exponential with full jitter, capped, never below the minimum;
+// the sleeps are observed through an injected clock.
+func TestBackoff(t *testing.T) {
+	var slept []time.Duration
+	var mu sync.Mutex
+	attempts := atomic.Int64{}
+	// A server that refuses every upgrade.
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		attempts.Add(1)
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer hs.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	c, _ := New(Options{
+		URL:        "ws" + strings.TrimPrefix(hs.URL, "http"),
+		MinBackoff: 100 * time.Millisecond, MaxBackoff: 1600 * time.Millisecond,
+		Rand: func() float64 { return 1 }, // the top of every jitter range
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			mu.Lock()
+			slept = append(slept, d)
+			n := len(slept)
+			mu.Unlock()
+			if n == 8 {
+				cancel()
+				return ctx.Err()
+			}
+			return nil
+		},
+	})
+	if err := c.Run(ctx, func([]alpacawire.Message) {}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run: %v", err)
+	}
+	want := []time.Duration{100, 200, 400, 800, 1600, 1600, 1600, 1600}
+	for i := range want {
+		if slept[i] != want[i]*time.Millisecond {
+			t.Fatalf("sleep %d = %v, want %v (all %v)", i, slept[i], want[i]*time.Millisecond, slept)
+		}
+	}
+	if attempts.Load() != 8 {
+		t.Fatalf("%d attempts", attempts.Load())
+	}
+	// With Rand 0 every delay is the minimum: never a tight loop.
+	c.opts.Rand = func() float64 { return 0 }
+	for n := 1; n < 30; n++ {
+		if d := c.backoff(n); d != 100*time.Millisecond {
+			t.Fatalf("backoff(%d) = %v", n, d)
+		}
+	}
+}
+
+// TestSilentServer: a server that completes the handshake and then neither
+// sends data nor answers pings is declared dead by the watchdog.
+func TestSilentServer(t *testing.T) {
+	var sessions atomic.Int64
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer conn.CloseNow()
+		sessions.Add(1)
+		ctx := r.Context()
+		conn.Write(ctx, websocket.MessageBinary, alpacawire.AppendSuccess(nil, alpacawire.MsgPack, "connected"))
+		conn.Read(ctx) // auth
+		conn.Write(ctx, websocket.MessageBinary, alpacawire.AppendSuccess(nil, alpacawire.MsgPack, "authenticated"))
+		// Mute: stop reading (so pings go unanswered) and never write.
+		<-ctx.Done()
+	}))
+	defer hs.Close()
+	c, _ := New(Options{URL: "ws" + strings.TrimPrefix(hs.URL, "http"), PingInterval: 50 * time.Millisecond,
+		SilenceTimeout: 200 * time.Millisecond, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, func([]alpacawire.Message) {}) }()
+	eventually(t, "a second session after the watchdog fired", func() bool { return sessions.Load() >= 2 })
+	_, _, last := c.Stats()
+	if !strings.Contains(last, "silent") {
+		t.Fatalf("last error %q", last)
+	}
+	cancel()
+	<-done
+	hs.CloseClientConnections()
+}
