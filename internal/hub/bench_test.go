@@ -39,7 +39,7 @@ func BenchmarkFanout(b *testing.B) {
 			h := New(Options{Formats: []Encoder{benchEncoder}, MaxQueueBytes: 64 << 20})
 			subs := make([]*Subscriber, 1000)
 			for i := range subs {
-				subs[i] = h.Subscribe(0)
+				subs[i] = h.Subscribe(0, "")
 				sym := "*"
 				if mode == "one-symbol" {
 					sym = benchSymbols[i%len(benchSymbols)]

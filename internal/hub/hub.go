@@ -95,12 +95,13 @@ func New(opts Options) *Hub {
 }
 
 // Subscribe registers a new subscriber that receives events in format (an
-// index into Options.Formats). It starts with no channels.
-func (h *Hub) Subscribe(format int) *Subscriber {
+// index into Options.Formats). It starts with no channels. label describes
+// it in statistics (say, the client's address).
+func (h *Hub) Subscribe(format int, label string) *Subscriber {
 	if format < 0 || format >= len(h.opts.Formats) {
 		panic("hub: unknown format")
 	}
-	s := &Subscriber{hub: h, format: format, id: h.nextID.Add(1), ready: make(chan struct{}, 1)}
+	s := &Subscriber{hub: h, format: format, label: label, id: h.nextID.Add(1), ready: make(chan struct{}, 1)}
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
 	h.mu.Unlock()
@@ -295,7 +296,12 @@ func (h *Hub) Subscribers() []SubscriberStats {
 	h.mu.RLock()
 	out := make([]SubscriberStats, 0, len(h.subs))
 	for s := range h.subs {
-		out = append(out, s.Stats())
+		st := s.Stats()
+		for c := range market.NumChannels {
+			st.Symbols += len(s.effSyms[c])
+			st.Wildcard = st.Wildcard || s.effWild[c]
+		}
+		out = append(out, st)
 	}
 	h.mu.RUnlock()
 	slices.SortFunc(out, func(a, b SubscriberStats) int { return int(a.ID - b.ID) })

@@ -58,9 +58,9 @@ func take(t *testing.T, s *Subscriber) []string {
 
 func TestRouting(t *testing.T) {
 	h, _ := newTestHub(t, Options{})
-	a := h.Subscribe(0)
-	b := h.Subscribe(0)
-	c := h.Subscribe(1)
+	a := h.Subscribe(0, "")
+	b := h.Subscribe(0, "")
+	c := h.Subscribe(1, "")
 	h.SetChannel(a, market.ChanTrades, []string{"AAPL"})
 	h.SetChannel(b, market.ChanTrades, []string{"*", "AAPL"}) // wildcard plus explicit: no duplicates
 	h.SetChannel(c, market.ChanQuotes, []string{"MSFT"})
@@ -113,7 +113,7 @@ func TestEncodeOncePerFormat(t *testing.T) {
 	h, enc := newTestHub(t, Options{})
 	var subs []*Subscriber
 	for i := range 100 {
-		s := h.Subscribe(i % 2)
+		s := h.Subscribe(i%2, "")
 		h.SetChannel(s, market.ChanTrades, []string{"*"})
 		subs = append(subs, s)
 	}
@@ -141,8 +141,8 @@ func TestEncodeOncePerFormat(t *testing.T) {
 // never blocks (the test would hang otherwise).
 func TestSlowConsumerKicked(t *testing.T) {
 	h, _ := newTestHub(t, Options{MaxQueueBytes: 64 << 10, ChunkSize: 4 << 10})
-	slow := h.Subscribe(0)
-	fast := h.Subscribe(0)
+	slow := h.Subscribe(0, "")
+	fast := h.Subscribe(0, "")
 	h.SetChannel(slow, market.ChanTrades, []string{"*"})
 	h.SetChannel(fast, market.ChanTrades, []string{"*"})
 	got := 0
@@ -174,7 +174,7 @@ func TestSlowConsumerKicked(t *testing.T) {
 // symbol instead of growing the queue or kicking the subscriber.
 func TestQuotesConflate(t *testing.T) {
 	h, _ := newTestHub(t, Options{MaxQueueBytes: 64 << 10, ConflateBytes: 8 << 10, ChunkSize: 4 << 10})
-	s := h.Subscribe(0)
+	s := h.Subscribe(0, "")
 	h.SetChannel(s, market.ChanQuotes, []string{"*"})
 	h.SetChannel(s, market.ChanTrades, []string{"*"})
 	seq = 0
@@ -205,8 +205,8 @@ func TestQuotesConflate(t *testing.T) {
 // chunk per message; compaction keeps a sparse subscriber within bounds.
 func TestSparseSubscriberCompacted(t *testing.T) {
 	h, _ := newTestHub(t, Options{MaxQueueBytes: 64 << 10, ChunkSize: 4 << 10})
-	sparse := h.Subscribe(0)
-	wide := h.Subscribe(0)
+	sparse := h.Subscribe(0, "")
+	wide := h.Subscribe(0, "")
 	h.SetChannel(sparse, market.ChanTrades, []string{"RARE"})
 	h.SetChannel(wide, market.ChanTrades, []string{"*"})
 	for range 500 {
@@ -241,7 +241,7 @@ func TestConcurrent(t *testing.T) {
 	results := make([][]string, n)
 	subs := make([]*Subscriber, n)
 	for i := range n {
-		subs[i] = h.Subscribe(i % 2)
+		subs[i] = h.Subscribe(i%2, "")
 		h.SetChannel(subs[i], market.ChanTrades, []string{syms[i%3]})
 	}
 	done := make(chan struct{})
@@ -269,7 +269,7 @@ func TestConcurrent(t *testing.T) {
 			}
 		})
 	}
-	churn := h.Subscribe(0)
+	churn := h.Subscribe(0, "")
 	wg.Go(func() {
 		for i := 0; ; i++ {
 			select {

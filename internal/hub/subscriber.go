@@ -22,6 +22,7 @@ type Subscriber struct {
 	hub    *Hub
 	id     uint64
 	format int
+	label  string
 	ready  chan struct{} // capacity 1: "something to take"
 
 	// Guarded by hub.mu: the effective registrations.
@@ -222,6 +223,10 @@ func (s *Subscriber) Err() error {
 // SubscriberStats describes one subscriber for metrics and the dashboard.
 type SubscriberStats struct {
 	ID          uint64
+	Label       string
+	Format      int
+	Symbols     int  // symbol subscriptions across channels (filled by Hub.Subscribers)
+	Wildcard    bool // subscribed to "*" on some channel (filled by Hub.Subscribers)
 	QueuedMsgs  int
 	QueuedBytes int   // bytes charged, including chunk memory pinned and in-flight
 	LagNanos    int64 // age of the oldest queued message, 0 when the queue is empty
@@ -232,7 +237,7 @@ type SubscriberStats struct {
 // Stats returns a snapshot of s's counters.
 func (s *Subscriber) Stats() SubscriberStats {
 	s.mu.Lock()
-	st := SubscriberStats{ID: s.id, QueuedMsgs: len(s.queue) + len(s.conflated), QueuedBytes: s.cost + s.inflight}
+	st := SubscriberStats{ID: s.id, Label: s.label, Format: s.format, QueuedMsgs: len(s.queue) + len(s.conflated), QueuedBytes: s.cost + s.inflight}
 	if st.QueuedMsgs > 0 {
 		st.LagNanos = nowNano() - s.oldest
 	}

@@ -32,7 +32,7 @@ func BenchmarkSimToConsumer(b *testing.B) {
 				n += len(evs)
 			}
 			h := hub.New(hub.Options{Formats: []hub.Encoder{alpacawire.AppendJSON, alpacawire.AppendMsgpack}, MaxQueueBytes: 1 << 30})
-			sub := h.Subscribe(int(codec))
+			sub := h.Subscribe(int(codec), "bench")
 			for c := range market.NumChannels {
 				h.SetChannel(sub, c, []string{"*"})
 			}

@@ -94,6 +94,7 @@ func (s *Server) routes() *http.ServeMux {
 		mux.Handle("/"+f, h)
 	}
 	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /tape/v1/status", s.handleStatus)
 	mux.Handle("GET /metrics", s.metricsHandler())
 	return mux
 }

@@ -2,9 +2,12 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
+	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -290,5 +293,34 @@ func TestDataDirLocked(t *testing.T) {
 	}
 	if err := srv.Run(context.Background()); err == nil {
 		t.Fatal("a second tape on the same data directory must refuse to start")
+	}
+}
+
+func TestStatusEndpoint(t *testing.T) {
+	srv, _ := start(t, Options{Source: simSource(t, 2000, 30)})
+	client := stream.NewStocksClient("iex", stream.WithBaseURL(baseURL(srv)), stream.WithCredentials("k", "s"),
+		stream.WithLogger(stream.ErrorOnlyLogger()), stream.WithTrades(func(stream.Trade) {}, "*"))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := client.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var st Status
+	waitFor(t, ctx, "a subscriber with deliveries in /tape/v1/status", func() bool {
+		resp, err := http.Get("http://" + srv.Addr().String() + "/tape/v1/status")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		st = Status{}
+		if json.NewDecoder(resp.Body).Decode(&st) != nil {
+			return false
+		}
+		return len(st.Subscribers) == 1 && st.Subscribers[0].Delivered > 0
+	}, nil)
+	sub := st.Subscribers[0]
+	if !sub.Wildcard || !strings.Contains(sub.Client, "/v2/iex msgpack") || st.Ingest.Events == 0 || st.Hub.Deliveries == 0 ||
+		st.Stream.Sessions != 1 || st.Feed.Name != "sim" || st.Feed.FeedTime.IsZero() || len(st.Symbols) == 0 {
+		t.Fatalf("status %+v", st)
 	}
 }

@@ -33,6 +33,7 @@ type session struct {
 	codec alpacawire.Codec
 	log   *slog.Logger
 	sub   *hub.Subscriber
+	label string // for statistics: address, path, codec
 
 	// Reader-owned state.
 	key  string // the authenticated key, for the connection count
@@ -53,6 +54,7 @@ type session struct {
 func newSession(srv *Server, conn *websocket.Conn, r *http.Request) *session {
 	codec := alpacawire.CodecForContentType(r.Header.Get("Content-Type"))
 	ss := &session{
+		label:     r.RemoteAddr + " " + r.URL.Path + " " + codec.String(),
 		srv:       srv,
 		conn:      conn,
 		codec:     codec,
@@ -71,7 +73,7 @@ func newSession(srv *Server, conn *websocket.Conn, r *http.Request) *session {
 // it ends the client gets close 1001 (going away).
 func (ss *session) run(ctx context.Context) {
 	srv := ss.srv
-	ss.sub = srv.opts.Hub.Subscribe(int(ss.codec))
+	ss.sub = srv.opts.Hub.Subscribe(int(ss.codec), ss.label)
 	defer srv.opts.Hub.Remove(ss.sub)
 	defer func() {
 		if ss.authed.Load() {

@@ -1,0 +1,118 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Status is the body of GET /tape/v1/status: everything the dashboard's
+// health panel shows, from Tape's public API ("nothing silent").
+type Status struct {
+	Version     string        `json:"version"`
+	Started     time.Time     `json:"started"`
+	Uptime      float64       `json:"uptime_seconds"`
+	Feed        FeedStatus    `json:"feed"`
+	Symbols     []string      `json:"symbols"`
+	Ingest      IngestStatus  `json:"ingest"`
+	Hub         HubStatus     `json:"hub"`
+	Stream      StreamStatus  `json:"stream"`
+	Subscribers []SubscriberS `json:"subscribers"`
+}
+
+// FeedStatus describes the source.
+type FeedStatus struct {
+	Name      string    `json:"name"`
+	State     string    `json:"state"` // connected, reconnecting, failed, running
+	LastError string    `json:"last_error,omitempty"`
+	FeedTime  time.Time `json:"feed_time"` // the feed clock of the last batch
+}
+
+// IngestStatus counts what entered the core.
+type IngestStatus struct {
+	Events  uint64 `json:"events"`
+	Derived uint64 `json:"derived"`
+	LastSeq uint64 `json:"last_seq"`
+}
+
+// HubStatus counts fan-out.
+type HubStatus struct {
+	Published   uint64 `json:"published"`
+	Deliveries  uint64 `json:"deliveries"`
+	Conflated   uint64 `json:"conflated"`
+	SlowKicks   uint64 `json:"slow_kicks"`
+	Subscribers int    `json:"subscribers"`
+}
+
+// StreamStatus counts the websocket side.
+type StreamStatus struct {
+	Sessions     int64             `json:"sessions"`
+	Frames       uint64            `json:"frames"`
+	Messages     uint64            `json:"messages"`
+	Bytes        uint64            `json:"bytes"`
+	AuthFailures uint64            `json:"auth_failures"`
+	WriteStalls  uint64            `json:"write_stalls"`
+	Errors       map[string]uint64 `json:"errors"` // protocol errors sent, by code
+}
+
+// SubscriberS is one connected client.
+type SubscriberS struct {
+	ID          uint64  `json:"id"`
+	Client      string  `json:"client"`
+	Symbols     int     `json:"symbols"`
+	Wildcard    bool    `json:"wildcard"`
+	QueuedMsgs  int     `json:"queued_msgs"`
+	QueuedBytes int     `json:"queued_bytes"`
+	LagMillis   float64 `json:"lag_ms"`
+	Delivered   uint64  `json:"delivered"`
+	Dropped     uint64  `json:"dropped"`
+}
+
+// feedStater is implemented by feeds that have a connection state.
+type feedStater interface {
+	FeedState() (state, lastErr string)
+}
+
+// Status returns the current status.
+func (s *Server) Status() Status {
+	ps := s.pipeline.Stats()
+	hs := s.hub.Stats()
+	ws := s.stream.Stats()
+	ds := s.denied.Stats()
+	st := Status{
+		Version: Version, Started: s.started.UTC(), Uptime: time.Since(s.started).Seconds(), Symbols: s.opts.Symbols,
+		Feed:   FeedStatus{Name: s.opts.Feed, State: "running"},
+		Ingest: IngestStatus{Events: ps.Events, Derived: ps.Derived, LastSeq: ps.LastSeq},
+		Hub:    HubStatus{Published: hs.Published, Deliveries: hs.Deliveries, Conflated: hs.Conflated, SlowKicks: hs.Kicked, Subscribers: hs.Subscribers},
+		Stream: StreamStatus{Sessions: ws.Sessions + ds.Sessions, Frames: ws.Frames, Messages: ws.Messages, Bytes: ws.Bytes,
+			AuthFailures: ws.AuthFailures + ds.AuthFailures, WriteStalls: ws.SlowKicks, Errors: map[string]uint64{}},
+		Subscribers: []SubscriberS{},
+	}
+	if fs, ok := s.feed.(feedStater); ok {
+		st.Feed.State, st.Feed.LastError = fs.FeedState()
+	}
+	if ps.FeedNow != 0 {
+		st.Feed.FeedTime = time.Unix(0, ps.FeedNow).UTC()
+	}
+	for _, m := range []map[int]uint64{ws.Errors, ds.Errors} {
+		for code, n := range m {
+			st.Stream.Errors[strconv.Itoa(code)] += n
+		}
+	}
+	for _, sub := range s.hub.Subscribers() {
+		st.Subscribers = append(st.Subscribers, SubscriberS{ID: sub.ID, Client: sub.Label, Symbols: sub.Symbols, Wildcard: sub.Wildcard,
+			QueuedMsgs: sub.QueuedMsgs, QueuedBytes: sub.QueuedBytes, LagMillis: float64(sub.LagNanos) / 1e6,
+			Delivered: sub.Delivered, Dropped: sub.Dropped})
+	}
+	return st
+}
+
+func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(s.Status())
+}
+
+// Version is set at build time (-ldflags "-X .../server.Version=v1.2.3").
+var Version = "dev"
