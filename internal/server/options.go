@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tapehq/tape/internal/feed"
+	"github.com/tapehq/tape/internal/journal"
 	"github.com/tapehq/tape/internal/feed/sim"
 )
 
@@ -58,6 +59,15 @@ type Options struct {
 	// EnabledFeeds are the stock feeds served; others answer 409 after auth.
 	// Default: all of StockFeeds.
 	EnabledFeeds []string
+
+	// Fsync is the journal's fsync policy: "always", "interval=DURATION"
+	// or "never"; default "interval=100ms". With "always" clients only see
+	// events that are fsynced; otherwise events that are written to the OS
+	// (which survives kill -9, not a power cut).
+	Fsync string
+	// RetainAge and RetainBytes bound the journal (0: keep everything).
+	RetainAge   time.Duration
+	RetainBytes int64
 
 	// Logger; nil logs nothing.
 	Logger *slog.Logger
@@ -106,6 +116,9 @@ func (o *Options) setDefaults() {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Fsync == "" {
+		o.Fsync = "interval=100ms"
+	}
 }
 
 // ErrNeedKeys is returned when asked to listen beyond loopback without keys.
@@ -124,6 +137,9 @@ func (o *Options) Validate() error {
 	}
 	if o.Feed != "sim" && o.Source == nil {
 		return fmt.Errorf("unknown feed %q: this build offers \"sim\"", o.Feed)
+	}
+	if _, err := journal.ParseFsyncPolicy(o.Fsync); err != nil {
+		return fmt.Errorf("--fsync: %w", err)
 	}
 	if o.Rate < 0 || o.Speed < 0 {
 		return errors.New("rate and speed must be positive")

@@ -21,6 +21,7 @@ import (
 	"github.com/tapehq/tape/internal/feed/sim"
 	"github.com/tapehq/tape/internal/hub"
 	"github.com/tapehq/tape/internal/ingest"
+	"github.com/tapehq/tape/internal/journal"
 	"github.com/tapehq/tape/internal/wsapi"
 )
 
@@ -31,6 +32,8 @@ type Server struct {
 	keys     *auth.Keys
 	hub      *hub.Hub
 	pipeline *ingest.Pipeline
+	bars     *bars.Builder
+	journal  *journal.File
 	feed     feed.Feed
 	stream   *wsapi.Server // enabled stock feeds
 	denied   *wsapi.Server // disabled stock feeds: 409
@@ -55,7 +58,7 @@ func New(opts Options) (*Server, error) {
 		Formats:       []hub.Encoder{alpacawire.AppendJSON, alpacawire.AppendMsgpack},
 		MaxQueueBytes: opts.ClientQueueBytes,
 	})
-	s.pipeline = ingest.New(ingest.Options{Publish: s.hub, Bars: bars.New(bars.Options{}), Logger: s.log})
+	s.bars = bars.New(bars.Options{})
 
 	s.feed = opts.Source
 	if s.feed == nil {
@@ -122,6 +125,14 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
+	if err := s.openJournal(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		if err := s.journal.Close(); err != nil {
+			s.log.Error("closing the journal", "err", err)
+		}
+	}()
 
 	ln, err := net.Listen("tcp", s.opts.Listen)
 	if err != nil {

@@ -324,3 +324,30 @@ func TestStatusEndpoint(t *testing.T) {
 		t.Fatalf("status %+v", st)
 	}
 }
+
+// TestRestartContinuesSequence: everything is journaled, and a restarted
+// Tape continues the sequence where the journal ends.
+func TestRestartContinuesSequence(t *testing.T) {
+	dir := t.TempDir()
+	srv, stop := start(t, Options{DataDir: dir, Source: simSource(t, 5000, 10)})
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.pipeline.Stats().Released < 1000 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	stop()
+	last := srv.pipeline.Stats().LastSeq
+	if last < 1000 {
+		t.Fatalf("only %d events", last)
+	}
+	srv2, _ := start(t, Options{DataDir: dir, Source: simSource(t, 5000, 10)})
+	if got := srv2.journal.Report().Last; got != last {
+		t.Fatalf("journal reopened with last seq %d, want %d", got, last)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for srv2.pipeline.Stats().Released <= last && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if srv2.pipeline.Stats().Released <= last {
+		t.Fatal("no events after the restart")
+	}
+}
