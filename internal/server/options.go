@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/tapehq/tape/internal/feed"
-	"github.com/tapehq/tape/internal/journal"
 	"github.com/tapehq/tape/internal/feed/sim"
+	"github.com/tapehq/tape/internal/journal"
 )
 
 // StockFeeds are the stock stream feeds Tape serves, as path elements.
