@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,7 +18,8 @@ func newServeCmd() *cobra.Command {
 	var (
 		opts                          server.Options
 		symbols, feeds                string
-		simStart                      string
+		simStart, from, to            string
+		speed                         = speedValue(1)
 		authKey, authSecret, authFile string
 		logLevel, logFormat           string
 		config                        string
@@ -37,6 +40,7 @@ Health:  GET /healthz      Metrics: GET /metrics (Prometheus)`,
 		Example: `  tape serve
   tape serve --symbols AAPL,MSFT,NVDA --rate 50000 --seed 42
   tape serve --speed 60          # one simulated minute per second: bars every second
+  tape serve --feed replay --from 2026-11-25 --speed 10   # backtest against a recorded day
   tape serve --listen 0.0.0.0:8080 --auth-key AK --auth-secret SK`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -61,6 +65,17 @@ Health:  GET /healthz      Metrics: GET /metrics (Prometheus)`,
 				}
 				opts.SimStart = t
 			}
+			opts.Speed = float64(speed)
+			if from != "" {
+				if opts.ReplayFrom, err = parseWhen(from, false); err != nil {
+					return fmt.Errorf("--from: %w", err)
+				}
+			}
+			if to != "" {
+				if opts.ReplayTo, err = parseWhen(to, true); err != nil {
+					return fmt.Errorf("--to: %w", err)
+				}
+			}
 			opts.Keys, err = loadKeys(authKey, authSecret, authFile)
 			if err != nil {
 				return err
@@ -75,11 +90,14 @@ Health:  GET /healthz      Metrics: GET /metrics (Prometheus)`,
 	f := cmd.Flags()
 	f.StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "address to listen on; anything beyond loopback requires API keys")
 	f.StringVar(&opts.DataDir, "data", server.DefaultDataDir(), "directory for Tape's files (default $TAPE_DATA, $XDG_DATA_HOME/tape or ~/.local/share/tape)")
-	f.StringVar(&opts.Feed, "feed", "sim", `market data source: "sim" (the deterministic simulator)`)
+	f.StringVar(&opts.Feed, "feed", "sim", `market data source: "sim" (the deterministic simulator) or "replay" (a recorded period, see --from)`)
 	f.StringVar(&symbols, "symbols", "", "comma-separated symbols to simulate (default: "+strings.Join(sim.DefaultSymbols, ",")+")")
 	f.Int64Var(&opts.Seed, "seed", 0, "simulator seed for a deterministic run (0: pick one and log it)")
 	f.Float64Var(&opts.Rate, "rate", 1000, "simulator messages per second, on average (1 to over 1,000,000)")
-	f.Float64Var(&opts.Speed, "speed", 1, "simulated seconds per real second (60: a minute of market per second)")
+	f.Var(&speed, "speed", `market seconds per real second (60: a minute per second); "max": as fast as clients take it`)
+	f.StringVar(&from, "from", "", "replay start: a date (2026-11-25, midnight New York time) or an RFC 3339 time")
+	f.StringVar(&to, "to", "", "replay end, inclusive: a date (its whole day) or an RFC 3339 time (default: the end of the recording)")
+	f.BoolVar(&opts.ReplayLoop, "loop", false, "replay: start over at the end")
 	f.StringVar(&simStart, "sim-start", "", "simulated clock start, RFC 3339 (default: now)")
 	f.StringVar(&authKey, "auth-key", "", "API key clients must present (with --auth-secret)")
 	f.StringVar(&authSecret, "auth-secret", "", "API secret clients must present (with --auth-key)")
@@ -125,4 +143,49 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// speedValue is --speed: a positive number or "max" (+Inf).
+type speedValue float64
+
+func (s *speedValue) String() string {
+	if math.IsInf(float64(*s), 1) {
+		return "max"
+	}
+	return strconv.FormatFloat(float64(*s), 'g', -1, 64)
+}
+
+func (s *speedValue) Set(v string) error {
+	if v == "max" {
+		*s = speedValue(math.Inf(1))
+		return nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 || math.IsNaN(f) {
+		return fmt.Errorf("want a positive number or \"max\", not %q", v)
+	}
+	*s = speedValue(f)
+	return nil
+}
+
+func (s *speedValue) Type() string { return "speed" }
+
+// parseWhen parses a date (midnight New York time; with end, the last
+// nanosecond of that day) or an RFC 3339 time.
+func parseWhen(v string, end bool) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		return time.Time{}, err
+	}
+	d, err := time.ParseInLocation("2006-01-02", v, ny)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("want a date like 2026-11-25 or an RFC 3339 time like 2026-11-25T14:30:00Z")
+	}
+	if end {
+		return d.AddDate(0, 0, 1).Add(-time.Nanosecond), nil
+	}
+	return d, nil
 }

@@ -291,6 +291,33 @@ func (h *Hub) Stats() Stats {
 	}
 }
 
+// Subscribed reports whether any subscriber has any channel.
+func (h *Hub) Subscribed() bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for c := range market.NumChannels {
+		if len(h.wild[c]) > 0 || len(h.index[c]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// MaxBacklog returns the largest number of bytes any subscriber has queued
+// or in flight. A replay at full speed waits on it instead of overflowing
+// its slowest client.
+func (h *Hub) MaxBacklog() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	m := 0
+	for s := range h.subs {
+		s.mu.Lock()
+		m = max(m, s.cost+s.inflight)
+		s.mu.Unlock()
+	}
+	return m
+}
+
 // Subscribers returns a snapshot of every subscriber's statistics.
 func (h *Hub) Subscribers() []SubscriberStats {
 	h.mu.RLock()

@@ -60,6 +60,9 @@ type Options struct {
 	// FirstSeq is the sequence number of the first event when there is no
 	// journal; default 1.
 	FirstSeq uint64
+	// KeepSeq keeps the sequence numbers events arrive with (replay of a
+	// journal) instead of assigning new ones.
+	KeepSeq bool
 	Logger   *slog.Logger
 }
 
@@ -195,8 +198,12 @@ func (p *Pipeline) sequence(b feed.Batch) (release, error) {
 	evs := b.Events
 	for i := range evs {
 		e := &evs[i]
-		e.Seq = p.next
-		p.next++
+		if p.opts.KeepSeq {
+			p.next = e.Seq + 1
+		} else {
+			e.Seq = p.next
+			p.next++
+		}
 		if int(e.Kind) < len(p.kinds) {
 			p.kinds[e.Kind].Add(1)
 		}

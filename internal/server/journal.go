@@ -3,9 +3,11 @@ package server
 import (
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
 	"time"
 
+	"github.com/tapehq/tape/internal/feed/replay"
 	"github.com/tapehq/tape/internal/ingest"
 	"github.com/tapehq/tape/internal/journal"
 	"github.com/tapehq/tape/internal/market"
@@ -33,6 +35,20 @@ func (s *Server) openJournal(ctx context.Context) error {
 		s.log.Info("journal opened", attrs...)
 	}
 	s.journal = j
+	if s.opts.Feed == "replay" && s.opts.Source == nil {
+		// A replay publishes the journal's records as they are: same
+		// sequence numbers, the bars as derived then, nothing journaled again.
+		rf, err := replay.New(replay.Options{Source: j, From: s.opts.ReplayFrom, To: s.opts.ReplayTo,
+			Speed: replaySpeed(s.opts.Speed), Loop: s.opts.ReplayLoop, Backlog: s.hub.MaxBacklog,
+			MaxBacklog: s.opts.ClientQueueBytes / 4, WaitFor: s.hub.Subscribed, Logger: s.log})
+		if err != nil {
+			j.Close()
+			return err
+		}
+		s.feed = rf
+		s.pipeline = ingest.New(ingest.Options{Publish: s.hub, KeepSeq: true, Logger: s.log})
+		return nil
+	}
 	if err := s.warmBars(ctx); err != nil {
 		j.Close()
 		return err
@@ -40,6 +56,14 @@ func (s *Server) openJournal(ctx context.Context) error {
 	s.pipeline = ingest.New(ingest.Options{Publish: s.hub, Bars: s.bars, Journal: j,
 		ReleaseSynced: policy.Mode == journal.FsyncAlways, Logger: s.log})
 	return nil
+}
+
+// replaySpeed maps --speed to the replay's: +Inf ("max") is 0, "no pacing".
+func replaySpeed(s float64) float64 {
+	if math.IsInf(s, 1) {
+		return 0
+	}
+	return s
 }
 
 // warmBars replays the journal's current session day into the bar builder,

@@ -27,7 +27,8 @@ type Options struct {
 	Listen string
 	// DataDir holds Tape's files; default DefaultDataDir().
 	DataDir string
-	// Feed selects the source: "sim" (default).
+	// Feed selects the source: "sim" (default) or "replay" (the journal's
+	// recording of ReplayFrom..ReplayTo).
 	Feed string
 	// Source, if set, is used as the feed instead of the one Feed names;
 	// tests and embedders inject their own sources this way.
@@ -44,6 +45,12 @@ type Options struct {
 	Speed float64
 	// SimStart is the simulated clock's start; zero means now.
 	SimStart time.Time
+
+	// ReplayFrom and ReplayTo bound a replay (To inclusive; zero: to the
+	// end). Speed applies: recorded seconds per second, +Inf as fast as
+	// clients take it. ReplayLoop starts over at the end.
+	ReplayFrom, ReplayTo time.Time
+	ReplayLoop           bool
 
 	// Keys are accepted key → secret pairs for the stream (and REST). Empty
 	// means any key is accepted, which is allowed on loopback only.
@@ -116,6 +123,9 @@ func (o *Options) setDefaults() {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.ClientQueueBytes <= 0 {
+		o.ClientQueueBytes = 16 << 20
+	}
 	if o.Fsync == "" {
 		o.Fsync = "interval=100ms"
 	}
@@ -135,8 +145,15 @@ func (o *Options) Validate() error {
 			"(--auth-key/--auth-secret, TAPE_AUTH_KEY/TAPE_AUTH_SECRET or --auth-file) or listen on 127.0.0.1",
 			ErrNeedKeys, o.Listen)
 	}
-	if o.Feed != "sim" && o.Source == nil {
-		return fmt.Errorf("unknown feed %q: this build offers \"sim\"", o.Feed)
+	switch {
+	case o.Source != nil:
+	case o.Feed == "sim":
+	case o.Feed == "replay":
+		if o.ReplayFrom.IsZero() {
+			return errors.New("--feed replay needs --from (a date like 2026-11-25 or an RFC 3339 time)")
+		}
+	default:
+		return fmt.Errorf("unknown feed %q: this build offers \"sim\" and \"replay\"", o.Feed)
 	}
 	if _, err := journal.ParseFsyncPolicy(o.Fsync); err != nil {
 		return fmt.Errorf("--fsync: %w", err)

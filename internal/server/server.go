@@ -22,6 +22,7 @@ import (
 	"github.com/tapehq/tape/internal/hub"
 	"github.com/tapehq/tape/internal/ingest"
 	"github.com/tapehq/tape/internal/journal"
+	"github.com/tapehq/tape/internal/webui"
 	"github.com/tapehq/tape/internal/wsapi"
 )
 
@@ -61,7 +62,7 @@ func New(opts Options) (*Server, error) {
 	s.bars = bars.New(bars.Options{})
 
 	s.feed = opts.Source
-	if s.feed == nil {
+	if s.feed == nil && opts.Feed == "sim" {
 		simFeed, err := sim.New(sim.Options{Symbols: opts.Symbols, Seed: opts.Seed, Rate: opts.Rate,
 			Speed: opts.Speed, Start: opts.SimStart})
 		if err != nil {
@@ -99,6 +100,10 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /tape/v1/status", s.handleStatus)
 	mux.Handle("GET /metrics", s.metricsHandler())
+	// The dashboard is the fallback: "/" rather than "GET /", which would
+	// conflict with the method-less stream patterns; it answers GET and
+	// HEAD only and 404s any path it does not serve.
+	mux.Handle("/", webui.Handler())
 	return mux
 }
 
@@ -142,8 +147,15 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.keys.Open() {
 		s.log.Warn("no API keys configured: accepting any key and secret (allowed on loopback only)")
 	}
-	s.log.Info("tape serving", "addr", ln.Addr().String(), "feed", s.opts.Feed, "symbols", len(s.opts.Symbols),
-		"seed", s.opts.Seed, "rate", s.opts.Rate, "speed", s.opts.Speed, "data", s.opts.DataDir)
+	attrs := []any{"addr", ln.Addr().String(), "feed", s.opts.Feed, "data", s.opts.DataDir}
+	switch {
+	case s.opts.Source != nil:
+	case s.opts.Feed == "replay":
+		attrs = append(attrs, "from", s.opts.ReplayFrom, "to", s.opts.ReplayTo, "speed", s.opts.Speed)
+	default:
+		attrs = append(attrs, "symbols", len(s.opts.Symbols), "seed", s.opts.Seed, "rate", s.opts.Rate, "speed", s.opts.Speed)
+	}
+	s.log.Info("tape serving", attrs...)
 
 	httpSrv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 	batches := make(chan feed.Batch, 64)
