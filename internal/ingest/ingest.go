@@ -63,7 +63,7 @@ type Options struct {
 	// KeepSeq keeps the sequence numbers events arrive with (replay of a
 	// journal) instead of assigning new ones.
 	KeepSeq bool
-	Logger   *slog.Logger
+	Logger  *slog.Logger
 }
 
 // Pipeline sequences, derives, journals and publishes events.

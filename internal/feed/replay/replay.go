@@ -50,7 +50,7 @@ type Options struct {
 	// its first event delivered, so the replay waits until a client has
 	// subscribed.
 	WaitFor func() bool
-	Logger     *slog.Logger
+	Logger  *slog.Logger
 }
 
 // Feed replays a period.
