@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -32,6 +33,14 @@ type Request struct {
 	Action Action
 	Key    string // auth
 	Secret string // auth
+
+	// FromSeq or FromTime (ns since the epoch), when HasFrom, ask Tape to
+	// resume: replay the journal from there for the new subscription before
+	// going live (the "tape_from_seq" / "tape_from_time" extension keys of a
+	// subscribe message).
+	HasFrom  bool
+	FromSeq  uint64
+	FromTime int64
 
 	// Lists holds every channel key of a subscribe or unsubscribe whose value
 	// was a list, by channel name, with symbols validated and upper-cased.
@@ -96,8 +105,11 @@ func requestFromMap(m map[string]any) (*Request, error) {
 	default:
 		return nil, fmt.Errorf("%w: unknown action %q", ErrInvalidSyntax, action)
 	}
+	if err := r.parseFrom(m); err != nil {
+		return nil, err
+	}
 	for k, v := range m {
-		if k == "action" || v == nil {
+		if k == "action" || k == "tape_from_seq" || k == "tape_from_time" || v == nil {
 			continue
 		}
 		list, ok := v.([]any)
@@ -157,4 +169,66 @@ func NormalizeSymbol(s string) (string, bool) {
 		}
 	}
 	return string(b), true
+}
+
+// parseFrom reads Tape's resume extension keys of a subscribe.
+func (r *Request) parseFrom(m map[string]any) error {
+	if v, ok := m["tape_from_seq"]; ok && v != nil {
+		var seq uint64
+		switch n := v.(type) {
+		case float64: // JSON
+			if n < 0 || n != float64(uint64(n)) || n > 1<<53 {
+				return fmt.Errorf("%w: tape_from_seq must be a non-negative integer", ErrInvalidSyntax)
+			}
+			seq = uint64(n)
+		case int64:
+			if n < 0 {
+				return fmt.Errorf("%w: tape_from_seq must be non-negative", ErrInvalidSyntax)
+			}
+			seq = uint64(n)
+		case uint64:
+			seq = n
+		case int8, int16, int32, uint8, uint16, uint32:
+			seq = uint64(reflectInt(n))
+		default:
+			return fmt.Errorf("%w: tape_from_seq must be a number", ErrInvalidSyntax)
+		}
+		r.HasFrom, r.FromSeq = true, seq
+	}
+	if v, ok := m["tape_from_time"]; ok && v != nil {
+		s, ok := v.(string)
+		if !ok {
+			return fmt.Errorf("%w: tape_from_time must be an RFC 3339 string", ErrInvalidSyntax)
+		}
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return fmt.Errorf("%w: tape_from_time: %v", ErrInvalidSyntax, err)
+		}
+		if r.HasFrom {
+			return fmt.Errorf("%w: give tape_from_seq or tape_from_time, not both", ErrInvalidSyntax)
+		}
+		r.HasFrom, r.FromTime = true, t.UnixNano()
+	}
+	if r.HasFrom && r.Action != ActionSubscribe {
+		return fmt.Errorf("%w: tape_from_* only goes with subscribe", ErrInvalidSyntax)
+	}
+	return nil
+}
+
+func reflectInt(v any) int64 {
+	switch n := v.(type) {
+	case int8:
+		return int64(n)
+	case int16:
+		return int64(n)
+	case int32:
+		return int64(n)
+	case uint8:
+		return int64(n)
+	case uint16:
+		return int64(n)
+	case uint32:
+		return int64(n)
+	}
+	return -1
 }

@@ -126,19 +126,37 @@ func (h *Hub) Remove(s *Subscriber) {
 // means every symbol; explicit symbols next to it are remembered, so that
 // dropping the wildcard later keeps them, but never cause duplicates.
 func (h *Hub) SetChannel(s *Subscriber, ch market.Channel, symbols []string) {
-	wild := slices.Contains(symbols, "*")
-	var set map[string]struct{}
-	if !wild && len(symbols) > 0 {
-		set = make(map[string]struct{}, len(symbols))
-		for _, sym := range symbols {
-			set[sym] = struct{}{}
+	h.Update(s, []ChannelSet{{Channel: ch, Symbols: symbols}})
+}
+
+// ChannelSet is one channel's new symbol list for Update.
+type ChannelSet struct {
+	Channel market.Channel
+	Symbols []string
+}
+
+// Update applies several SetChannel changes at once and returns the
+// sequence number of the last event published before them: every later
+// event matching the new subscription reaches s's queue, every earlier one
+// does not. A resume replays the journal up to that boundary, so it has no
+// gap and no duplicate.
+func (h *Hub) Update(s *Subscriber, changes []ChannelSet) (boundary uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.subs[s]; ok {
+		for _, c := range changes {
+			wild := slices.Contains(c.Symbols, "*")
+			var set map[string]struct{}
+			if !wild && len(c.Symbols) > 0 {
+				set = make(map[string]struct{}, len(c.Symbols))
+				for _, sym := range c.Symbols {
+					set[sym] = struct{}{}
+				}
+			}
+			h.setEffective(s, c.Channel, wild, set)
 		}
 	}
-	h.mu.Lock()
-	if _, ok := h.subs[s]; ok {
-		h.setEffective(s, ch, wild, set)
-	}
-	h.mu.Unlock()
+	return h.lastSeq.Load()
 }
 
 // setEffective moves s's registration on ch to (wild, set). Caller holds
@@ -205,9 +223,12 @@ func (h *Hub) Publish(events []market.Event) {
 		h.deliver(bySym, e, lossless)
 		h.deliver(wild, e, lossless)
 	}
+	// Stored before unlocking: Update reads it under the write lock as the
+	// exact boundary between what a new subscription gets live and what a
+	// resume must read from the journal.
+	h.lastSeq.Store(events[len(events)-1].Seq)
 	h.mu.RUnlock()
 	h.published.Add(uint64(len(events)))
-	h.lastSeq.Store(events[len(events)-1].Seq)
 
 	var n uint64
 	for _, s := range h.touched {
@@ -290,6 +311,9 @@ func (h *Hub) Stats() Stats {
 		LastSeq:     h.lastSeq.Load(),
 	}
 }
+
+// NumFormats is the number of wire formats the hub encodes.
+func (h *Hub) NumFormats() int { return len(h.opts.Formats) }
 
 // Subscribed reports whether any subscriber has any channel.
 func (h *Hub) Subscribed() bool {

@@ -35,6 +35,7 @@ func (s *Server) openJournal(ctx context.Context) error {
 		s.log.Info("journal opened", attrs...)
 	}
 	s.journal = j
+	s.stream.SetJournal(j)
 	if s.opts.Feed == "replay" && s.opts.Source == nil {
 		// A replay publishes the journal's records as they are: same
 		// sequence numbers, the bars as derived then, nothing journaled again.

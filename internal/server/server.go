@@ -14,7 +14,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/tapehq/tape/internal/alpacawire"
 	"github.com/tapehq/tape/internal/auth"
 	"github.com/tapehq/tape/internal/bars"
 	"github.com/tapehq/tape/internal/feed"
@@ -56,7 +55,7 @@ func New(opts Options) (*Server, error) {
 	s.keys.MaxConnsPerKey = opts.MaxConnsPerKey
 
 	s.hub = hub.New(hub.Options{
-		Formats:       []hub.Encoder{alpacawire.AppendJSON, alpacawire.AppendMsgpack},
+		Formats:       wsapi.HubFormats,
 		MaxQueueBytes: opts.ClientQueueBytes,
 	})
 	s.bars = bars.New(bars.Options{})

@@ -58,6 +58,11 @@ type Options struct {
 	// Channels maps subscribe keys to hub channels. Default: the stock
 	// channels.
 	Channels map[string]market.Channel
+	// Journal, when set, serves Tape's resume extension: a subscribe with
+	// "tape_from_seq" or "tape_from_time" first gets the journal's records
+	// from there, then live data, with no gap and no duplicate. The hub must
+	// then be built with HubFormats.
+	Journal Journal
 	// NotEntitled makes every successful auth answer 409 (insufficient
 	// subscription) and close, as Alpaca does for a feed the plan lacks;
 	// Tape uses it for stock feeds the operator disabled.
@@ -135,6 +140,11 @@ func New(opts Options) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{opts: opts, ctx: ctx, cancel: cancel}
 }
+
+// SetJournal enables the resume extension once the journal is open (the
+// server builds its stream endpoint before it opens the journal). Call it
+// before serving.
+func (s *Server) SetJournal(j Journal) { s.opts.Journal = j }
 
 // ServeHTTP upgrades the request and runs the session until either side
 // closes it or the server shuts down.

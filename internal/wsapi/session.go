@@ -44,6 +44,12 @@ type session struct {
 	pendingHeaderAuth [2]string // key and secret from upgrade headers
 
 	takeMu sync.Mutex // orders subscription changes with the writer's takes
+	// resume holds the journal frames of a resume in progress (guarded by
+	// takeMu); while it is set the writer sends them instead of live data.
+	resume      chan []byte
+	resumeReady chan struct{}  // capacity 1: a resume frame or its end is ready
+	seq         bool           // Tape's "#" sequence extension is on
+	bg          sync.WaitGroup // resume goroutines, waited for by run
 
 	ctrlMu    sync.Mutex
 	ctrl      [][]byte      // control frames waiting, in order
@@ -54,12 +60,16 @@ type session struct {
 func newSession(srv *Server, conn *websocket.Conn, r *http.Request) *session {
 	codec := alpacawire.CodecForContentType(r.Header.Get("Content-Type"))
 	ss := &session{
-		label:     r.RemoteAddr + " " + r.URL.Path + " " + codec.String(),
-		srv:       srv,
-		conn:      conn,
-		codec:     codec,
-		log:       srv.opts.Logger.With("remote", r.RemoteAddr, "codec", codec.String()),
-		ctrlReady: make(chan struct{}, 1),
+		label:       r.RemoteAddr + " " + r.URL.Path + " " + codec.String(),
+		srv:         srv,
+		conn:        conn,
+		codec:       codec,
+		log:         srv.opts.Logger.With("remote", r.RemoteAddr, "codec", codec.String()),
+		ctrlReady:   make(chan struct{}, 1),
+		resumeReady: make(chan struct{}, 1),
+		// Tape's sequence extension: opt in with ?tape_seq=1 or a header,
+		// so unmodified Alpaca clients never see it.
+		seq: r.URL.Query().Get("tape_seq") == "1" || r.Header.Get("X-Tape-Seq") == "1",
 	}
 	// Alpaca also accepts the key pair as headers on the upgrade; no SDK
 	// uses it, but curl-style clients do.
@@ -73,7 +83,7 @@ func newSession(srv *Server, conn *websocket.Conn, r *http.Request) *session {
 // it ends the client gets close 1001 (going away).
 func (ss *session) run(ctx context.Context) {
 	srv := ss.srv
-	ss.sub = srv.opts.Hub.Subscribe(int(ss.codec), ss.label)
+	ss.sub = srv.opts.Hub.Subscribe(ss.format(), ss.label)
 	defer srv.opts.Hub.Remove(ss.sub)
 	defer func() {
 		if ss.authed.Load() {
@@ -112,6 +122,7 @@ func (ss *session) run(ctx context.Context) {
 		ss.pingLoop(sctx)
 	})
 
+	defer ss.bg.Wait()
 	err := ss.safeReadLoop(sctx)
 	if err != nil && !isCloseOrCancel(err) && !errors.Is(err, io.EOF) {
 		ss.log.Debug("session reader ended", "err", err)
@@ -184,7 +195,7 @@ func (ss *session) readLoop(ctx context.Context) error {
 				ss.error(alpacawire.CodeNotAuthenticated)
 				continue
 			}
-			ss.subscribe(req)
+			ss.subscribe(ctx, req)
 		}
 	}
 }
@@ -217,7 +228,7 @@ func (ss *session) auth(key, secret string) (keepOpen bool) {
 }
 
 // subscribe applies a subscribe or unsubscribe and echoes the full set.
-func (ss *session) subscribe(req *alpacawire.Request) {
+func (ss *session) subscribe(ctx context.Context, req *alpacawire.Request) {
 	chans := ss.srv.opts.Channels
 	next := ss.subs
 	changed := [market.NumChannels]bool{}
@@ -256,19 +267,29 @@ func (ss *session) subscribe(req *alpacawire.Request) {
 		ss.error(alpacawire.CodeSymbolLimit)
 		return
 	}
+	if req.HasFrom && !ss.canResume() {
+		return
+	}
 	ss.subs = next
 	// The hub starts delivering the new symbols and the echo is queued in
 	// one step the writer cannot split (it takes control frames and data
 	// under the same lock, and writes control first). So the client sees the
 	// echo before any data it caused, and once it has the echo every later
 	// event of the new symbols is on its way.
-	ss.takeMu.Lock()
+	var changes []hub.ChannelSet
 	for ch, c := range changed {
 		if c {
-			ss.srv.opts.Hub.SetChannel(ss.sub, market.Channel(ch), ss.subs[ch])
+			changes = append(changes, hub.ChannelSet{Channel: market.Channel(ch), Symbols: ss.subs[ch]})
 		}
 	}
+	ss.takeMu.Lock()
+	boundary := ss.srv.opts.Hub.Update(ss.sub, changes)
 	ss.control(alpacawire.AppendSubscription(nil, ss.codec, &ss.subs))
+	if req.HasFrom {
+		// Everything after boundary reaches the queue live; the journal
+		// supplies the rest, and the writer sends it first.
+		ss.startResume(ctx, req, boundary)
+	}
 	ss.takeMu.Unlock()
 }
 
@@ -373,24 +394,49 @@ func (ss *session) writeLoop(serverCtx, sctx context.Context) error {
 	var msgs [][]byte
 	var frame []byte
 	max := ss.srv.opts.MaxFrameBytes
+	wait := true
 	for {
-		select {
-		case <-serverCtx.Done():
-			ss.conn.Close(websocket.StatusGoingAway, "server shutting down")
-			return errClosed
-		case <-sctx.Done():
-			return sctx.Err()
-		case <-ss.ctrlReady:
-		case <-ss.sub.Ready():
+		ss.takeMu.Lock()
+		resume := ss.resume
+		ss.takeMu.Unlock()
+		if wait {
+			select {
+			case <-serverCtx.Done():
+				ss.conn.Close(websocket.StatusGoingAway, "server shutting down")
+				return errClosed
+			case <-sctx.Done():
+				return sctx.Err()
+			case <-ss.ctrlReady:
+			case <-ss.sub.Ready():
+			case <-ss.resumeReady:
+			}
 		}
+		wait = true
 		ss.takeMu.Lock()
 		frames, req := ss.takeControl()
+		resume = ss.resume
 		var cost int
 		var err error
-		msgs, cost, err = ss.sub.Take(msgs[:0])
+		if resume == nil {
+			msgs, cost, err = ss.sub.Take(msgs[:0])
+		}
 		ss.takeMu.Unlock()
 		if err := ss.writeControl(sctx, frames, req); err != nil {
 			return err
+		}
+		if resume != nil {
+			// Journal frames first; live data waits in the hub queue.
+			done, err := ss.writeResume(sctx, resume)
+			if err != nil {
+				return err
+			}
+			if done {
+				ss.takeMu.Lock()
+				ss.resume = nil
+				ss.takeMu.Unlock()
+				wait = false // the live queue's wake-up may already be spent
+			}
+			continue
 		}
 		if errors.Is(err, hub.ErrSlowConsumer) {
 			ss.srv.stats.slowKicks.Add(1)
@@ -426,6 +472,30 @@ func (ss *session) writeLoop(serverCtx, sctx context.Context) error {
 		ss.sub.Release(cost)
 		if cap(frame) > 4*max {
 			frame = nil
+		}
+	}
+}
+
+// writeResume writes the journal frames that are ready; done reports that
+// the resume has delivered everything.
+func (ss *session) writeResume(ctx context.Context, resume chan []byte) (done bool, err error) {
+	for {
+		select {
+		case f, ok := <-resume:
+			if !ok {
+				return true, nil
+			}
+			if len(f) == 0 {
+				continue
+			}
+			if err := ss.write(ctx, f); err != nil {
+				return false, err
+			}
+			if err := ss.flushControl(ctx); err != nil {
+				return false, err
+			}
+		default:
+			return false, nil
 		}
 	}
 }
