@@ -100,6 +100,10 @@ func New(opts Options) *Pipeline {
 	return p
 }
 
+// AlsoPublish adds a publisher that receives released events after the
+// main one. Call it before Run.
+func (p *Pipeline) AlsoPublish(pub Publisher) { p.opts.Also = append(p.opts.Also, pub) }
+
 // NextSeq is the sequence number the next event will get.
 func (p *Pipeline) NextSeq() uint64 { return p.next }
 

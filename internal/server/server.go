@@ -18,6 +18,7 @@ import (
 	"github.com/tapehq/tape/internal/bars"
 	"github.com/tapehq/tape/internal/feed"
 	"github.com/tapehq/tape/internal/feed/sim"
+	"github.com/tapehq/tape/internal/history"
 	"github.com/tapehq/tape/internal/hub"
 	"github.com/tapehq/tape/internal/ingest"
 	"github.com/tapehq/tape/internal/journal"
@@ -34,6 +35,8 @@ type Server struct {
 	pipeline *ingest.Pipeline
 	bars     *bars.Builder
 	journal  *journal.File
+	history  *history.Store
+	rest     *lazyHandler // the REST API, ready once the store is open
 	feed     feed.Feed
 	stream   *wsapi.Server // enabled stock feeds
 	denied   *wsapi.Server // disabled stock feeds: 409
@@ -96,6 +99,8 @@ func (s *Server) routes() *http.ServeMux {
 		mux.Handle("/v1beta1/"+f, h)
 		mux.Handle("/"+f, h)
 	}
+	s.rest = &lazyHandler{}
+	mux.Handle("/v2/stocks/", s.rest)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /tape/v1/status", s.handleStatus)
 	mux.Handle("GET /metrics", s.metricsHandler())
@@ -137,6 +142,14 @@ func (s *Server) Run(ctx context.Context) error {
 			s.log.Error("closing the journal", "err", err)
 		}
 	}()
+	if err := s.openHistory(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		if err := s.history.Close(); err != nil {
+			s.log.Error("closing the history store", "err", err)
+		}
+	}()
 
 	ln, err := net.Listen("tcp", s.opts.Listen)
 	if err != nil {
@@ -167,6 +180,13 @@ func (s *Server) Run(ctx context.Context) error {
 		err := s.feed.Run(coreCtx, batches)
 		if err != nil && !errors.Is(err, context.Canceled) {
 			return fmt.Errorf("feed %s: %w", s.opts.Feed, err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		err := s.history.Run(coreCtx)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("history: %w", err)
 		}
 		return nil
 	})

@@ -49,7 +49,13 @@ type session struct {
 	resume      chan []byte
 	resumeReady chan struct{}  // capacity 1: a resume frame or its end is ready
 	seq         bool           // Tape's "#" sequence extension is on
-	bg          sync.WaitGroup // resume goroutines, waited for by run
+	bg          sync.WaitGroup // resume and ping goroutines, waited for by run
+	stop        context.CancelFunc
+	// pinging is set while a ping waits for its pong. A ping needs a
+	// goroutine of its own (coder/websocket's Ping blocks until the pong);
+	// starting one per ping instead of keeping a pinger per connection
+	// saves a goroutine stack on every idle client.
+	pinging atomic.Bool
 
 	ctrlMu    sync.Mutex
 	ctrl      [][]byte      // control frames waiting, in order
@@ -117,10 +123,7 @@ func (ss *session) run(ctx context.Context) {
 			ss.log.Debug("session writer ended", "err", err)
 		}
 	})
-	wg.Go(func() {
-		defer cancel()
-		ss.pingLoop(sctx)
-	})
+	ss.stop = cancel
 
 	defer ss.bg.Wait()
 	err := ss.safeReadLoop(sctx)
@@ -394,6 +397,8 @@ func (ss *session) writeLoop(serverCtx, sctx context.Context) error {
 	var msgs [][]byte
 	var frame []byte
 	max := ss.srv.opts.MaxFrameBytes
+	pings := time.NewTicker(ss.srv.opts.PingInterval)
+	defer pings.Stop()
 	wait := true
 	for {
 		ss.takeMu.Lock()
@@ -409,6 +414,9 @@ func (ss *session) writeLoop(serverCtx, sctx context.Context) error {
 			case <-ss.ctrlReady:
 			case <-ss.sub.Ready():
 			case <-ss.resumeReady:
+			case <-pings.C:
+				ss.ping(sctx)
+				continue
 			}
 		}
 		wait = true
@@ -500,25 +508,23 @@ func (ss *session) writeResume(ctx context.Context, resume chan []byte) (done bo
 	}
 }
 
-func (ss *session) pingLoop(ctx context.Context) {
-	t := time.NewTicker(ss.srv.opts.PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+// ping checks the client is alive: one ping at a time, and a ping
+// unanswered for PingInterval ends the session.
+func (ss *session) ping(ctx context.Context) {
+	if !ss.pinging.CompareAndSwap(false, true) {
+		return
+	}
+	ss.bg.Go(func() {
+		defer ss.pinging.Store(false)
 		pctx, cancel := context.WithTimeout(ctx, ss.srv.opts.PingInterval)
-		err := ss.conn.Ping(pctx)
-		cancel()
-		if err != nil {
+		defer cancel()
+		if err := ss.conn.Ping(pctx); err != nil {
 			if ctx.Err() == nil {
 				ss.log.Info("closing unresponsive client: no pong", "err", err)
 			}
-			return
+			ss.stop()
 		}
-	}
+	})
 }
 
 // redact keeps enough of a key to tell keys apart in logs.

@@ -1,0 +1,685 @@
+package history
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"sort"
+)
+
+// The flusher moves what Apply buffered into the files. One flush:
+//
+//  1. Under mu: take the dirty symbols and, for each, the length of every
+//     tick tail (records past it arrive later and wait for the next flush)
+//     and a copy of the pending bars. Apply is held up only for this.
+//  2. If the flush touches a day the checkpoint does not name, rewrite the
+//     checkpoint (same seq) naming it first: Open verifies exactly the tick
+//     files of the named days, so a crash mid-flush leaves nothing
+//     unverified.
+//  3. Per symbol, holding its fileMu: append tick records (skipping any the
+//     file already has, by seq), update bars in place, append or rewrite,
+//     then, under mu, drop the written data from memory. Queries hold
+//     fileMu too, so they see each record exactly once.
+//  4. Sync (syncfs on Linux: one call for all files), then write the
+//     checkpoint with the highest seq captured in step 1 and publish it as
+//     AppliedSeq.
+
+// errTestCrash stops a flush where a crash would be most awkward: data
+// written and synced, checkpoint not yet advanced.
+var errTestCrash = errors.New("history: simulated crash before checkpoint")
+
+type symJob struct {
+	sym   *symState
+	ticks []tickJob
+	bars  []barVal // copies of the pending minute bars
+	daily []barVal // copies of the pending daily bars
+	barOK []bool   // per month group of bars: written
+	dayOK bool
+}
+
+type tickJob struct {
+	kind  fileKind
+	tail  *tickTail
+	data  []byte // tail.buf[:n] at capture; Apply only appends past it
+	ok    bool
+	exist bool // the file exists (it may have been created by this job)
+}
+
+// tickMeta is the flusher's view of a tick file it writes.
+type tickMeta struct {
+	hdr     header
+	count   int    // whole records
+	lastSeq uint64 // seq of the last record; 0 when empty
+}
+
+// barMeta is the flusher's view of a bar file it writes.
+type barMeta struct {
+	count    int
+	lastTime int64
+}
+
+func (s *Store) flush() error {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	if s.stopped {
+		return nil
+	}
+
+	// 1. Capture.
+	s.mu.Lock()
+	hi := s.lastSeq
+	dirty := s.dirty
+	s.dirty, s.spare = s.spare[:0], nil
+	jobs := s.jobs[:0]
+	for _, sym := range dirty {
+		sym.dirty = false
+		if len(jobs) < cap(jobs) {
+			jobs = jobs[:len(jobs)+1]
+		} else {
+			jobs = append(jobs, symJob{})
+		}
+		j := &jobs[len(jobs)-1]
+		*j = symJob{sym: sym, ticks: j.ticks[:0], barOK: j.barOK[:0]}
+		for _, ser := range [...]struct {
+			k fileKind
+			t *tickSeries
+		}{{kindTrades, &sym.trades}, {kindQuotes, &sym.quotes}} {
+			for _, t := range ser.t.tails {
+				if n := len(t.buf); n > 0 {
+					j.ticks = append(j.ticks, tickJob{kind: ser.k, tail: t, data: t.buf[:n:n]})
+				}
+			}
+		}
+		if len(sym.bars) > 0 {
+			j.bars = slices.Clone(sym.bars)
+		}
+		if len(sym.daily) > 0 {
+			j.daily = slices.Clone(sym.daily)
+		}
+	}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.spare = dirty[:0]
+		s.mu.Unlock()
+		for i := range jobs {
+			jobs[i].sym, jobs[i].bars, jobs[i].daily = nil, nil, nil
+			for k := range jobs[i].ticks {
+				jobs[i].ticks[k] = tickJob{}
+			}
+		}
+		s.jobs = jobs
+	}()
+	if len(jobs) == 0 && hi == s.applied.Load() {
+		return nil
+	}
+
+	// 2. Name the days about to be written.
+	days := s.jobDays(jobs)
+	if u := unionDays(s.ckDays, days); len(u) != len(s.ckDays) {
+		if err := s.writeCheckpoint(s.applied.Load(), u); err != nil {
+			s.failures.Add(1)
+			s.remark(jobs)
+			return err
+		}
+		s.ckDays = u
+	}
+
+	// 3. Write.
+	var errs []error
+	for i := range jobs {
+		if err := s.flushSym(&jobs[i]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		s.failures.Add(1)
+		return errors.Join(errs...)
+	}
+
+	// 4. Sync and checkpoint.
+	if s.syncFail != nil {
+		s.failures.Add(1)
+		return s.syncFail
+	}
+	if len(jobs) > 0 {
+		if err := s.syncData(jobs); err != nil {
+			// After a failed fsync the kernel may have dropped the dirty
+			// pages; retrying and succeeding would claim data durable that
+			// is not. Freeze AppliedSeq: a restart replays from it.
+			s.syncFail = fmt.Errorf("history: sync failed, AppliedSeq frozen until restart: %w", err)
+			s.failures.Add(1)
+			return s.syncFail
+		}
+	}
+	if s.testCrashBeforeCheckpoint {
+		return errTestCrash
+	}
+	if err := s.writeCheckpoint(hi, days); err != nil {
+		s.failures.Add(1)
+		return err
+	}
+	s.ckDays = days
+	s.applied.Store(hi)
+	s.flushes.Add(1)
+	return nil
+}
+
+// remark puts the job symbols back on the dirty list after a failure.
+func (s *Store) remark(jobs []symJob) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range jobs {
+		if sym := jobs[i].sym; !sym.dirty {
+			sym.dirty = true
+			s.dirty = append(s.dirty, sym)
+		}
+	}
+}
+
+// jobDays returns the sorted days the jobs write: tick file days, and the
+// days of bars (whose month files are verified at Open through them).
+func (s *Store) jobDays(jobs []symJob) []int32 {
+	var days []int32
+	add := func(d int32) {
+		if i, found := slices.BinarySearch(days, d); !found {
+			days = slices.Insert(days, i, d)
+		}
+	}
+	for i := range jobs {
+		j := &jobs[i]
+		for _, t := range j.ticks {
+			add(t.tail.day)
+		}
+		for _, b := range j.bars {
+			add(s.flushDC.day(b.Time))
+		}
+		for _, b := range j.daily {
+			add(s.flushDC.day(b.Time))
+		}
+	}
+	return days
+}
+
+func unionDays(a, b []int32) []int32 {
+	u := slices.Clone(a)
+	for _, d := range b {
+		if i, found := slices.BinarySearch(u, d); !found {
+			u = slices.Insert(u, i, d)
+		}
+	}
+	return u
+}
+
+// flushSym writes one symbol's captured data and then drops what was
+// written from memory. Whatever failed stays in memory, visible to queries,
+// and is retried by the next flush.
+func (s *Store) flushSym(j *symJob) error {
+	sym := j.sym
+	sym.fileMu.Lock()
+	defer sym.fileMu.Unlock()
+	var errs []error
+	if !sym.dirMade {
+		if err := os.MkdirAll(sym.dir, 0o755); err != nil {
+			s.remark([]symJob{*j})
+			return err
+		}
+		sym.dirMade = true
+	}
+	for k := range j.ticks {
+		t := &j.ticks[k]
+		if err := s.writeTicks(sym, t); err != nil {
+			errs = append(errs, err)
+		} else {
+			t.ok = true
+		}
+	}
+	// Minute bars go to one file per month; the copy is sorted by time, so
+	// each month is a contiguous run.
+	for lo := 0; lo < len(j.bars); {
+		m := monthOfDay(s.flushDC.day(j.bars[lo].Time))
+		hi := lo + 1
+		for hi < len(j.bars) && monthOfDay(s.flushDC.day(j.bars[hi].Time)) == m {
+			hi++
+		}
+		err := s.writeBars(sym.dir+"/"+barFileName(m), kindMinuteBars, j.bars[lo:hi])
+		if err != nil {
+			errs = append(errs, err)
+		}
+		j.barOK = append(j.barOK, err == nil)
+		lo = hi
+	}
+	if len(j.daily) > 0 {
+		err := s.writeBars(sym.dir+"/"+dailyFileName, kindDailyBars, j.daily)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		j.dayOK = err == nil
+	}
+
+	// Publish: the files now hold what memory held, so drop it from memory
+	// while queries of this symbol are still held off by fileMu.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range j.ticks {
+		t := &j.ticks[k]
+		if t.exist {
+			if t.kind == kindTrades {
+				sym.tradeDays.add(t.tail.day)
+			} else {
+				sym.quoteDays.add(t.tail.day)
+			}
+		}
+		if t.ok {
+			t.tail.buf = t.tail.buf[:copy(t.tail.buf, t.tail.buf[len(t.data):])]
+		}
+	}
+	sym.trades.prune()
+	sym.quotes.prune()
+	g := 0
+	for lo := 0; lo < len(j.bars); g++ {
+		m := monthOfDay(s.flushDC.day(j.bars[lo].Time))
+		hi := lo + 1
+		for hi < len(j.bars) && monthOfDay(s.flushDC.day(j.bars[hi].Time)) == m {
+			hi++
+		}
+		if i, found := slices.BinarySearch(sym.months, m); !found {
+			sym.months = slices.Insert(sym.months, i, m)
+		}
+		if j.barOK[g] {
+			sym.bars = removeWritten(sym.bars, j.bars[lo:hi])
+		}
+		lo = hi
+	}
+	if len(j.daily) > 0 {
+		sym.hasDaily = true
+		if j.dayOK {
+			sym.daily = removeWritten(sym.daily, j.daily)
+		}
+	}
+	if len(errs) > 0 && !sym.dirty {
+		sym.dirty = true
+		s.dirty = append(s.dirty, sym)
+	}
+	return errors.Join(errs...)
+}
+
+// prune drops emptied tails except the newest, which Apply will most likely
+// append to again.
+func (ts *tickSeries) prune() {
+	n := len(ts.tails)
+	ts.tails = slices.DeleteFunc(ts.tails, func(t *tickTail) bool {
+		return len(t.buf) == 0 && t != ts.tails[n-1]
+	})
+}
+
+// removeWritten removes from pending (sorted by time) the bars that were
+// written: same time and same seq. A bar replaced by Apply while the flush
+// ran has a newer seq and stays for the next flush.
+func removeWritten(pending, written []barVal) []barVal {
+	out := pending[:0]
+	w := 0
+	for _, p := range pending {
+		for w < len(written) && written[w].Time < p.Time {
+			w++
+		}
+		if w < len(written) && written[w].Time == p.Time && written[w].Seq == p.Seq {
+			continue
+		}
+		out = append(out, p)
+	}
+	clear(pending[len(out):])
+	return out
+}
+
+// writeTicks appends a tick job's records to its day file.
+func (s *Store) writeTicks(sym *symState, t *tickJob) error {
+	path := sym.dir + "/" + tickFileName(t.kind, t.tail.day)
+	h, err := s.files.acquire(path, true)
+	if err != nil {
+		return err
+	}
+	defer s.files.release(h)
+	t.exist = true
+	m, err := s.tickMetaOf(h, t.kind)
+	if err != nil {
+		return err
+	}
+	// Skip what the file already has: records are appended in seq order,
+	// so after a partly failed flush (retried) or a crash after the write
+	// but before the checkpoint (replayed) they are a prefix of the data.
+	data := t.data
+	for len(data) > 0 && recSeq(data) <= m.lastSeq {
+		data = data[tickRecSize:]
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	hdr := m.hdr
+	for off := 0; off < len(data); off += tickRecSize {
+		ts := recTime(data[off:])
+		switch {
+		case m.count == 0 && off == 0:
+			hdr.maxTime = ts
+		case ts > hdr.maxTime:
+			hdr.maxTime = ts
+		case hdr.maxTime-ts > hdr.maxLate:
+			hdr.maxLate = hdr.maxTime - ts
+		}
+	}
+	// The header goes first: if the records were written and the header not,
+	// MaxLate could understate and a search could miss a late record. The
+	// other way round it only overstates.
+	if hdr != m.hdr {
+		var b [headerSize]byte
+		hdr.encode(b[:])
+		if _, err := h.f.WriteAt(b[:], 0); err != nil {
+			h.tick = nil
+			return err
+		}
+		m.hdr = hdr
+	}
+	if _, err := h.f.WriteAt(data, recOff(m.count, tickRecSize)); err != nil {
+		h.tick = nil // reload from the file next time
+		return err
+	}
+	m.count += len(data) / tickRecSize
+	m.lastSeq = recSeq(data[len(data)-tickRecSize:])
+	return nil
+}
+
+// tickMetaOf loads (once per open handle) the flusher's view of a tick file,
+// initialising a new file's header and dropping a partial trailing record
+// left by a failed write.
+func (s *Store) tickMetaOf(h *handle, k fileKind) (*tickMeta, error) {
+	if h.tick != nil {
+		return h.tick, nil
+	}
+	st, err := h.f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	m := &tickMeta{hdr: header{kind: k}}
+	if st.Size() < headerSize {
+		var b [headerSize]byte
+		m.hdr.encode(b[:])
+		if err := h.f.Truncate(0); err != nil {
+			return nil, err
+		}
+		if _, err := h.f.WriteAt(b[:], 0); err != nil {
+			return nil, err
+		}
+		h.tick = m
+		return m, nil
+	}
+	m.count = int((st.Size() - headerSize) / tickRecSize)
+	if rem := (st.Size() - headerSize) % tickRecSize; rem != 0 {
+		if err := h.f.Truncate(recOff(m.count, tickRecSize)); err != nil {
+			return nil, err
+		}
+	}
+	var b [headerSize]byte
+	if err := readFull(h.f, b[:], 0); err != nil {
+		return nil, err
+	}
+	if m.hdr, err = decodeHeader(b[:], k); err != nil {
+		if m.hdr, err = rebuildTickHeader(h.f, k, m.count); err != nil {
+			return nil, err
+		}
+	}
+	if m.count > 0 {
+		var r [tickRecSize]byte
+		if err := readFull(h.f, r[:], recOff(m.count-1, tickRecSize)); err != nil {
+			return nil, err
+		}
+		m.lastSeq = recSeq(r[:])
+	}
+	h.tick = m
+	return m, nil
+}
+
+// rebuildTickHeader recomputes a tick file's header from its records (a
+// header whose checksum fails: a torn header write) and writes it.
+func rebuildTickHeader(f *os.File, k fileKind, count int) (header, error) {
+	hdr := header{kind: k}
+	const block = 4096
+	buf := make([]byte, block*tickRecSize)
+	for i := 0; i < count; i += block {
+		n := min(block, count-i)
+		b := buf[:n*tickRecSize]
+		if err := readFull(f, b, recOff(i, tickRecSize)); err != nil {
+			return hdr, err
+		}
+		for off := 0; off < len(b); off += tickRecSize {
+			ts := recTime(b[off:])
+			switch {
+			case i == 0 && off == 0:
+				hdr.maxTime = ts
+			case ts > hdr.maxTime:
+				hdr.maxTime = ts
+			case hdr.maxTime-ts > hdr.maxLate:
+				hdr.maxLate = hdr.maxTime - ts
+			}
+		}
+	}
+	var b [headerSize]byte
+	hdr.encode(b[:])
+	_, err := f.WriteAt(b[:], 0)
+	return hdr, err
+}
+
+// writeBars merges bars (sorted by time) into a bar file: bars of minutes
+// (days) the file has are rewritten in place, bars after its last record
+// appended, and if any bar falls between existing records (a late trade
+// that created a bar for an earlier minute) the file is rewritten in order.
+func (s *Store) writeBars(path string, k fileKind, vals []barVal) error {
+	h, err := s.files.acquire(path, true)
+	if err != nil {
+		return err
+	}
+	defer s.files.release(h)
+	m, err := barMetaOf(h, k)
+	if err != nil {
+		return err
+	}
+	i := len(vals)
+	if m.count == 0 {
+		i = 0
+	} else {
+		i = sort.Search(len(vals), func(i int) bool { return vals[i].Time > m.lastTime })
+	}
+	// vals[:i] are at or before the last record: find each one's record.
+	idx := make([]int, i)
+	for x, v := range vals[:i] {
+		at, found, err := searchBarFile(h.f, m.count, v.Time)
+		if err != nil {
+			h.bar = nil
+			return err
+		}
+		if !found {
+			return s.rewriteBars(h, k, m, vals)
+		}
+		idx[x] = at
+	}
+	var rec [barRecSize]byte
+	for x := range vals[:i] {
+		putBar(rec[:], &vals[x])
+		if _, err := h.f.WriteAt(rec[:], recOff(idx[x], barRecSize)); err != nil {
+			h.bar = nil
+			return err
+		}
+	}
+	if app := vals[i:]; len(app) > 0 {
+		b := s.scratch[:0]
+		for x := range app {
+			b = append(b, rec[:]...)
+			putBar(b[len(b)-barRecSize:], &app[x])
+		}
+		s.scratch = b
+		if _, err := h.f.WriteAt(b, recOff(m.count, barRecSize)); err != nil {
+			h.bar = nil
+			return err
+		}
+		m.count += len(app)
+		m.lastTime = app[len(app)-1].Time
+	}
+	return nil
+}
+
+// barMetaOf loads (once per open handle) the flusher's view of a bar file.
+func barMetaOf(h *handle, k fileKind) (*barMeta, error) {
+	if h.bar != nil {
+		return h.bar, nil
+	}
+	st, err := h.f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	m := &barMeta{}
+	if st.Size() < headerSize {
+		var b [headerSize]byte
+		header{kind: k}.encode(b[:])
+		if err := h.f.Truncate(0); err != nil {
+			return nil, err
+		}
+		if _, err := h.f.WriteAt(b[:], 0); err != nil {
+			return nil, err
+		}
+		h.bar = m
+		return m, nil
+	}
+	m.count = int((st.Size() - headerSize) / barRecSize)
+	if (st.Size()-headerSize)%barRecSize != 0 {
+		if err := h.f.Truncate(recOff(m.count, barRecSize)); err != nil {
+			return nil, err
+		}
+	}
+	if m.count > 0 {
+		var r [barRecSize]byte
+		if err := readFull(h.f, r[:], recOff(m.count-1, barRecSize)); err != nil {
+			return nil, err
+		}
+		m.lastTime = barTime(r[:])
+	}
+	h.bar = m
+	return m, nil
+}
+
+// searchBarFile returns the index of the first record at or after t and
+// whether it is at t.
+func searchBarFile(f *os.File, count int, t int64) (int, bool, error) {
+	var ferr error
+	var b [4]byte
+	timeAt := func(i int) int64 {
+		if ferr != nil {
+			return math.MaxInt64
+		}
+		if ferr = readFull(f, b[:], recOff(i, barRecSize)); ferr != nil {
+			return math.MaxInt64
+		}
+		return barTime(b[:])
+	}
+	i := sort.Search(count, func(i int) bool { return timeAt(i) >= t })
+	if ferr != nil {
+		return 0, false, ferr
+	}
+	return i, i < count && timeAt(i) == t, ferr
+}
+
+// rewriteBars writes the merge of the file and vals to a temporary file and
+// renames it over the original, so a crash leaves one or the other whole.
+func (s *Store) rewriteBars(h *handle, k fileKind, m *barMeta, vals []barVal) error {
+	old := make([]byte, m.count*barRecSize)
+	if err := readFull(h.f, old, headerSize); err != nil {
+		return err
+	}
+	out := make([]byte, headerSize, headerSize+len(old)+len(vals)*barRecSize)
+	header{kind: k}.encode(out)
+	var rec [barRecSize]byte
+	i := 0
+	for off := 0; off < len(old) || i < len(vals); {
+		switch {
+		case off < len(old) && (i == len(vals) || barTime(old[off:]) < vals[i].Time):
+			out = append(out, old[off:off+barRecSize]...)
+			off += barRecSize
+		default:
+			if off < len(old) && barTime(old[off:]) == vals[i].Time {
+				off += barRecSize // replaced
+			}
+			putBar(rec[:], &vals[i])
+			out = append(out, rec[:]...)
+			i++
+		}
+	}
+	tmp := h.path + ".tmp"
+	if err := s.writeFileSync(tmp, out); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, h.path); err != nil {
+		return err
+	}
+	s.files.forget(h.path) // the open handle still shows the old file
+	return nil
+}
+
+// writeFileSync writes a new file and fsyncs it.
+func (s *Store) writeFileSync(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil && !s.opts.noSync {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+	}
+	return err
+}
+
+// syncData makes everything written so far durable.
+func (s *Store) syncData(jobs []symJob) error {
+	if s.opts.noSync {
+		return nil
+	}
+	if ok, err := syncFS(s.dirf); ok {
+		return err
+	}
+	// No syncfs: fsync every file the flush wrote, and the directories, in
+	// which files may have been created.
+	var errs []error
+	syncPath := func(p string) {
+		f, err := os.Open(p)
+		if err != nil {
+			if !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, err)
+			}
+			return
+		}
+		if err := f.Sync(); err != nil {
+			errs = append(errs, err)
+		}
+		f.Close()
+	}
+	for i := range jobs {
+		j := &jobs[i]
+		for _, t := range j.ticks {
+			syncPath(j.sym.dir + "/" + tickFileName(t.kind, t.tail.day))
+		}
+		for _, b := range j.bars {
+			syncPath(j.sym.dir + "/" + barFileName(monthOfDay(s.flushDC.day(b.Time))))
+		}
+		if len(j.daily) > 0 {
+			syncPath(j.sym.dir + "/" + dailyFileName)
+		}
+		syncPath(j.sym.dir)
+	}
+	syncPath(s.dir + "/symbols")
+	return errors.Join(errs...)
+}

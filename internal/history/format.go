@@ -1,0 +1,325 @@
+package history
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"strings"
+
+	"github.com/tapehq/tape/internal/market"
+)
+
+// On-disk layout; docs/history-format.md is the normative description. Every
+// data file is a 64-byte header followed by fixed-size little-endian
+// records, so record i of a file lives at headerSize + i*recSize and a file
+// can be binary searched with a few preads and never needs an index.
+const (
+	headerSize  = 64
+	tickRecSize = 48 // trades and quotes
+	barRecSize  = 64 // minute and daily bars
+
+	fileMagic     = "TAPH"
+	formatVersion = 1
+)
+
+var le = binary.LittleEndian
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// fileKind is the kind byte of a file header.
+type fileKind uint8
+
+const (
+	kindTrades fileKind = iota + 1
+	kindQuotes
+	kindMinuteBars
+	kindDailyBars
+)
+
+func (k fileKind) recSize() int {
+	if k == kindTrades || k == kindQuotes {
+		return tickRecSize
+	}
+	return barRecSize
+}
+
+// header is a file header. MaxTime and MaxLate are kept for trade and quote
+// files only: MaxTime is the largest record time in the file and MaxLate the
+// largest amount by which a record's time was below the largest time of the
+// records before it. Both may overstate (they are written before the data
+// they cover, and never lowered); an overstatement only widens searches.
+type header struct {
+	kind    fileKind
+	maxTime int64
+	maxLate int64
+}
+
+var errBadHeader = errors.New("history: bad file header")
+
+func (h header) encode(b []byte) {
+	clear(b[:headerSize])
+	copy(b, fileMagic)
+	b[4] = formatVersion
+	b[5] = byte(h.kind)
+	le.PutUint16(b[6:], uint16(h.kind.recSize()))
+	le.PutUint64(b[8:], uint64(h.maxTime))
+	le.PutUint64(b[16:], uint64(h.maxLate))
+	le.PutUint32(b[60:], crc32.Checksum(b[:60], castagnoli))
+}
+
+func decodeHeader(b []byte, want fileKind) (header, error) {
+	if len(b) < headerSize || string(b[:4]) != fileMagic || b[4] != formatVersion ||
+		fileKind(b[5]) != want || int(le.Uint16(b[6:])) != want.recSize() ||
+		le.Uint32(b[60:]) != crc32.Checksum(b[:60], castagnoli) {
+		return header{}, errBadHeader
+	}
+	return header{kind: want, maxTime: int64(le.Uint64(b[8:])), maxLate: int64(le.Uint64(b[16:]))}, nil
+}
+
+// Tick records (trades and quotes) start with time and seq, so generic code
+// can order them without knowing the kind.
+
+func recTime(b []byte) int64 { return int64(le.Uint64(b)) }
+func recSeq(b []byte) uint64 { return le.Uint64(b[8:]) }
+
+// putTrade writes e's trade record into b[:tickRecSize]:
+//
+//	time i64 | seq u64 | id i64 | price f64 | size u32 | exchange u8 | tape u8 | conditions [4]u8 | pad [6]
+func putTrade(b []byte, e *market.Event) {
+	b = b[:tickRecSize]
+	t := &e.Trade
+	le.PutUint64(b[0:], uint64(e.Time))
+	le.PutUint64(b[8:], e.Seq)
+	le.PutUint64(b[16:], uint64(t.ID))
+	le.PutUint64(b[24:], math.Float64bits(t.Price))
+	le.PutUint32(b[32:], t.Size)
+	b[36], b[37] = t.Exchange, t.Tape
+	copy(b[38:42], t.Conditions[:])
+	clear(b[42:48])
+}
+
+func decodeTrade(b []byte, sym string, e *market.Event) {
+	b = b[:tickRecSize]
+	*e = market.Event{Seq: le.Uint64(b[8:]), Time: int64(le.Uint64(b)), Symbol: sym, Kind: market.KindTrade}
+	t := &e.Trade
+	t.ID = int64(le.Uint64(b[16:]))
+	t.Price = math.Float64frombits(le.Uint64(b[24:]))
+	t.Size = le.Uint32(b[32:])
+	t.Exchange, t.Tape = b[36], b[37]
+	copy(t.Conditions[:], b[38:42])
+}
+
+// putQuote writes e's quote record into b[:tickRecSize]:
+//
+//	time i64 | seq u64 | bid f64 | ask f64 | bid size u32 | ask size u32 |
+//	bid exch u8 | ask exch u8 | tape u8 | conditions [4]u8 | pad [1]
+func putQuote(b []byte, e *market.Event) {
+	b = b[:tickRecSize]
+	q := &e.Quote
+	le.PutUint64(b[0:], uint64(e.Time))
+	le.PutUint64(b[8:], e.Seq)
+	le.PutUint64(b[16:], math.Float64bits(q.BidPrice))
+	le.PutUint64(b[24:], math.Float64bits(q.AskPrice))
+	le.PutUint32(b[32:], q.BidSize)
+	le.PutUint32(b[36:], q.AskSize)
+	b[40], b[41], b[42] = q.BidExchange, q.AskExchange, q.Tape
+	copy(b[43:47], q.Conditions[:])
+	b[47] = 0
+}
+
+func decodeQuote(b []byte, sym string, e *market.Event) {
+	b = b[:tickRecSize]
+	*e = market.Event{Seq: le.Uint64(b[8:]), Time: int64(le.Uint64(b)), Symbol: sym, Kind: market.KindQuote}
+	q := &e.Quote
+	q.BidPrice = math.Float64frombits(le.Uint64(b[16:]))
+	q.AskPrice = math.Float64frombits(le.Uint64(b[24:]))
+	q.BidSize, q.AskSize = le.Uint32(b[32:]), le.Uint32(b[36:])
+	q.BidExchange, q.AskExchange, q.Tape = b[40], b[41], b[42]
+	copy(q.Conditions[:], b[43:47])
+}
+
+func decodeTick(k fileKind, b []byte, sym string, e *market.Event) {
+	if k == kindTrades {
+		decodeTrade(b, sym, e)
+	} else {
+		decodeQuote(b, sym, e)
+	}
+}
+
+// barVal is a minute or daily bar in memory: the pending (unflushed) bars
+// and the latest state hold these, not Events, so nothing retains a string
+// or pointer per bar.
+type barVal struct {
+	Time int64 // bar start, ns; a whole minute
+	Seq  uint64
+	Bar  market.Bar
+}
+
+const nsPerMinute = int64(60e9)
+
+// floorDiv is division rounding toward negative infinity.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+// putBar writes v's record into b[:barRecSize]. Time is stored as whole
+// minutes so that the record fits in 64 bytes with the trade count:
+//
+//	minute i32 | trade count u32 | seq u64 | open, high, low, close, vwap f64 | volume u64
+func putBar(b []byte, v *barVal) {
+	b = b[:barRecSize]
+	n := v.Bar.TradeCount
+	if n > math.MaxUint32 {
+		n = math.MaxUint32 // saturate: no instrument trades 4 billion times in a day
+	}
+	le.PutUint32(b[0:], uint32(int32(floorDiv(v.Time, nsPerMinute))))
+	le.PutUint32(b[4:], uint32(n))
+	le.PutUint64(b[8:], v.Seq)
+	le.PutUint64(b[16:], math.Float64bits(v.Bar.Open))
+	le.PutUint64(b[24:], math.Float64bits(v.Bar.High))
+	le.PutUint64(b[32:], math.Float64bits(v.Bar.Low))
+	le.PutUint64(b[40:], math.Float64bits(v.Bar.Close))
+	le.PutUint64(b[48:], math.Float64bits(v.Bar.VWAP))
+	le.PutUint64(b[56:], v.Bar.Volume)
+}
+
+func barTime(b []byte) int64 { return int64(int32(le.Uint32(b))) * nsPerMinute }
+
+func getBar(b []byte) barVal {
+	b = b[:barRecSize]
+	return barVal{
+		Time: int64(int32(le.Uint32(b))) * nsPerMinute,
+		Seq:  le.Uint64(b[8:]),
+		Bar: market.Bar{
+			Open:       math.Float64frombits(le.Uint64(b[16:])),
+			High:       math.Float64frombits(le.Uint64(b[24:])),
+			Low:        math.Float64frombits(le.Uint64(b[32:])),
+			Close:      math.Float64frombits(le.Uint64(b[40:])),
+			VWAP:       math.Float64frombits(le.Uint64(b[48:])),
+			Volume:     le.Uint64(b[56:]),
+			TradeCount: uint64(le.Uint32(b[4:])),
+		},
+	}
+}
+
+// decodeBarEvent decodes a bar record into e, as a KindBar event.
+func decodeBarEvent(b []byte, sym string, e *market.Event) {
+	b = b[:barRecSize]
+	e.Seq = le.Uint64(b[8:])
+	e.Time = int64(int32(le.Uint32(b))) * nsPerMinute
+	e.Symbol = sym
+	e.Kind = market.KindBar
+	e.Bar = market.Bar{
+		Open:       math.Float64frombits(le.Uint64(b[16:])),
+		High:       math.Float64frombits(le.Uint64(b[24:])),
+		Low:        math.Float64frombits(le.Uint64(b[32:])),
+		Close:      math.Float64frombits(le.Uint64(b[40:])),
+		VWAP:       math.Float64frombits(le.Uint64(b[48:])),
+		Volume:     le.Uint64(b[56:]),
+		TradeCount: uint64(le.Uint32(b[4:])),
+	}
+}
+
+func (v *barVal) event(sym string) market.Event {
+	return market.Event{Seq: v.Seq, Time: v.Time, Symbol: sym, Kind: market.KindBar, Bar: v.Bar}
+}
+
+// File names inside a symbol's directory. Days and months are calendar days
+// and months in Options.Location.
+
+func tickFileName(k fileKind, day int32) string {
+	y, m, d := civilFromDay(day)
+	p := "trades"
+	if k == kindQuotes {
+		p = "quotes"
+	}
+	return fmt.Sprintf("%s-%04d-%02d-%02d.dat", p, y, int(m), d)
+}
+
+func barFileName(month int32) string {
+	y, m := monthYM(month)
+	return fmt.Sprintf("bars-%04d-%02d.dat", y, m)
+}
+
+const dailyFileName = "daily.dat"
+
+// parseFileName recognises a data file name; kind 0 means not a data file.
+// For ticks n is the day number, for minute bars the month number.
+func parseFileName(name string) (k fileKind, n int32) {
+	var y, m, d int
+	switch {
+	case name == dailyFileName:
+		return kindDailyBars, 0
+	case len(name) == len("trades-2006-01-02.dat") && strings.HasSuffix(name, ".dat"):
+		var p string
+		switch name[:7] {
+		case "trades-":
+			k, p = kindTrades, name[7:17]
+		case "quotes-":
+			k, p = kindQuotes, name[7:17]
+		default:
+			return 0, 0
+		}
+		if _, err := fmt.Sscanf(p, "%04d-%02d-%02d", &y, &m, &d); err != nil || m < 1 || m > 12 || d < 1 || d > 31 {
+			return 0, 0
+		}
+		return k, civilDay(y, m, d)
+	case len(name) == len("bars-2006-01.dat") && strings.HasPrefix(name, "bars-") && strings.HasSuffix(name, ".dat"):
+		if _, err := fmt.Sscanf(name[5:12], "%04d-%02d", &y, &m); err != nil || m < 1 || m > 12 {
+			return 0, 0
+		}
+		return kindMinuteBars, int32(y*12 + m - 1)
+	}
+	return 0, 0
+}
+
+// escapeSymbol turns a symbol into a directory name: A-Z, 0-9, '-', '_' and
+// a non-leading '.' stay; every other byte (lower case included, so that
+// case-insensitive file systems cannot merge two symbols; '/' of crypto
+// pairs; '%') becomes %XX. ok is false for symbols that cannot be stored.
+func escapeSymbol(s string) (string, bool) {
+	if s == "" || len(s) > 80 {
+		return "", false
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || (c == '.' && i > 0) {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String(), true
+}
+
+func unescapeSymbol(name string) (string, bool) {
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c != '%' {
+			b.WriteByte(c)
+			continue
+		}
+		if i+2 >= len(name) {
+			return "", false
+		}
+		var x byte
+		if _, err := fmt.Sscanf(name[i+1:i+3], "%02X", &x); err != nil {
+			return "", false
+		}
+		b.WriteByte(x)
+		i += 2
+	}
+	s := b.String()
+	if e, ok := escapeSymbol(s); !ok || e != name {
+		return "", false // not a name we wrote
+	}
+	return s, true
+}

@@ -1,0 +1,83 @@
+package history
+
+import (
+	"encoding/hex"
+	"testing"
+
+	"github.com/tapehq/tape/internal/market"
+)
+
+// TestRecordLayout pins the record layouts of docs/history-format.md.
+func TestRecordLayout(t *testing.T) {
+	tests := []struct {
+		name string
+		put  func([]byte)
+		size int
+		want string
+	}{
+		{"trade", func(b []byte) {
+			e := market.Event{Seq: 2, Time: 1, Trade: market.Trade{ID: 3, Price: 1, Size: 4, Exchange: 'V', Tape: 'C', Conditions: market.MakeConditions("@", "F")}}
+			putTrade(b, &e)
+		}, tickRecSize,
+			"0100000000000000" + "0200000000000000" + "0300000000000000" + "000000000000f03f" +
+				"04000000" + "56" + "43" + "40460000" + "000000000000"},
+		{"quote", func(b []byte) {
+			e := market.Event{Seq: 2, Time: 1, Quote: market.Quote{BidPrice: 1, AskPrice: 2, BidSize: 3, AskSize: 4, BidExchange: 'P', AskExchange: 'Q', Tape: 'C', Conditions: market.MakeConditions("R")}}
+			putQuote(b, &e)
+		}, tickRecSize,
+			"0100000000000000" + "0200000000000000" + "000000000000f03f" + "0000000000000040" +
+				"03000000" + "04000000" + "50" + "51" + "43" + "52000000" + "00"},
+		{"bar", func(b []byte) {
+			v := barVal{Time: 2 * nsPerMinute, Seq: 5, Bar: market.Bar{Open: 1, High: 2, Low: 1, Close: 2, VWAP: 1, Volume: 7, TradeCount: 6}}
+			putBar(b, &v)
+		}, barRecSize,
+			"02000000" + "06000000" + "0500000000000000" + "000000000000f03f" + "0000000000000040" +
+				"000000000000f03f" + "0000000000000040" + "000000000000f03f" + "0700000000000000"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := make([]byte, tc.size)
+			for i := range b {
+				b[i] = 0xEE // every byte must be written
+			}
+			tc.put(b)
+			if got := hex.EncodeToString(b); got != tc.want {
+				t.Fatalf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+	var h [headerSize]byte
+	header{kind: kindTrades, maxTime: 9, maxLate: 8}.encode(h[:])
+	if got := hex.EncodeToString(h[:24]); got != "5441504801013000"+"0900000000000000"+"0800000000000000" {
+		t.Fatalf("header %s", got)
+	}
+	if _, err := decodeHeader(h[:], kindTrades); err != nil {
+		t.Fatal(err)
+	}
+	h[10] ^= 1
+	if _, err := decodeHeader(h[:], kindTrades); err == nil {
+		t.Fatal("bad header CRC accepted")
+	}
+}
+
+func TestCalendarRoundTrip(t *testing.T) {
+	for d := int32(-800_000); d < 800_000; d += 37 {
+		y, m, dd := civilFromDay(d)
+		if civilDay(y, int(m), dd) != d {
+			t.Fatalf("day %d -> %d-%d-%d -> %d", d, y, m, dd, civilDay(y, int(m), dd))
+		}
+	}
+	if civilDay(1970, 1, 1) != 0 || civilDay(2024, 6, 3) != 19877 {
+		t.Fatal("epoch")
+	}
+	var s daySet
+	for _, d := range []int32{19877, -5, 200, 19878, 63, 64, -64} {
+		s.add(d)
+	}
+	if got := s.appendRange(nil, -64, 19877); len(got) != 6 || got[0] != -64 || got[5] != 19877 {
+		t.Fatalf("range %v", got)
+	}
+	if last, _ := s.last(); last != 19878 || !s.has(-5) || s.has(-6) {
+		t.Fatal("daySet")
+	}
+}

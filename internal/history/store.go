@@ -1,0 +1,458 @@
+package history
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tapehq/tape/internal/market"
+)
+
+// Store is the history store. See the package documentation for the design.
+//
+// Lock order: closeMu, then flushMu, then a symbol's fileMu, then mu. Apply
+// takes only mu; queries take closeMu (read), one symbol's fileMu (read) at
+// a time and mu (read) briefly; the flusher takes flushMu, each dirty
+// symbol's fileMu and mu briefly.
+type Store struct {
+	dir   string
+	opts  Options
+	cal   calendar
+	log   *slog.Logger
+	files *fileCache
+	dirf  *os.File // the store directory, for syncfs and directory fsyncs
+
+	// closeMu is held (read) by every query and (write) by Close, so Close
+	// never closes a file under a running query.
+	closeMu sync.RWMutex
+	closing chan struct{}
+	closeMx sync.Mutex
+	closed  bool // under closeMx; queries also see it through mu
+	closeEr error
+
+	// flushMu serialises flushes (Run's ticks and Close) and owns the
+	// flusher-only state below it.
+	flushMu  sync.Mutex
+	ckDays   []int32  // days named in the checkpoint on disk
+	flushDC  dayCache // the flusher's day cache
+	jobs     []symJob // reused between flushes
+	syncFail error    // sticky: a failed sync freezes AppliedSeq
+	scratch  []byte   // write buffer
+	stopped  bool     // after Close: flushes are no-ops
+	flushes  atomic.Uint64
+	failures atomic.Uint64
+
+	testCrashBeforeCheckpoint bool // tests: see errTestCrash
+
+	// mu guards the in-memory state: the symbol table and every symState
+	// field documented as "under Store.mu".
+	mu       sync.RWMutex
+	syms     map[string]*symState
+	symList  []string // sorted names; nil when a symbol was added since
+	dirty    []*symState
+	spare    []*symState // the previous dirty slice, reused
+	lastSeq  uint64      // highest Seq applied (durable or not)
+	applyDC  dayCache
+	dropped  uint64 // events of storable kinds whose symbol cannot be stored
+	isClosed bool
+
+	applied atomic.Uint64 // AppliedSeq: durable and checkpointed
+}
+
+// symState is everything the store keeps in memory for one symbol.
+type symState struct {
+	name string
+	dir  string // absolute path of the symbol's directory
+
+	// fileMu orders file access for the symbol: the flusher holds it to
+	// write and to move flushed data out of memory in one step; queries
+	// hold it (read) while they read files and copy the memory tail, so
+	// they never see a record both on disk and in memory, nor half a write.
+	fileMu sync.RWMutex
+
+	// Under Store.mu:
+	dirty     bool
+	trades    tickSeries
+	quotes    tickSeries
+	bars      []barVal // unflushed minute bars, sorted by Time, one per minute
+	daily     []barVal // unflushed daily bars, sorted by Time, one per day
+	tradeDays daySet   // days with a trade file
+	quoteDays daySet   // days with a quote file
+	months    []int32  // months with a minute bar file, ascending
+	hasDaily  bool     // daily.dat exists
+
+	lastTrade, lastQuote [tickRecSize]byte // latest by (time, seq)
+	hasTrade, hasQuote   bool
+	lastBar              barVal // latest minute bar by time
+	hasBar               bool
+	daily0, daily1       barVal // latest daily bar and the one of the day before
+	nDaily               int    // how many of daily0, daily1 are set
+
+	// Flusher-only:
+	dirMade bool
+}
+
+// tickSeries is the unflushed tail of a symbol's trades or quotes: one
+// tickTail per day that has unflushed records (normally one; two around
+// midnight when late reports for yesterday still arrive).
+type tickSeries struct {
+	tails []*tickTail // ascending by day
+}
+
+// tickTail holds unflushed records of one day file in arrival (= Seq)
+// order, encoded exactly as on disk, so the flusher writes them without
+// re-encoding and queries decode memory and disk alike.
+type tickTail struct {
+	day int32
+	buf []byte // whole records
+	// Over the records appended since the tail was last empty: the largest
+	// time, the smallest time and the largest lateness (how far a record's
+	// time was below the largest time before it). Queries combine them with
+	// the file header to bound how far out of order disk+memory can be.
+	memMax, memMin, memLate int64
+}
+
+func (t *tickTail) note(ts int64) {
+	if len(t.buf) == tickRecSize {
+		t.memMax, t.memMin, t.memLate = ts, ts, 0
+		return
+	}
+	if ts < t.memMin {
+		t.memMin = ts
+	}
+	if ts < t.memMax {
+		if l := t.memMax - ts; l > t.memLate {
+			t.memLate = l
+		}
+	} else {
+		t.memMax = ts
+	}
+}
+
+func (ts *tickSeries) tail(day int32) *tickTail {
+	n := len(ts.tails)
+	if n > 0 && ts.tails[n-1].day == day {
+		return ts.tails[n-1]
+	}
+	i := sort.Search(n, func(i int) bool { return ts.tails[i].day >= day })
+	if i < n && ts.tails[i].day == day {
+		return ts.tails[i]
+	}
+	t := &tickTail{day: day}
+	ts.tails = slices.Insert(ts.tails, i, t)
+	return t
+}
+
+// Apply stores events: trades, quotes, minute bars, updated bars (which
+// replace the minute bar of their minute) and daily bars (which replace the
+// daily bar of their day). Other kinds are ignored. Events must be sequenced
+// (Seq > 0, increasing); an event whose Seq is not above every Seq applied
+// before (a journal replay overlapping what the store already has) is
+// skipped, which makes catch-up idempotent.
+//
+// Apply only copies into memory: it never touches disk and holds the lock
+// for the length of the batch. It does not retain events.
+func (s *Store) Apply(events []market.Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.isClosed {
+		return
+	}
+	for i := range events {
+		e := &events[i]
+		if e.Seq <= s.lastSeq {
+			continue
+		}
+		s.lastSeq = e.Seq
+		switch e.Kind {
+		case market.KindTrade, market.KindQuote, market.KindBar, market.KindUpdatedBar, market.KindDailyBar:
+		default:
+			continue
+		}
+		sym := s.symLocked(e.Symbol)
+		if sym == nil {
+			s.dropped++
+			continue
+		}
+		switch e.Kind {
+		case market.KindTrade:
+			t := s.appendTick(&sym.trades, e)
+			putTrade(t, e)
+			if !sym.hasTrade || e.Time >= recTime(sym.lastTrade[:]) {
+				copy(sym.lastTrade[:], t)
+				sym.hasTrade = true
+			}
+		case market.KindQuote:
+			t := s.appendTick(&sym.quotes, e)
+			putQuote(t, e)
+			if !sym.hasQuote || e.Time >= recTime(sym.lastQuote[:]) {
+				copy(sym.lastQuote[:], t)
+				sym.hasQuote = true
+			}
+		case market.KindBar, market.KindUpdatedBar:
+			v := barVal{Time: floorDiv(e.Time, nsPerMinute) * nsPerMinute, Seq: e.Seq, Bar: e.Bar}
+			sym.bars = upsertBar(sym.bars, v)
+			if !sym.hasBar || v.Time >= sym.lastBar.Time {
+				sym.lastBar, sym.hasBar = v, true
+			}
+		case market.KindDailyBar:
+			v := barVal{Time: floorDiv(e.Time, nsPerMinute) * nsPerMinute, Seq: e.Seq, Bar: e.Bar}
+			sym.daily = upsertBar(sym.daily, v)
+			sym.noteDaily(v)
+		}
+		if !sym.dirty {
+			sym.dirty = true
+			s.dirty = append(s.dirty, sym)
+		}
+	}
+}
+
+// appendTick reserves the next record of e's day in ts and returns it.
+func (s *Store) appendTick(ts *tickSeries, e *market.Event) []byte {
+	t := ts.tail(s.applyDC.day(e.Time))
+	n := len(t.buf)
+	t.buf = slices.Grow(t.buf, tickRecSize)[:n+tickRecSize]
+	t.note(e.Time)
+	return t.buf[n:]
+}
+
+// upsertBar inserts v into bars (sorted by Time), replacing the bar of the
+// same minute. Bars nearly always come in order, so this is an append.
+func upsertBar(bars []barVal, v barVal) []barVal {
+	n := len(bars)
+	if n == 0 || bars[n-1].Time < v.Time {
+		return append(bars, v)
+	}
+	i := sort.Search(n, func(i int) bool { return bars[i].Time >= v.Time })
+	if i < n && bars[i].Time == v.Time {
+		bars[i] = v
+		return bars
+	}
+	return slices.Insert(bars, i, v)
+}
+
+// noteDaily keeps the two latest daily bars (the snapshot's dailyBar and
+// prevDailyBar).
+func (sym *symState) noteDaily(v barVal) {
+	switch {
+	case sym.nDaily == 0:
+		sym.daily0, sym.nDaily = v, 1
+	case v.Time == sym.daily0.Time:
+		sym.daily0 = v
+	case v.Time > sym.daily0.Time:
+		sym.daily1, sym.daily0, sym.nDaily = sym.daily0, v, 2
+	case sym.nDaily == 2 && v.Time == sym.daily1.Time:
+		sym.daily1 = v
+	case sym.nDaily == 1 || v.Time > sym.daily1.Time:
+		sym.daily1, sym.nDaily = v, 2
+	}
+}
+
+// symLocked returns the state of a symbol, creating it. It returns nil for
+// a symbol that cannot be a directory name.
+func (s *Store) symLocked(name string) *symState {
+	if sym := s.syms[name]; sym != nil {
+		return sym
+	}
+	esc, ok := escapeSymbol(name)
+	if !ok {
+		return nil
+	}
+	sym := &symState{name: name, dir: s.symDir(esc)}
+	s.syms[name] = sym
+	s.symList = nil
+	return sym
+}
+
+func (s *Store) symDir(esc string) string { return s.dir + "/symbols/" + esc }
+
+func (s *Store) lookup(name string) *symState {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.syms[name]
+}
+
+// AppliedSeq returns the highest Seq whose effects are durable in the
+// store's files: everything up to it was written, synced and checkpointed.
+// After a restart, replay the journal from AppliedSeq()+1.
+func (s *Store) AppliedSeq() uint64 { return s.applied.Load() }
+
+// LatestTrade returns the symbol's trade with the latest time (the last
+// applied among equal times).
+func (s *Store) LatestTrade(symbol string) (market.Event, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var e market.Event
+	sym := s.syms[symbol]
+	if sym == nil || !sym.hasTrade {
+		return e, false
+	}
+	decodeTrade(sym.lastTrade[:], sym.name, &e)
+	return e, true
+}
+
+// LatestQuote returns the symbol's quote with the latest time.
+func (s *Store) LatestQuote(symbol string) (market.Event, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var e market.Event
+	sym := s.syms[symbol]
+	if sym == nil || !sym.hasQuote {
+		return e, false
+	}
+	decodeQuote(sym.lastQuote[:], sym.name, &e)
+	return e, true
+}
+
+// LatestBar returns the symbol's latest minute bar (as updated).
+func (s *Store) LatestBar(symbol string) (market.Event, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	sym := s.syms[symbol]
+	if sym == nil || !sym.hasBar {
+		return market.Event{}, false
+	}
+	return sym.lastBar.event(sym.name), true
+}
+
+// Snapshot returns the symbol's latest trade, quote, minute bar, daily bar
+// and previous daily bar; false if the store has nothing for the symbol.
+func (s *Store) Snapshot(symbol string) (Snapshot, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var snap Snapshot
+	sym := s.syms[symbol]
+	if sym == nil {
+		return snap, false
+	}
+	if sym.hasTrade {
+		snap.LatestTrade = new(market.Event)
+		decodeTrade(sym.lastTrade[:], sym.name, snap.LatestTrade)
+	}
+	if sym.hasQuote {
+		snap.LatestQuote = new(market.Event)
+		decodeQuote(sym.lastQuote[:], sym.name, snap.LatestQuote)
+	}
+	if sym.hasBar {
+		e := sym.lastBar.event(sym.name)
+		snap.MinuteBar = &e
+	}
+	if sym.nDaily > 0 {
+		e := sym.daily0.event(sym.name)
+		snap.DailyBar = &e
+	}
+	if sym.nDaily > 1 {
+		e := sym.daily1.event(sym.name)
+		snap.PrevDailyBar = &e
+	}
+	ok := snap.LatestTrade != nil || snap.LatestQuote != nil || snap.MinuteBar != nil || snap.DailyBar != nil
+	return snap, ok
+}
+
+// Symbols returns the symbols the store has data for, sorted.
+func (s *Store) Symbols() []string {
+	s.mu.RLock()
+	l := s.symList
+	s.mu.RUnlock()
+	if l == nil {
+		s.mu.Lock()
+		if s.symList == nil {
+			s.symList = make([]string, 0, len(s.syms))
+			for name := range s.syms {
+				s.symList = append(s.symList, name)
+			}
+			slices.Sort(s.symList)
+		}
+		l = s.symList
+		s.mu.Unlock()
+	}
+	return slices.Clone(l)
+}
+
+// Stats are the store's counters, for metrics.
+type Stats struct {
+	AppliedSeq    uint64 // durable
+	LastSeq       uint64 // applied, durable or not
+	Symbols       int
+	PendingBytes  int    // unflushed trade and quote bytes
+	Flushes       uint64 // completed flushes
+	FlushFailures uint64
+	Dropped       uint64 // events whose symbol cannot be stored
+	OpenFiles     int
+}
+
+// Stats returns the current counters.
+func (s *Store) Stats() Stats {
+	s.mu.RLock()
+	st := Stats{AppliedSeq: s.applied.Load(), LastSeq: s.lastSeq, Symbols: len(s.syms), Dropped: s.dropped,
+		Flushes: s.flushes.Load(), FlushFailures: s.failures.Load()}
+	for _, sym := range s.syms {
+		for _, t := range sym.trades.tails {
+			st.PendingBytes += len(t.buf)
+		}
+		for _, t := range sym.quotes.tails {
+			st.PendingBytes += len(t.buf)
+		}
+	}
+	s.mu.RUnlock()
+	st.OpenFiles = s.files.openCount()
+	return st
+}
+
+// Run is the flusher: every FlushInterval it writes what Apply buffered,
+// syncs and advances AppliedSeq. It returns after a final flush when ctx is
+// done (nil, or the final flush's error) or at once when the store is
+// closed. A failed flush is logged and retried at the next tick; the data
+// stays in memory meanwhile.
+func (s *Store) Run(ctx context.Context) error {
+	t := time.NewTicker(s.opts.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return s.flush()
+		case <-s.closing:
+			return nil
+		case <-t.C:
+			if err := s.flush(); err != nil {
+				s.log.Error("history: flush failed; will retry", "err", err)
+			}
+		}
+	}
+}
+
+// Flush writes everything applied so far, syncs it and advances
+// AppliedSeq, as Run does at each tick.
+func (s *Store) Flush() error { return s.flush() }
+
+// Close flushes, syncs and closes the store. It is idempotent; queries
+// after it return ErrClosed and Apply ignores its input.
+func (s *Store) Close() error {
+	s.closeMx.Lock()
+	defer s.closeMx.Unlock()
+	if s.closed {
+		return s.closeEr
+	}
+	s.closed = true
+	close(s.closing)
+	s.closeMu.Lock() // wait for running queries
+	defer s.closeMu.Unlock()
+	err := s.flush()
+	s.flushMu.Lock()
+	s.stopped = true
+	s.flushMu.Unlock()
+	s.mu.Lock()
+	s.isClosed = true
+	s.mu.Unlock()
+	s.files.closeAll()
+	if cerr := s.dirf.Close(); err == nil {
+		err = cerr
+	}
+	s.closeEr = err
+	return err
+}

@@ -1,0 +1,5 @@
+package history
+
+import "syscall"
+
+const sysSyncfs = syscall.SYS_SYNCFS

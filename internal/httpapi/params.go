@@ -1,0 +1,370 @@
+package httpapi
+
+import (
+	"math"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tapehq/tape/internal/history"
+	"github.com/tapehq/tape/internal/market"
+)
+
+// kind is the data type an endpoint serves.
+type kind uint8
+
+const (
+	kindTrades kind = iota
+	kindQuotes
+	kindBars
+)
+
+// String returns the plural JSON key of the kind ("trades").
+func (k kind) String() string {
+	switch k {
+	case kindTrades:
+		return "trades"
+	case kindQuotes:
+		return "quotes"
+	default:
+		return "bars"
+	}
+}
+
+// singular returns the key of the single-symbol latest form ("trade").
+func (k kind) singular() string {
+	switch k {
+	case kindTrades:
+		return "trade"
+	case kindQuotes:
+		return "quote"
+	default:
+		return "bar"
+	}
+}
+
+// Parameter limits, as Alpaca documents them.
+const (
+	defaultLimit = 1000
+	maxLimit     = 10000
+	// maxSymbolLen allows a root, a share class and a suffix (BRK.B,
+	// PBR.A, ABR-PD) with room to spare; option symbols (21) are not
+	// stock symbols.
+	maxSymbolLen = 16
+)
+
+// Feeds Alpaca's stock endpoints accept. The historical endpoints take
+// only the first four; delayed_sip and overnight exist only for the latest
+// endpoints (and the stream), as the SDK's Feed constants document. Tape
+// has one source, so the feed selects nothing; it is validated so that a
+// client's typo fails here as it would at Alpaca.
+var (
+	historicalFeeds = []string{"iex", "sip", "otc", "boats"}
+	latestFeeds     = []string{"iex", "sip", "otc", "boats", "delayed_sip", "overnight"}
+)
+
+// adjustments are the corporate-action adjustments Alpaca knows; a request
+// may combine them with commas ("split,spin-off").
+var adjustments = []string{"raw", "split", "dividend", "spin-off", "all"}
+
+// historyRequest is a validated request to a trades, quotes or bars
+// endpoint.
+type historyRequest struct {
+	kind     kind
+	single   bool // the /v2/stocks/{symbol}/… form
+	query    history.Query
+	tf       market.Timeframe // bars only
+	currency string           // echoed when the request names one
+	// hash identifies the query for page tokens (see token.go).
+	hash uint64
+}
+
+// parser turns query parameters into store queries. It holds what the
+// defaults depend on.
+type parser struct {
+	now        func() time.Time
+	loc        *time.Location
+	maxSymbols int
+}
+
+// parseHistory validates a history request. symbol is the path symbol of
+// the single-symbol form, "" for the multi form (which reads "symbols").
+// Parameters are checked in a fixed order so a request with several
+// faults always gets the same error. Unknown parameters are ignored, as
+// Alpaca ignores them.
+func (p *parser) parseHistory(v url.Values, k kind, symbol string) (historyRequest, *apiError) {
+	req := historyRequest{kind: k, single: symbol != ""}
+	var err *apiError
+	if req.single {
+		req.query.Symbols, err = p.parsePathSymbol(symbol)
+	} else {
+		req.query.Symbols, err = p.parseSymbols(v.Get("symbols"))
+	}
+	if err != nil {
+		return req, err
+	}
+	if k == kindBars {
+		s := v.Get("timeframe")
+		if s == "" {
+			return req, invalidParam("timeframe is required")
+		}
+		tf, perr := market.ParseTimeframe(s)
+		if perr != nil {
+			return req, errInvalidTimeframe
+		}
+		req.tf = tf
+	}
+	now := p.now()
+	rawStart, rawEnd := v.Get("start"), v.Get("end")
+	if rawStart == "" {
+		// Alpaca: "the beginning of the current day"; Tape's day is the
+		// trading day's, in Location.
+		y, m, d := now.In(p.loc).Date()
+		req.query.Start = time.Date(y, m, d, 0, 0, 0, 0, p.loc).UnixNano()
+	} else if req.query.Start, err = p.parseTime("start", rawStart); err != nil {
+		return req, err
+	}
+	if rawEnd == "" {
+		req.query.End = now.UnixNano()
+	} else if req.query.End, err = p.parseTime("end", rawEnd); err != nil {
+		return req, err
+	}
+	if req.query.End < req.query.Start {
+		return req, invalidParam("end should not be before start")
+	}
+	if req.query.Limit, err = parseLimit(v.Get("limit")); err != nil {
+		return req, err
+	}
+	sort := v.Get("sort")
+	switch sort {
+	case "", "asc":
+		sort = "asc"
+	case "desc":
+		req.query.Desc = true
+	default:
+		return req, invalidParam("invalid sort: want asc or desc")
+	}
+	if err = checkFeed(v.Get("feed"), historicalFeeds); err != nil {
+		return req, err
+	}
+	if k == kindBars {
+		if err = checkAdjustment(v.Get("adjustment")); err != nil {
+			return req, err
+		}
+	}
+	if err = checkAsOf(v.Get("asof")); err != nil {
+		return req, err
+	}
+	if req.currency, err = parseCurrency(v.Get("currency")); err != nil {
+		return req, err
+	}
+	req.hash = queryHash(k, req.query.Symbols, req.tf, rawStart, rawEnd, sort)
+	if tok := v.Get("page_token"); tok != "" {
+		t, ok := decodeToken(tok, req.hash)
+		if !ok {
+			return req, errInvalidToken
+		}
+		// The token's range replaces the defaults: a default end of "now"
+		// (or start of "today") must not move between the pages of one
+		// walk, or pages could skip or repeat items.
+		req.query.Start, req.query.End = t.start, t.end
+		c := t.cursor
+		req.query.After = &c
+	}
+	return req, nil
+}
+
+// latestRequest is a validated request to a latest or snapshot endpoint.
+type latestRequest struct {
+	symbols  []string
+	currency string
+}
+
+// parseLatest validates a latest or snapshot request; symbol as for
+// parseHistory.
+func (p *parser) parseLatest(v url.Values, symbol string) (latestRequest, *apiError) {
+	var req latestRequest
+	var err *apiError
+	if symbol != "" {
+		req.symbols, err = p.parsePathSymbol(symbol)
+	} else {
+		req.symbols, err = p.parseSymbols(v.Get("symbols"))
+	}
+	if err != nil {
+		return req, err
+	}
+	if err = checkFeed(v.Get("feed"), latestFeeds); err != nil {
+		return req, err
+	}
+	req.currency, err = parseCurrency(v.Get("currency"))
+	return req, err
+}
+
+// parseSymbols parses the comma-separated symbols parameter into a sorted
+// list of unique upper-case symbols. Empty entries ("A,,B", a trailing
+// comma) are skipped.
+func (p *parser) parseSymbols(s string) ([]string, *apiError) {
+	if s == "" {
+		return nil, badRequest("missing symbols")
+	}
+	// Count before splitting so a huge parameter cannot make a huge slice.
+	if n := strings.Count(s, ",") + 1; n > 2*p.maxSymbols+16 {
+		return nil, badRequest("too many symbols: at most %d", p.maxSymbols)
+	}
+	syms := make([]string, 0, strings.Count(s, ",")+1)
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		sym, ok := canonicalSymbol(part)
+		if !ok {
+			return nil, badRequest("invalid symbol: %q", clip(part))
+		}
+		syms = append(syms, sym)
+	}
+	if len(syms) == 0 {
+		return nil, badRequest("missing symbols")
+	}
+	slices.Sort(syms)
+	syms = slices.Compact(syms)
+	if len(syms) > p.maxSymbols {
+		return nil, badRequest("too many symbols: at most %d", p.maxSymbols)
+	}
+	return syms, nil
+}
+
+// parsePathSymbol validates the {symbol} of a single-symbol path.
+func (p *parser) parsePathSymbol(s string) ([]string, *apiError) {
+	sym, ok := canonicalSymbol(s)
+	if !ok {
+		return nil, badRequest("invalid symbol: %q", clip(s))
+	}
+	return []string{sym}, nil
+}
+
+// canonicalSymbol upper-cases s and reports whether it looks like a US
+// equity symbol: up to maxSymbolLen ASCII letters and digits starting with
+// one, with single '.', '-' or '/' separators between them (BRK.B, BF-B,
+// BRK/B). Upper-casing is a Tape convenience: Alpaca's symbols are
+// case-sensitive, and "aapl" there simply matches nothing.
+func canonicalSymbol(s string) (string, bool) {
+	if len(s) == 0 || len(s) > maxSymbolLen {
+		return "", false
+	}
+	sep := true // no separator first
+	lower := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+			sep = false
+		case c >= 'a' && c <= 'z':
+			sep, lower = false, true
+		case (c == '.' || c == '-' || c == '/') && !sep:
+			sep = true
+		default:
+			return "", false
+		}
+	}
+	if sep {
+		return "", false
+	}
+	if lower {
+		s = strings.ToUpper(s)
+	}
+	return s, true
+}
+
+// clip shortens client input quoted in an error message.
+func clip(s string) string {
+	if len(s) > 32 {
+		return s[:32] + "…"
+	}
+	return s
+}
+
+// Bounds of a time that fits int64 nanoseconds.
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// parseTime parses start or end: RFC 3339 (any offset, any fraction) or
+// YYYY-MM-DD. A date means midnight at its start in the parser's
+// Location, so end=2024-01-05 stops at the first instant of that day, as
+// it does at Alpaca (a bare date never means "through the end of").
+func (p *parser) parseTime(name, s string) (int64, *apiError) {
+	var t time.Time
+	var err error
+	if len(s) == len("2006-01-02") {
+		t, err = time.ParseInLocation(time.DateOnly, s, p.loc)
+	} else {
+		// A '+' that a hand-written URL did not escape arrives as a space;
+		// a space is never valid here, so put the offset sign back.
+		t, err = time.Parse(time.RFC3339Nano, strings.ReplaceAll(s, " ", "+"))
+	}
+	if err != nil || t.Before(minTime) || t.After(maxTime) {
+		return 0, invalidParam("invalid %s: want RFC 3339 or YYYY-MM-DD, got %q", name, clip(s))
+	}
+	return t.UnixNano(), nil
+}
+
+// parseLimit parses limit: 1–10000, default 1000. On multi-symbol
+// requests it bounds the total across symbols.
+func parseLimit(s string) (int, *apiError) {
+	if s == "" {
+		return defaultLimit, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > maxLimit {
+		return 0, invalidParam("invalid limit: want an integer from 1 to %d", maxLimit)
+	}
+	return n, nil
+}
+
+func checkFeed(s string, allowed []string) *apiError {
+	if s == "" || slices.Contains(allowed, s) {
+		return nil
+	}
+	return invalidParam("invalid feed: %q", clip(s))
+}
+
+// checkAdjustment accepts one or more comma-separated adjustments. Tape
+// keeps no corporate actions, so every adjustment returns raw bars.
+func checkAdjustment(s string) *apiError {
+	if s == "" {
+		return nil
+	}
+	for a := range strings.SplitSeq(s, ",") {
+		if !slices.Contains(adjustments, strings.TrimSpace(a)) {
+			return invalidParam("invalid adjustment: %q", clip(s))
+		}
+	}
+	return nil
+}
+
+// checkAsOf accepts a date or "-" (no symbol mapping). Tape maps no
+// symbols, so the value changes nothing.
+func checkAsOf(s string) *apiError {
+	if s == "" || s == "-" {
+		return nil
+	}
+	if _, err := time.Parse(time.DateOnly, s); err != nil {
+		return invalidParam("invalid asof: want YYYY-MM-DD or -")
+	}
+	return nil
+}
+
+// parseCurrency accepts USD, the only currency Tape has prices in, and
+// returns the value to echo ("" when the request named none).
+func parseCurrency(s string) (string, *apiError) {
+	if s == "" {
+		return "", nil
+	}
+	if !strings.EqualFold(s, "USD") {
+		return "", invalidParam("unsupported currency: %q (Tape prices are in USD)", clip(s))
+	}
+	return "USD", nil
+}

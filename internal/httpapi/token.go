@@ -1,0 +1,116 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"hash/fnv"
+
+	"github.com/tapehq/tape/internal/history"
+	"github.com/tapehq/tape/internal/market"
+)
+
+// A page token is opaque to clients, as Alpaca's are. Inside it is:
+//
+//	version u8 (=1) | start i64 | end i64 | cursor time i64 | cursor seq u64 | cursor symbol | tag u64
+//
+// little endian, in unpadded URL-safe base64 (so a client that pastes it
+// into a URL unescaped does not corrupt it; Alpaca uses standard base64,
+// which has '+' and '/').
+//
+// The tag is a hash of the query that produced the token followed by the
+// token's other bytes. It binds the token to its query: the client must
+// repeat the same symbols, timeframe, start, end and sort, and a token from
+// another query is refused with 422 "invalid page token" instead of
+// silently resuming somewhere meaningless. It also catches a token that was
+// truncated or altered. Parameters that do not change the result are left
+// out of the query hash: limit (the SDK lowers it on the last page of a
+// TotalLimit), feed, adjustment, asof and currency.
+//
+// The token also carries the resolved time range, so a walk whose start or
+// end was defaulted ("today", "now") keeps the range of its first page.
+// Nothing in a token is secret, and a forged one can only ask for what the
+// same client could ask for with parameters; the range is re-checked.
+
+const tokenVersion = 1
+
+type pageToken struct {
+	start, end int64
+	cursor     history.Cursor
+}
+
+// Sizes of the fixed parts of a token.
+const (
+	tokenHeader = 1 + 8*4
+	tokenTag    = 8
+)
+
+// encodeToken encodes t for the query whose hash is query.
+func encodeToken(t *pageToken, query uint64) string {
+	b := make([]byte, 0, tokenHeader+len(t.cursor.Symbol)+tokenTag)
+	b = append(b, tokenVersion)
+	b = binary.LittleEndian.AppendUint64(b, uint64(t.start))
+	b = binary.LittleEndian.AppendUint64(b, uint64(t.end))
+	b = binary.LittleEndian.AppendUint64(b, uint64(t.cursor.Time))
+	b = binary.LittleEndian.AppendUint64(b, t.cursor.Seq)
+	b = append(b, t.cursor.Symbol...)
+	b = binary.LittleEndian.AppendUint64(b, tokenTagOf(query, b))
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeToken parses a token of the query whose hash is query; ok is false
+// for anything encodeToken did not produce for that query.
+func decodeToken(s string, query uint64) (t pageToken, ok bool) {
+	// The longest valid token is well under 128 characters; refuse more
+	// before decoding.
+	if len(s) > 2*(tokenHeader+maxSymbolLen+tokenTag) {
+		return t, false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) < tokenHeader+1+tokenTag || b[0] != tokenVersion {
+		return t, false
+	}
+	body, tag := b[:len(b)-tokenTag], binary.LittleEndian.Uint64(b[len(b)-tokenTag:])
+	if tag != tokenTagOf(query, body) {
+		return t, false
+	}
+	u := func(i int) uint64 { return binary.LittleEndian.Uint64(body[1+8*i:]) }
+	t.start, t.end = int64(u(0)), int64(u(1))
+	t.cursor = history.Cursor{Time: int64(u(2)), Seq: u(3), Symbol: string(body[tokenHeader:])}
+	if t.end < t.start {
+		return t, false
+	}
+	if sym, valid := canonicalSymbol(t.cursor.Symbol); !valid || sym != t.cursor.Symbol {
+		return t, false
+	}
+	return t, true
+}
+
+// tokenTagOf hashes the query hash and a token's body. FNV is enough: the
+// tag catches mistakes, not attackers, and it is stable across restarts,
+// so a client can resume a walk after Tape restarts.
+func tokenTagOf(query uint64, body []byte) uint64 {
+	h := fnv.New64a()
+	var q [8]byte
+	binary.LittleEndian.PutUint64(q[:], query)
+	h.Write(q[:])
+	h.Write(body)
+	return h.Sum64()
+}
+
+// queryHash hashes what defines a query's result stream.
+func queryHash(k kind, symbols []string, tf market.Timeframe, start, end, sort string) uint64 {
+	h := fnv.New64a()
+	put := func(s string) {
+		h.Write([]byte(s))
+		h.Write([]byte{0}) // separator: ("ab","c") and ("a","bc") differ
+	}
+	put(k.String())
+	put(tf.String())
+	put(start)
+	put(end)
+	put(sort)
+	for _, s := range symbols {
+		put(s)
+	}
+	return h.Sum64()
+}
