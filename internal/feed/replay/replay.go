@@ -154,15 +154,11 @@ func (f *Feed) once(ctx context.Context, out chan<- feed.Batch) (int, int64, err
 	if err != nil {
 		return 0, 0, fmt.Errorf("replay: %w", err)
 	}
-	end := uint64(1<<64 - 1)
-	if !o.To.IsZero() {
-		// The first record at or after the end of the period: bars derived
-		// at the close are stamped with their minute start, which is inside
-		// it, and come before any event of the next moment.
-		if end, err = o.Source.SeekTime(to + 1); err != nil {
-			return 0, 0, fmt.Errorf("replay: %w", err)
-		}
-	}
+	// The journal is in sequence order, and its times are only roughly
+	// monotonic: late trades, bars stamped with their minute's start, and
+	// days imported after later ones (tape import). So the period is a
+	// filter on every record from the seek point on, not a range of
+	// sequence numbers; records past the period are skipped, not a stop.
 	r, err := o.Source.NewReader(first)
 	if err != nil {
 		return 0, 0, fmt.Errorf("replay: %w", err)
@@ -212,7 +208,7 @@ func (f *Feed) once(ctx context.Context, out chan<- feed.Batch) (int, int64, err
 		if err != nil {
 			return n, clock, fmt.Errorf("replay: %w", err)
 		}
-		if !ok || rec.Seq >= end {
+		if !ok {
 			break
 		}
 		var e market.Event
@@ -220,9 +216,7 @@ func (f *Feed) once(ctx context.Context, out chan<- feed.Batch) (int, int64, err
 		if err := market.DecodeBinary(rec.Payload, &e, &in); err != nil {
 			return n, clock, fmt.Errorf("replay: record %d: %w", rec.Seq, err)
 		}
-		// Late records of an earlier period that follow the seek point are
-		// outside the period.
-		if e.Time < from && e.Kind != market.KindDailyBar {
+		if !inPeriod(&e, from, to) {
 			continue
 		}
 		if e.Kind != market.KindBar && e.Kind != market.KindUpdatedBar && e.Kind != market.KindDailyBar {
@@ -249,4 +243,13 @@ func (f *Feed) once(ctx context.Context, out chan<- feed.Batch) (int, int64, err
 		return n, clock, ctx.Err()
 	}
 	return n, clock, nil
+}
+
+// inPeriod reports whether e belongs to [from, to]. A daily bar is stamped
+// with its day's midnight, so it counts if its day overlaps the period.
+func inPeriod(e *market.Event, from, to int64) bool {
+	if e.Kind == market.KindDailyBar {
+		return e.Time <= to && e.Time+int64(24*time.Hour) > from
+	}
+	return e.Time >= from && e.Time <= to
 }
