@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, runnable on a fresh machine: it fetches what it needs
-# (Go modules now; npm packages and Debian's chromium once the browser tests
-# exist) and then runs vet, a format check and every test with the race
-# detector. CI runs exactly this (see .ci/run).
+# (Go modules, the npm packages in web/ and Debian's chromium) and then runs
+# vet, a format check, every test with the race detector and the dashboard's
+# browser tests. CI runs exactly this (see .ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,5 +21,10 @@ go vet ./...
 echo "== go test (race detector)"
 # Fuzz targets run their seed corpus as ordinary tests here.
 go test -race -count=1 -timeout 20m ./...
+
+echo "== browser tests"
+# The dashboard in headless Chromium; installs the npm packages and Debian's
+# chromium if they are missing.
+./scripts/test-web.sh
 
 echo "== all tests passed"

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Tests of the dashboard: builds the chart library (scripts/build-web.sh),
+# runs the JS unit tests (web/test/), installs Debian's chromium if it is missing, builds Tape, runs it with a
+# fast simulator (a simulated minute per second, so bars close every second;
+# 50 symbols at several thousand messages per second) and drives the page
+# in headless Chromium with playwright-core (web/e2e/dashboard.test.mjs).
+# Writes docs/dashboard.png. Always stops Tape and removes its files.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/build-web.sh
+
+echo "test-web: unit tests (node --test web/test/)" >&2
+node --test --test-reporter=dot web/test/
+
+chromium=${CHROMIUM:-/usr/bin/chromium}
+if [ ! -x "$chromium" ]; then
+  echo "test-web: installing Debian's chromium" >&2
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
+  $sudo apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+fi
+
+tmp=$(mktemp -d)
+tape_pid=""
+cleanup() {
+  if [ -n "$tape_pid" ] && kill -0 "$tape_pid" 2>/dev/null; then
+    kill "$tape_pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$tape_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$tape_pid" 2>/dev/null || true
+  fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+go build -o "$tmp/tape" ./cmd/tape
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()' 2>/dev/null ||
+  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+
+# The simulator's rate is per simulated second and follows the intraday
+# curve, so the clock starts at a fixed mid-morning and the rate is set for
+# about 5-8k messages per real second at --speed 60.
+symbols=AAPL,MSFT,NVDA,AMZN,GOOGL,META,TSLA,AMD,NFLX,INTC,SPY,QQQ,IWM,JPM,BAC,XOM,KO,DIS,BA,PLTR,FAKEPACA
+symbols=$symbols,ORCL,CRM,ADBE,CSCO,PEP,WMT,COST,HD,MCD,NKE,SBUX,PFE,MRK,ABBV,LLY,UNH,CVX,GS,MS,V,MA,PYPL,UBER,ABNB,SHOP,SQ,COIN,RIVN,F
+"$tmp/tape" serve --listen "127.0.0.1:$port" --data "$tmp/data" --speed 60 --rate 25 --seed 1 \
+  --sim-start 2026-11-24T14:50:00Z --symbols "$symbols" --log-level warn >"$tmp/tape.log" 2>&1 &
+tape_pid=$!
+
+base="http://127.0.0.1:$port/"
+for _ in $(seq 100); do
+  if curl -fsS "${base}healthz" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "$tape_pid" 2>/dev/null; then cat "$tmp/tape.log" >&2; echo "test-web: tape did not start" >&2; exit 1; fi
+  sleep 0.1
+done
+curl -fsS "${base}healthz" >/dev/null || { cat "$tmp/tape.log" >&2; echo "test-web: tape not healthy" >&2; exit 1; }
+
+status=0
+CHROMIUM="$chromium" node web/e2e/dashboard.test.mjs "$base" "$tape_pid" || status=$?
+if [ "$status" != 0 ]; then
+  echo "--- tape log (tail)" >&2
+  tail -n 30 "$tmp/tape.log" >&2 || true
+fi
+exit "$status"
