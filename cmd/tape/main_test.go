@@ -53,7 +53,7 @@ func TestFormatMessage(t *testing.T) {
 // TestWatch runs `tape watch` against an in-process Tape and checks it
 // prints the subscribed symbols' events, one per line.
 func TestWatch(t *testing.T) {
-	srv, err := server.New(server.Options{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Seed: 1, Rate: 2000, Speed: 60,
+	srv, err := server.New(server.Options{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Seed: 1, Rate: 200, Speed: 60,
 		SimStart: time.Date(2026, 11, 24, 15, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)
@@ -64,11 +64,15 @@ func TestWatch(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	<-srv.Ready()
 
-	var out bytes.Buffer
-	err = runWatch(context.Background(), &out, slog.New(slog.DiscardHandler), watchOptions{
+	// Watch until a bar has been printed (bars close every simulated
+	// minute, a second of wall time here), at most 30 s.
+	wctx, stopWatch := context.WithTimeout(context.Background(), 30*time.Second)
+	defer stopWatch()
+	out := &untilWriter{want: " bar ", done: stopWatch}
+	err = runWatch(wctx, out, slog.New(slog.DiscardHandler), watchOptions{
 		url: "ws://" + srv.Addr().String() + "/v2/iex", key: "k", secret: "s", utc: true,
-		channels: []string{"trades", "quotes", "bars"}, symbols: []string{"aapl"}, duration: 2500 * time.Millisecond})
-	if err != nil && err != context.DeadlineExceeded {
+		channels: []string{"trades", "quotes", "bars"}, symbols: []string{"aapl"}})
+	if err != nil && err != context.Canceled && err != context.DeadlineExceeded {
 		t.Fatalf("watch: %v", err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -106,7 +110,7 @@ func TestEnvAndConfigFile(t *testing.T) {
 	var listen string
 	var rate float64
 	var seed int64
-	cmd := &cobra.Command{Use: "x", RunE: func(cmd *cobra.Command, _ []string) error { return bindEnvAndConfig(cmd) }}
+	cmd := &cobra.Command{Use: "x", SilenceErrors: true, SilenceUsage: true, RunE: func(cmd *cobra.Command, _ []string) error { return bindEnvAndConfig(cmd) }}
 	cmd.Flags().StringVar(&listen, "listen", "default", "")
 	cmd.Flags().Float64Var(&rate, "rate", 1, "")
 	cmd.Flags().Int64Var(&seed, "seed", 0, "")
@@ -133,4 +137,19 @@ func TestServeRefusesPublicListenWithoutKeys(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "without API keys") {
 		t.Fatalf("got %v", err)
 	}
+}
+
+// untilWriter collects output and calls done once it has seen want.
+type untilWriter struct {
+	bytes.Buffer
+	want string
+	done func()
+}
+
+func (w *untilWriter) Write(p []byte) (int, error) {
+	n, err := w.Buffer.Write(p)
+	if strings.Contains(string(p), w.want) {
+		w.done()
+	}
+	return n, err
 }
