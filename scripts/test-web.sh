@@ -4,7 +4,7 @@
 # fast simulator (a simulated minute per second, so bars close every second;
 # 50 symbols at several thousand messages per second) and drives the page
 # in headless Chromium with playwright-core (web/e2e/dashboard.test.mjs).
-# Writes docs/dashboard.png. Always stops Tape and removes its files.
+# Takes a screenshot (docs/dashboard.png only with TAPE_SCREENSHOT=docs/dashboard.png). Always stops Tape and removes its files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
