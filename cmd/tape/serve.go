@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,8 @@ Health:  GET /healthz      Metrics: GET /metrics (Prometheus)`,
   tape serve --symbols AAPL,MSFT,NVDA --rate 50000 --seed 42
   tape serve --speed 60          # one simulated minute per second: bars every second
   tape serve --feed replay --from 2026-11-25 --speed 10   # backtest against a recorded day
+  APCA_API_KEY_ID=... APCA_API_SECRET_KEY=... tape serve --feed alpaca --alpaca-feed sip --symbols SPY
+                                 # one Alpaca connection shared by every local client
   tape serve --listen 0.0.0.0:8080 --auth-key AK --auth-secret SK`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -76,6 +79,8 @@ Health:  GET /healthz      Metrics: GET /metrics (Prometheus)`,
 					return fmt.Errorf("--to: %w", err)
 				}
 			}
+			// Alpaca's own variables, as the SDKs read them.
+			opts.AlpacaKey, opts.AlpacaSecret = os.Getenv("APCA_API_KEY_ID"), os.Getenv("APCA_API_SECRET_KEY")
 			opts.Keys, err = loadKeys(authKey, authSecret, authFile)
 			if err != nil {
 				return err
@@ -90,7 +95,9 @@ Health:  GET /healthz      Metrics: GET /metrics (Prometheus)`,
 	f := cmd.Flags()
 	f.StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "address to listen on; anything beyond loopback requires API keys")
 	f.StringVar(&opts.DataDir, "data", server.DefaultDataDir(), "directory for Tape's files (default $TAPE_DATA, $XDG_DATA_HOME/tape or ~/.local/share/tape)")
-	f.StringVar(&opts.Feed, "feed", "sim", `market data source: "sim" (the deterministic simulator) or "replay" (a recorded period, see --from)`)
+	f.StringVar(&opts.Feed, "feed", "sim", `market data source: "sim" (the deterministic simulator), "alpaca" (live, keys from APCA_API_KEY_ID/APCA_API_SECRET_KEY) or "replay" (a recorded period, see --from)`)
+	f.StringVar(&opts.AlpacaFeed, "alpaca-feed", "iex", "the Alpaca stock feed to connect to: iex, sip, delayed_sip, test (FAKEPACA, 24/7)")
+	f.StringVar(&opts.AlpacaStreamURL, "alpaca-stream-url", "wss://stream.data.alpaca.markets/v2", "upstream stream base URL (another Tape works too: ws://host:8080/v2)")
 	f.StringVar(&symbols, "symbols", "", "comma-separated symbols to simulate (default: "+strings.Join(sim.DefaultSymbols, ",")+")")
 	f.Int64Var(&opts.Seed, "seed", 0, "simulator seed for a deterministic run (0: pick one and log it)")
 	f.Float64Var(&opts.Rate, "rate", 1000, "simulator messages per second, on average (1 to over 1,000,000)")

@@ -50,11 +50,16 @@ func (s *Server) openJournal(ctx context.Context) error {
 		s.pipeline = ingest.New(ingest.Options{Publish: s.hub, KeepSeq: true, Logger: s.log})
 		return nil
 	}
-	if err := s.warmBars(ctx); err != nil {
+	bars := s.bars
+	if s.opts.Feed == "alpaca" {
+		// Alpaca sends its own bars (and updatedBars, dailyBars): pass them
+		// through rather than derive a second set.
+		bars = nil
+	} else if err := s.warmBars(ctx); err != nil {
 		j.Close()
 		return err
 	}
-	s.pipeline = ingest.New(ingest.Options{Publish: s.hub, Bars: s.bars, Journal: j,
+	s.pipeline = ingest.New(ingest.Options{Publish: s.hub, Bars: bars, Journal: j,
 		ReleaseSynced: policy.Mode == journal.FsyncAlways, Logger: s.log})
 	return nil
 }

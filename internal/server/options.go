@@ -46,6 +46,14 @@ type Options struct {
 	// SimStart is the simulated clock's start; zero means now.
 	SimStart time.Time
 
+	// Alpaca upstream (Feed "alpaca"): the stream base URL (the feed name is
+	// appended, as the SDKs do), the feed, and the account's keys. Symbols
+	// are then subscribed upstream always, on every stock channel; clients
+	// add theirs on demand.
+	AlpacaStreamURL         string
+	AlpacaFeed              string
+	AlpacaKey, AlpacaSecret string
+
 	// ReplayFrom and ReplayTo bound a replay (To inclusive; zero: to the
 	// end). Speed applies: recorded seconds per second, +Inf as fast as
 	// clients take it. ReplayLoop starts over at the end.
@@ -105,8 +113,14 @@ func (o *Options) setDefaults() {
 	if o.Feed == "" {
 		o.Feed = "sim"
 	}
-	if len(o.Symbols) == 0 {
+	if len(o.Symbols) == 0 && o.Feed == "sim" {
 		o.Symbols = slices.Clone(sim.DefaultSymbols)
+	}
+	if o.AlpacaStreamURL == "" {
+		o.AlpacaStreamURL = "wss://stream.data.alpaca.markets/v2"
+	}
+	if o.AlpacaFeed == "" {
+		o.AlpacaFeed = "iex"
 	}
 	if o.Rate == 0 {
 		o.Rate = 1000
@@ -148,12 +162,16 @@ func (o *Options) Validate() error {
 	switch {
 	case o.Source != nil:
 	case o.Feed == "sim":
+	case o.Feed == "alpaca":
+		if o.AlpacaKey == "" || o.AlpacaSecret == "" {
+			return errors.New("--feed alpaca needs your Alpaca keys: set APCA_API_KEY_ID and APCA_API_SECRET_KEY")
+		}
 	case o.Feed == "replay":
 		if o.ReplayFrom.IsZero() {
 			return errors.New("--feed replay needs --from (a date like 2026-11-25 or an RFC 3339 time)")
 		}
 	default:
-		return fmt.Errorf("unknown feed %q: this build offers \"sim\" and \"replay\"", o.Feed)
+		return fmt.Errorf("unknown feed %q: choose sim, alpaca or replay", o.Feed)
 	}
 	if _, err := journal.ParseFsyncPolicy(o.Fsync); err != nil {
 		return fmt.Errorf("--fsync: %w", err)

@@ -9,19 +9,23 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/tapehq/tape/internal/alpacawire"
 	"github.com/tapehq/tape/internal/auth"
 	"github.com/tapehq/tape/internal/bars"
 	"github.com/tapehq/tape/internal/feed"
+	"github.com/tapehq/tape/internal/feed/alpaca"
 	"github.com/tapehq/tape/internal/feed/sim"
 	"github.com/tapehq/tape/internal/history"
 	"github.com/tapehq/tape/internal/hub"
 	"github.com/tapehq/tape/internal/ingest"
 	"github.com/tapehq/tape/internal/journal"
+	"github.com/tapehq/tape/internal/market"
 	"github.com/tapehq/tape/internal/webui"
 	"github.com/tapehq/tape/internal/wsapi"
 )
@@ -74,7 +78,22 @@ func New(opts Options) (*Server, error) {
 	}
 
 	wsOpts := wsapi.Options{Hub: s.hub, Keys: s.keys, Logger: s.log, MaxSymbols: opts.MaxSymbols}
+	if opts.Feed == "alpaca" && opts.Source == nil {
+		var always alpacawire.Subscription
+		for _, ch := range []market.Channel{market.ChanTrades, market.ChanQuotes, market.ChanBars,
+			market.ChanUpdatedBars, market.ChanDailyBars, market.ChanStatuses, market.ChanLULDs} {
+			always[ch] = opts.Symbols
+		}
+		up, err := alpaca.New(alpaca.Options{URL: strings.TrimSuffix(opts.AlpacaStreamURL, "/") + "/" + opts.AlpacaFeed,
+			Key: opts.AlpacaKey, Secret: opts.AlpacaSecret, Always: always, Logger: s.log.With("upstream", opts.AlpacaFeed)})
+		if err != nil {
+			return nil, err
+		}
+		s.feed = up
+		wsOpts.Upstream = up
+	}
 	s.stream = wsapi.New(wsOpts)
+	wsOpts.Upstream = nil
 	wsOpts.NotEntitled = true
 	s.denied = wsapi.New(wsOpts)
 	s.mux = s.routes()
@@ -162,6 +181,8 @@ func (s *Server) Run(ctx context.Context) error {
 	attrs := []any{"addr", ln.Addr().String(), "feed", s.opts.Feed, "data", s.opts.DataDir}
 	switch {
 	case s.opts.Source != nil:
+	case s.opts.Feed == "alpaca":
+		attrs = append(attrs, "upstream", strings.TrimSuffix(s.opts.AlpacaStreamURL, "/")+"/"+s.opts.AlpacaFeed, "always", s.opts.Symbols)
 	case s.opts.Feed == "replay":
 		attrs = append(attrs, "from", s.opts.ReplayFrom, "to", s.opts.ReplayTo, "speed", s.opts.Speed)
 	default:

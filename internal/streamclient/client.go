@@ -20,6 +20,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,6 +38,10 @@ type ProtocolError struct {
 }
 
 func (e *ProtocolError) Error() string { return fmt.Sprintf("stream error %d: %s", e.Code, e.Msg) }
+
+// ProtocolCode is the Alpaca error code, so that callers can relay the
+// error without importing this package.
+func (e *ProtocolError) ProtocolCode() int { return e.Code }
 
 // Fatal reports whether reconnecting cannot help.
 func (e *ProtocolError) Fatal() bool {
@@ -147,8 +153,17 @@ type Handler func(msgs []alpacawire.Message)
 
 // Client is a reconnecting stream client.
 type Client struct {
-	opts       Options
-	state      atomic.Int32
+	opts  Options
+	state atomic.Int32
+
+	changeMu sync.Mutex // one subscription change at a time, as at Alpaca
+	mu       sync.Mutex // guards sub, conn, pending
+	// sub is the subscription to (re)establish: Options.Subscription, then
+	// the server's echo after every change.
+	sub     alpacawire.Subscription
+	conn    *websocket.Conn // the live connection, nil between sessions
+	pending chan changeResult
+
 	connects   atomic.Uint64
 	reconnects atomic.Uint64
 	lastErr    atomic.Pointer[string]
@@ -160,7 +175,113 @@ func New(opts Options) (*Client, error) {
 		return nil, errors.New("streamclient: no URL")
 	}
 	opts.setDefaults()
-	return &Client{opts: opts}, nil
+	return &Client{opts: opts, sub: opts.Subscription}, nil
+}
+
+type changeResult struct {
+	err  error
+	echo *alpacawire.Subscription
+}
+
+// ErrNotConnected is returned by Change when there is no live connection;
+// the change still applies at the next (re)connect.
+var ErrNotConnected = errors.New("streamclient: not connected")
+
+// Subscription returns the subscription the client holds (the server's
+// last echo) or will establish on the next connect.
+func (c *Client) Subscription() alpacawire.Subscription {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out alpacawire.Subscription
+	for ch := range c.sub {
+		out[ch] = slices.Clone(c.sub[ch])
+	}
+	return out
+}
+
+// Change subscribes to (or, with subscribe false, unsubscribes from) the
+// channels and symbols in delta, waiting for the server's echo. A refusal
+// (405 symbol limit, 409 insufficient subscription, 410, 413 ...) comes
+// back as a *ProtocolError and leaves the subscription as it was. Without a
+// live connection the change is recorded for the next connect and
+// ErrNotConnected is returned.
+func (c *Client) Change(ctx context.Context, subscribe bool, delta alpacawire.Subscription) error {
+	c.changeMu.Lock()
+	defer c.changeMu.Unlock()
+	c.mu.Lock()
+	conn := c.conn
+	if conn == nil {
+		c.sub = applyDelta(c.sub, subscribe, &delta)
+		c.mu.Unlock()
+		return ErrNotConnected
+	}
+	res := make(chan changeResult, 1)
+	c.pending = res
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.pending = nil
+		c.mu.Unlock()
+	}()
+
+	typ := websocket.MessageText
+	if c.opts.Codec == alpacawire.MsgPack {
+		typ = websocket.MessageBinary
+	}
+	wctx, cancel := context.WithTimeout(ctx, c.opts.ReplyTimeout)
+	defer cancel()
+	if err := conn.Write(wctx, typ, alpacawire.AppendSubscribe(nil, c.opts.Codec, subscribe, &delta)); err != nil {
+		// The session is failing; the next one subscribes the union.
+		c.mu.Lock()
+		c.sub = applyDelta(c.sub, subscribe, &delta)
+		c.mu.Unlock()
+		return fmt.Errorf("subscribe: %w", err)
+	}
+	select {
+	case r := <-res:
+		if r.err != nil {
+			return r.err
+		}
+		c.mu.Lock()
+		c.sub = *r.echo
+		c.mu.Unlock()
+		return nil
+	case <-wctx.Done():
+		return fmt.Errorf("subscribe: no reply: %w", wctx.Err())
+	}
+}
+
+// applyDelta adds or removes delta's symbols channel by channel.
+func applyDelta(s alpacawire.Subscription, subscribe bool, delta *alpacawire.Subscription) alpacawire.Subscription {
+	var out alpacawire.Subscription
+	for ch := range s {
+		cur := slices.Clone(s[ch])
+		for _, sym := range delta[ch] {
+			i := slices.Index(cur, sym)
+			switch {
+			case subscribe && i < 0:
+				cur = append(cur, sym)
+			case !subscribe && i >= 0:
+				cur = slices.Delete(cur, i, i+1)
+			}
+		}
+		out[ch] = cur
+	}
+	return out
+}
+
+// deliverChange hands a reply to a waiting Change; it reports whether one
+// was waiting.
+func (c *Client) deliverChange(r changeResult) bool {
+	c.mu.Lock()
+	p := c.pending
+	c.pending = nil
+	c.mu.Unlock()
+	if p == nil {
+		return false
+	}
+	p <- r
+	return true
 }
 
 // State returns the current connection state.
@@ -290,14 +411,38 @@ func (c *Client) session(ctx context.Context, h Handler) (healthy bool, err erro
 	if _, err := expect("authenticated"); err != nil {
 		return false, err
 	}
-	if !empty(&o.Subscription) {
-		if err := write(alpacawire.AppendSubscribe(nil, o.Codec, true, &o.Subscription)); err != nil {
+	// Subscription changes wait while the session (re)establishes the
+	// current set, so nothing is lost between the two.
+	c.changeMu.Lock()
+	c.mu.Lock()
+	sub := c.sub
+	c.mu.Unlock()
+	if !empty(&sub) {
+		if err := write(alpacawire.AppendSubscribe(nil, o.Codec, true, &sub)); err != nil {
+			c.changeMu.Unlock()
 			return false, fmt.Errorf("subscribe: %w", err)
 		}
-		if _, err := expect("subscription"); err != nil {
+		m, err := expect("subscription")
+		if err != nil {
+			c.changeMu.Unlock()
 			return false, err
 		}
+		if m.Sub != nil {
+			c.mu.Lock()
+			c.sub = *m.Sub
+			c.mu.Unlock()
+		}
 	}
+	c.mu.Lock()
+	c.conn = conn
+	c.mu.Unlock()
+	c.changeMu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.conn = nil
+		c.mu.Unlock()
+		c.deliverChange(changeResult{err: errors.New("streamclient: connection lost")})
+	}()
 	c.connects.Add(1)
 	c.state.Store(int32(StateConnected))
 	o.Logger.Info("stream connected", "url", o.URL)
@@ -326,12 +471,21 @@ func (c *Client) session(ctx context.Context, h Handler) (healthy bool, err erro
 		}
 		lastSeen.Store(time.Now().UnixNano())
 		for i := range m {
-			if m[i].Type == "error" {
+			switch m[i].Type {
+			case "subscription":
+				if m[i].Sub != nil {
+					c.deliverChange(changeResult{echo: m[i].Sub})
+				}
+			case "error":
 				pe := &ProtocolError{Code: m[i].Code, Msg: m[i].Msg}
-				if pe.Fatal() || pe.Code == alpacawire.CodeSlowClient || pe.Code == alpacawire.CodeInternal {
+				switch pe.Code {
+				case alpacawire.CodeSlowClient, alpacawire.CodeInternal, alpacawire.CodeAuthFailed, alpacawire.CodeInsufficientScope:
 					h(m)
 					return true, pe
 				}
+				// Anything else answers the change in flight (405, 409, 410,
+				// 413, 400 ...): the requester gets it, the connection stays.
+				c.deliverChange(changeResult{err: pe})
 			}
 		}
 		h(m)

@@ -257,3 +257,58 @@ func TestSilentServer(t *testing.T) {
 	<-done
 	hs.CloseClientConnections()
 }
+
+// TestChange: runtime subscription changes wait for the echo, refusals come
+// back to the caller without breaking the connection, and the set survives
+// a reconnect.
+func TestChange(t *testing.T) {
+	h := hub.New(hub.Options{Formats: []hub.Encoder{alpacawire.AppendJSON, alpacawire.AppendMsgpack}})
+	ws := wsapi.New(wsapi.Options{Hub: h, MaxSymbols: 3})
+	hs := httptest.NewServer(ws)
+	defer func() { ws.Close(); hs.Close() }()
+	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/v2/iex"
+
+	c, _ := New(Options{URL: url, Subscription: subscription(market.ChanTrades, "AAPL")})
+	// Before connecting: recorded for the first session.
+	if err := c.Change(context.Background(), true, subscription(market.ChanQuotes, "MSFT")); !errors.Is(err, ErrNotConnected) {
+		t.Fatalf("change before connect: %v", err)
+	}
+	var col collector
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, col.handle) }()
+	eventually(t, "connected", func() bool { return c.State() == StateConnected })
+	if sub := c.Subscription(); len(sub[market.ChanTrades]) != 1 || sub[market.ChanQuotes][0] != "MSFT" {
+		t.Fatalf("initial set %v", sub)
+	}
+	if err := c.Change(ctx, true, subscription(market.ChanTrades, "TSLA")); err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+	if got := c.Subscription()[market.ChanTrades]; strings.Join(got, ",") != "AAPL,TSLA" {
+		t.Fatalf("trades %v", got)
+	}
+	h.Publish(trades("TSLA", 2))
+	eventually(t, "TSLA trades", func() bool { return col.count("t") == 2 })
+
+	// A fourth symbol is refused with 405; the set and the connection stay.
+	err := c.Change(ctx, true, subscription(market.ChanBars, "NVDA", "AMD"))
+	var pe *ProtocolError
+	if !errors.As(err, &pe) || pe.Code != 405 {
+		t.Fatalf("over the limit: %v", err)
+	}
+	if got := c.Subscription()[market.ChanBars]; len(got) != 0 {
+		t.Fatalf("bars after a refusal: %v", got)
+	}
+	if c.State() != StateConnected {
+		t.Fatal("a refusal broke the connection")
+	}
+	if err := c.Change(ctx, false, subscription(market.ChanTrades, "AAPL")); err != nil {
+		t.Fatalf("unsubscribe: %v", err)
+	}
+	if got := c.Subscription()[market.ChanTrades]; strings.Join(got, ",") != "TSLA" {
+		t.Fatalf("trades %v", got)
+	}
+	cancel()
+	<-done
+}

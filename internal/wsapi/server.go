@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/tapehq/tape/internal/alpacawire"
 	"github.com/tapehq/tape/internal/auth"
 	"github.com/tapehq/tape/internal/hub"
 	"github.com/tapehq/tape/internal/market"
@@ -63,6 +64,12 @@ type Options struct {
 	// from there, then live data, with no gap and no duplicate. The hub must
 	// then be built with HubFormats.
 	Journal Journal
+	// Upstream, when set, is told about every subscription change (the
+	// Alpaca upstream feed keeps its subscription the union of all
+	// clients'); a refusal it returns (*streamclient.ProtocolError, e.g. 405
+	// or 409 from Alpaca) is sent to the client that caused it, whose
+	// subscription then stays as it was.
+	Upstream Upstream
 	// NotEntitled makes every successful auth answer 409 (insufficient
 	// subscription) and close, as Alpaca does for a feed the plan lacks;
 	// Tape uses it for stock feeds the operator disabled.
@@ -100,6 +107,11 @@ func (o *Options) setDefaults() {
 			o.Channels[c.String()] = c
 		}
 	}
+}
+
+// Upstream learns what clients subscribe to.
+type Upstream interface {
+	Change(ctx context.Context, add, remove alpacawire.Subscription) error
 }
 
 // autoChannels are accepted in subscribe messages and ignored: corrections

@@ -92,6 +92,16 @@ func (ss *session) run(ctx context.Context) {
 	ss.sub = srv.opts.Hub.Subscribe(ss.format(), ss.label)
 	defer srv.opts.Hub.Remove(ss.sub)
 	defer func() {
+		// The reader is done: ss.subs is final. Give back its references.
+		if up := srv.opts.Upstream; up != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := up.Change(ctx, alpacawire.Subscription{}, ss.subs); err != nil {
+				ss.log.Debug("releasing upstream subscriptions", "err", err)
+			}
+		}
+	}()
+	defer func() {
 		if ss.authed.Load() {
 			srv.opts.Keys.Release(ss.key)
 		}
@@ -273,6 +283,23 @@ func (ss *session) subscribe(ctx context.Context, req *alpacawire.Request) {
 	if req.HasFrom && !ss.canResume() {
 		return
 	}
+	if up := ss.srv.opts.Upstream; up != nil {
+		add, remove := diff(&ss.subs, &next)
+		// Within the Go SDK's 3 s wait for our echo.
+		uctx, cancel := context.WithTimeout(ctx, 2500*time.Millisecond)
+		err := up.Change(uctx, add, remove)
+		cancel()
+		var pe interface{ ProtocolCode() int }
+		if errors.As(err, &pe) {
+			ss.error(pe.ProtocolCode())
+			return
+		}
+		if err != nil {
+			ss.log.Warn("upstream subscription change failed", "err", err)
+			ss.error(alpacawire.CodeInternal)
+			return
+		}
+	}
 	ss.subs = next
 	// The hub starts delivering the new symbols and the echo is queued in
 	// one step the writer cannot split (it takes control frames and data
@@ -294,6 +321,23 @@ func (ss *session) subscribe(ctx context.Context, req *alpacawire.Request) {
 		ss.startResume(ctx, req, boundary)
 	}
 	ss.takeMu.Unlock()
+}
+
+// diff returns what next adds to and removes from cur, per channel.
+func diff(cur, next *alpacawire.Subscription) (add, remove alpacawire.Subscription) {
+	for ch := range market.NumChannels {
+		for _, s := range next[ch] {
+			if !slices.Contains(cur[ch], s) {
+				add[ch] = append(add[ch], s)
+			}
+		}
+		for _, s := range cur[ch] {
+			if !slices.Contains(next[ch], s) {
+				remove[ch] = append(remove[ch], s)
+			}
+		}
+	}
+	return add, remove
 }
 
 func distinctSymbols(s *alpacawire.Subscription) int {

@@ -1,0 +1,198 @@
+// Package alpaca is the upstream feed: one connection to an Alpaca stream
+// endpoint (or to another Tape), shared by every downstream client.
+//
+// Alpaca allows one stream connection per endpoint per account (a second
+// one gets error 406), which is why several strategies cannot share a feed.
+// Here, downstream clients subscribe to Tape; the feed keeps the upstream
+// subscription equal to the union of what they want, reference-counted per
+// channel and symbol, plus an always-on set (--symbols). The first client
+// to want a symbol subscribes it upstream, and waits for Alpaca's answer:
+// a refusal (405 symbol limit, 409 plan) goes back to that client as the
+// same error and changes nothing for the others. The last client to leave a
+// symbol unsubscribes it upstream.
+//
+// The connection itself — reconnects with backoff and jitter, the silence
+// watchdog, resubscribing the union — is streamclient's.
+package alpaca
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/tapehq/tape/internal/alpacawire"
+	"github.com/tapehq/tape/internal/feed"
+	"github.com/tapehq/tape/internal/market"
+	"github.com/tapehq/tape/internal/streamclient"
+)
+
+// Options configures a Feed.
+type Options struct {
+	// URL of the upstream endpoint, e.g. wss://stream.data.alpaca.markets/v2/sip.
+	URL string
+	// Key and Secret authenticate upstream (APCA_API_KEY_ID / APCA_API_SECRET_KEY).
+	Key, Secret string
+	// Always is subscribed whatever the clients want.
+	Always alpacawire.Subscription
+	// Client tunes the upstream connection (backoff, watchdog, clock); URL,
+	// keys and subscription are filled in from the fields above.
+	Client streamclient.Options
+	Logger *slog.Logger
+}
+
+// Feed is the shared upstream connection.
+type Feed struct {
+	opts   Options
+	client *streamclient.Client
+	log    *slog.Logger
+
+	mu   sync.Mutex
+	refs [market.NumChannels]map[string]int // downstream references per symbol
+}
+
+// New returns a feed; it connects when Run is called.
+func New(opts Options) (*Feed, error) {
+	if opts.URL == "" {
+		return nil, errors.New("alpaca: no upstream URL")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	co := opts.Client
+	co.URL, co.Key, co.Secret, co.Subscription, co.Logger = opts.URL, opts.Key, opts.Secret, opts.Always, opts.Logger
+	c, err := streamclient.New(co)
+	if err != nil {
+		return nil, err
+	}
+	f := &Feed{opts: opts, client: c, log: opts.Logger}
+	for ch := range f.refs {
+		f.refs[ch] = make(map[string]int)
+	}
+	return f, nil
+}
+
+// Run keeps the upstream connection and sends its events to out until ctx
+// ends or the upstream refuses for good (402 auth failed, 409 plan, ...).
+func (f *Feed) Run(ctx context.Context, out chan<- feed.Batch) error {
+	var batch []market.Event
+	err := f.client.Run(ctx, func(msgs []alpacawire.Message) {
+		for i := range msgs {
+			if msgs[i].Event.Kind != market.KindInvalid {
+				batch = append(batch, msgs[i].Event)
+			}
+		}
+		if len(batch) == 0 {
+			return
+		}
+		// The decoder reuses its messages: the batch is a copy, and the
+		// receiver owns it. Blocking here is back-pressure on the upstream
+		// socket, never loss.
+		select {
+		case out <- feed.Batch{Events: batch, Now: time.Now().UnixNano()}:
+		case <-ctx.Done():
+		}
+		batch = nil
+	})
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	return fmt.Errorf("upstream %s: %w", f.opts.URL, err)
+}
+
+// FeedState reports the upstream connection state for /tape/v1/status.
+func (f *Feed) FeedState() (state, lastErr string) {
+	_, _, lastErr = f.client.Stats()
+	return f.client.State().String(), lastErr
+}
+
+// Stats returns upstream connects, reconnects and the last error.
+func (f *Feed) Stats() (connects, reconnects uint64, lastErr string) { return f.client.Stats() }
+
+// Subscription is what the upstream connection is subscribed to.
+func (f *Feed) Subscription() alpacawire.Subscription { return f.client.Subscription() }
+
+// Change records that a downstream client adds and removes subscriptions,
+// and subscribes or unsubscribes upstream what that changes in the union.
+// An upstream refusal of an addition is returned (a *streamclient.ProtocolError
+// with Alpaca's code) and the client's references are rolled back, so the
+// caller can answer its client with the same error.
+func (f *Feed) Change(ctx context.Context, add, remove alpacawire.Subscription) error {
+	f.mu.Lock()
+	var up, down alpacawire.Subscription
+	for ch := range market.NumChannels {
+		for _, sym := range add[ch] {
+			if f.refs[ch][sym]++; f.refs[ch][sym] == 1 && !f.always(ch, sym) {
+				up[ch] = append(up[ch], sym)
+			}
+		}
+		for _, sym := range remove[ch] {
+			n, ok := f.refs[ch][sym]
+			if !ok {
+				continue
+			}
+			if n <= 1 {
+				delete(f.refs[ch], sym)
+				if !f.always(ch, sym) {
+					down[ch] = append(down[ch], sym)
+				}
+			} else {
+				f.refs[ch][sym] = n - 1
+			}
+		}
+	}
+	f.mu.Unlock()
+
+	if !empty(&up) {
+		err := f.client.Change(ctx, true, up)
+		var pe *streamclient.ProtocolError
+		if errors.As(err, &pe) {
+			f.release(add)
+			return err
+		}
+		if err != nil && !errors.Is(err, streamclient.ErrNotConnected) {
+			// The connection is failing; the union is re-subscribed when it
+			// comes back, and the client keeps its subscription.
+			f.log.Warn("upstream subscribe failed; it applies on reconnect", "err", err)
+		}
+	}
+	if !empty(&down) {
+		if err := f.client.Change(ctx, false, down); err != nil && !errors.Is(err, streamclient.ErrNotConnected) {
+			f.log.Warn("upstream unsubscribe failed", "err", err)
+		}
+	}
+	return nil
+}
+
+// release undoes the references of add after a refusal.
+func (f *Feed) release(add alpacawire.Subscription) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for ch := range market.NumChannels {
+		for _, sym := range add[ch] {
+			if f.refs[ch][sym]--; f.refs[ch][sym] <= 0 {
+				delete(f.refs[ch], sym)
+			}
+		}
+	}
+}
+
+func (f *Feed) always(ch market.Channel, sym string) bool {
+	for _, s := range f.opts.Always[ch] {
+		if s == sym {
+			return true
+		}
+	}
+	return false
+}
+
+func empty(s *alpacawire.Subscription) bool {
+	for ch := range s {
+		if len(s[ch]) > 0 {
+			return false
+		}
+	}
+	return true
+}
