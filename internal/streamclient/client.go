@@ -166,8 +166,15 @@ type Client struct {
 
 	connects   atomic.Uint64
 	reconnects atomic.Uint64
+	badFrames  atomic.Uint64
 	lastErr    atomic.Pointer[string]
 }
+
+// maxFrame bounds one frame from the server.
+const maxFrame = 64 << 20
+
+// BadFrames counts frames that did not decode completely.
+func (c *Client) BadFrames() uint64 { return c.badFrames.Load() }
 
 // New returns a client; it connects when Run is called.
 func New(opts Options) (*Client, error) {
@@ -357,7 +364,9 @@ func (c *Client) session(ctx context.Context, h Handler) (healthy bool, err erro
 		return false, fmt.Errorf("dial %s: %w", o.URL, err)
 	}
 	defer conn.CloseNow()
-	conn.SetReadLimit(-1)
+	// Frames are batched by the server; 64 MiB bounds a broken or hostile
+	// one (coder/websocket closes the connection past it, and we reconnect).
+	conn.SetReadLimit(maxFrame)
 
 	dec := alpacawire.NewDecoder()
 	var msgs []alpacawire.Message
@@ -371,7 +380,14 @@ func (c *Client) session(ctx context.Context, h Handler) (healthy bool, err erro
 			codec = alpacawire.MsgPack
 		}
 		msgs, err = dec.DecodeFrame(codec, data, msgs[:0])
-		return msgs, err
+		if err != nil {
+			// A malformed frame costs only its undecodable rest: the
+			// messages before the fault are kept, the error is counted and
+			// logged, and the connection goes on.
+			c.badFrames.Add(1)
+			o.Logger.Warn("malformed frame from the stream; skipped its rest", "err", err, "kept", len(msgs))
+		}
+		return msgs, nil
 	}
 	write := func(frame []byte) error {
 		wctx, cancel := context.WithTimeout(ctx, o.ReplyTimeout)

@@ -3,6 +3,7 @@ package streamclient
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -311,4 +312,129 @@ func TestChange(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// scripted is a fake upstream that performs the handshake and then runs a
+// script per session (session numbers start at 1).
+func scripted(t *testing.T, script func(n int, ctx context.Context, conn *websocket.Conn)) (url string, sessions *atomic.Int64) {
+	t.Helper()
+	sessions = &atomic.Int64{}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer conn.CloseNow()
+		n := int(sessions.Add(1))
+		ctx := r.Context()
+		mp := alpacawire.MsgPack
+		conn.Write(ctx, websocket.MessageBinary, alpacawire.AppendSuccess(nil, mp, "connected"))
+		conn.Read(ctx) // auth
+		script(n, ctx, conn)
+	}))
+	t.Cleanup(hs.Close)
+	return "ws" + strings.TrimPrefix(hs.URL, "http"), sessions
+}
+
+func authed(ctx context.Context, conn *websocket.Conn) {
+	conn.Write(ctx, websocket.MessageBinary, alpacawire.AppendSuccess(nil, alpacawire.MsgPack, "authenticated"))
+}
+
+func tradeFrame(ids ...int64) []byte {
+	var msgs [][]byte
+	for _, id := range ids {
+		e := market.Event{Kind: market.KindTrade, Symbol: "AAPL", Time: id * 1e9, Trade: market.Trade{ID: id, Price: 1, Size: 1}}
+		msgs = append(msgs, alpacawire.AppendMsgpack(nil, &e))
+	}
+	return alpacawire.AppendFrame(nil, alpacawire.MsgPack, msgs)
+}
+
+// TestUpstreamFailures: how the client reacts to each thing an upstream
+// can do wrong. 406 at auth backs off and retries; 407 and 500 mid-stream
+// and a dropped connection reconnect; garbage frames are skipped without
+// losing the connection or the messages around them.
+func TestUpstreamFailures(t *testing.T) {
+	cases := []struct {
+		name   string
+		script func(n int, ctx context.Context, conn *websocket.Conn)
+		check  func(c *Client, col *collector, sessions int64) string // "" when satisfied
+	}{
+		{"406 then ok", func(n int, ctx context.Context, conn *websocket.Conn) {
+			if n == 1 {
+				conn.Write(ctx, websocket.MessageBinary, alpacawire.AppendError(nil, alpacawire.MsgPack, 406))
+				return
+			}
+			authed(ctx, conn)
+			conn.Write(ctx, websocket.MessageBinary, tradeFrame(1))
+			<-ctx.Done()
+		}, func(c *Client, col *collector, sessions int64) string {
+			if sessions < 2 || col.count("t") != 1 {
+				return fmt.Sprintf("sessions %d trades %d", sessions, col.count("t"))
+			}
+			return ""
+		}},
+		{"407 and 500 reconnect", func(n int, ctx context.Context, conn *websocket.Conn) {
+			authed(ctx, conn)
+			conn.Write(ctx, websocket.MessageBinary, tradeFrame(int64(n)))
+			switch n {
+			case 1:
+				conn.Write(ctx, websocket.MessageBinary, alpacawire.AppendError(nil, alpacawire.MsgPack, 407))
+			case 2:
+				conn.Write(ctx, websocket.MessageBinary, alpacawire.AppendError(nil, alpacawire.MsgPack, 500))
+			default:
+				<-ctx.Done()
+			}
+		}, func(c *Client, col *collector, sessions int64) string {
+			if sessions < 3 || col.count("t") < 3 {
+				return fmt.Sprintf("sessions %d trades %d", sessions, col.count("t"))
+			}
+			return ""
+		}},
+		{"dropped connection", func(n int, ctx context.Context, conn *websocket.Conn) {
+			authed(ctx, conn)
+			conn.Write(ctx, websocket.MessageBinary, tradeFrame(int64(n)))
+			if n == 1 {
+				conn.CloseNow()
+				return
+			}
+			<-ctx.Done()
+		}, func(c *Client, col *collector, sessions int64) string {
+			if sessions < 2 || col.count("t") < 2 {
+				return fmt.Sprintf("sessions %d trades %d", sessions, col.count("t"))
+			}
+			return ""
+		}},
+		{"garbage frames skipped", func(n int, ctx context.Context, conn *websocket.Conn) {
+			authed(ctx, conn)
+			conn.Write(ctx, websocket.MessageBinary, tradeFrame(1))
+			conn.Write(ctx, websocket.MessageBinary, []byte{0x91, 0xc1, 0xff, 0x00})      // invalid msgpack
+			conn.Write(ctx, websocket.MessageText, []byte(`[{"T":"t","S":"AAPL","i":2,`)) // truncated JSON
+			conn.Write(ctx, websocket.MessageBinary, append(tradeFrame(3)[:0:0], tradeFrame(3)...))
+			<-ctx.Done()
+		}, func(c *Client, col *collector, sessions int64) string {
+			if sessions != 1 || col.count("t") != 2 || c.BadFrames() != 2 {
+				return fmt.Sprintf("sessions %d trades %d bad frames %d", sessions, col.count("t"), c.BadFrames())
+			}
+			return ""
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			url, sessions := scripted(t, tc.script)
+			c, _ := New(Options{URL: url, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
+			var col collector
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- c.Run(ctx, col.handle) }()
+			deadline := time.Now().Add(10 * time.Second)
+			for tc.check(c, &col, sessions.Load()) != "" && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			cancel()
+			<-done
+			if msg := tc.check(c, &col, sessions.Load()); msg != "" {
+				t.Fatal(msg)
+			}
+		})
+	}
 }
