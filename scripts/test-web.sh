@@ -4,6 +4,8 @@
 # fast simulator (a simulated minute per second, so bars close every second;
 # 50 symbols at several thousand messages per second) and drives the page
 # in headless Chromium with playwright-core (web/e2e/dashboard.test.mjs).
+# Before the browser, the official Alpaca JS SDK v4 connects to the same Tape
+# (web/sdk/alpaca-js.test.mjs).
 # Takes a screenshot (docs/dashboard.png only with TAPE_SCREENSHOT=docs/dashboard.png). Always stops Tape and removes its files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,7 +59,11 @@ done
 curl -fsS "${base}healthz" >/dev/null || { cat "$tmp/tape.log" >&2; echo "test-web: tape not healthy" >&2; exit 1; }
 
 status=0
-CHROMIUM="$chromium" node web/e2e/dashboard.test.mjs "$base" "$tape_pid" || status=$?
+# The official Alpaca JS SDK v4 as a client of the same Tape.
+node web/sdk/alpaca-js.test.mjs "ws://127.0.0.1:$port/v2/iex" || status=$?
+if [ "$status" = 0 ]; then
+  CHROMIUM="$chromium" node web/e2e/dashboard.test.mjs "$base" "$tape_pid" || status=$?
+fi
 if [ "$status" != 0 ]; then
   echo "--- tape log (tail)" >&2
   tail -n 30 "$tmp/tape.log" >&2 || true
