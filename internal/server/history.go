@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tapehq/tape/internal/datadir"
 	"github.com/tapehq/tape/internal/history"
 	"github.com/tapehq/tape/internal/httpapi"
 	"github.com/tapehq/tape/internal/market"
@@ -41,46 +42,14 @@ func (a storeApplier) Publish(evs []market.Event) { a.s.Apply(evs) }
 
 // catchUpHistory applies the journal's records the store has not applied.
 func (s *Server) catchUpHistory(ctx context.Context) error {
-	from := s.history.AppliedSeq() + 1
-	if from > s.journal.Last() {
-		return nil
-	}
-	from = max(from, s.journal.First())
 	start := time.Now()
-	r, err := s.journal.NewReader(from)
+	from, n, err := datadir.CatchUpHistory(ctx, s.journal, s.history)
 	if err != nil {
-		return fmt.Errorf("history catch-up: %w", err)
+		return err
 	}
-	defer r.Close()
-	var in market.Interner
-	batch := make([]market.Event, 0, 4096)
-	n := 0
-	for {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		rec, ok, err := r.TryNext()
-		if err != nil {
-			return fmt.Errorf("history catch-up: %w", err)
-		}
-		if ok {
-			var e market.Event
-			e.Seq = rec.Seq
-			if err := market.DecodeBinary(rec.Payload, &e, &in); err != nil {
-				return fmt.Errorf("history catch-up: record %d: %w", rec.Seq, err)
-			}
-			batch = append(batch, e)
-		}
-		if len(batch) == cap(batch) || (!ok && len(batch) > 0) {
-			s.history.Apply(batch)
-			n += len(batch)
-			batch = batch[:0]
-		}
-		if !ok {
-			break
-		}
+	if from != 0 {
+		s.log.Info("history caught up with the journal", "from_seq", from, "events", n, "took", time.Since(start).Round(time.Millisecond))
 	}
-	s.log.Info("history caught up with the journal", "from_seq", from, "events", n, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

@@ -1,0 +1,368 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tapehq/tape/internal/history"
+	"github.com/tapehq/tape/internal/market"
+	"github.com/tapehq/tape/internal/tickfile"
+)
+
+// exportOptions are the resolved flags of `tape export`.
+type exportOptions struct {
+	url, key, secret string
+	dataDir          string // non-empty: read the store directly, offline
+	symbols          []string
+	start, end       time.Time
+	kind             tickfile.Kind
+	timeframe        market.Timeframe
+	format           tickfile.Format
+	gzip             bool
+	out              string // "" or "-": stdout
+	progress         bool
+	pageSize         int
+}
+
+func newExportCmd() *cobra.Command {
+	var (
+		o                                   exportOptions
+		symbols, start, end, kind, tf, fmt_ string
+		config                              string
+	)
+	cmd := &cobra.Command{
+		Use:   "export --symbols SYMBOLS --start WHEN [--end WHEN] [--kind trades|quotes|bars] [--out FILE]",
+		Short: "Write trades, quotes or bars to a Parquet or CSV file for pandas, polars or DuckDB",
+		Long: `Write the trades, quotes or bars Tape has stored for some symbols and a period
+to a Parquet or CSV file that pandas, polars and DuckDB read directly:
+
+  pd.read_parquet("aapl.parquet")        pl.read_parquet("aapl.parquet")
+  SELECT * FROM 'aapl.parquet'           pd.read_csv("aapl.csv", parse_dates=["t"])
+
+Columns (docs/tickfile.md has the details):
+  trades  symbol, t, id, exchange, price, size, conditions, tape
+  quotes  symbol, t, bid_exchange, bid_price, bid_size, ask_exchange, ask_price, ask_size, conditions, tape
+  bars    symbol, t, open, high, low, close, volume, trade_count, vwap
+t is the time in UTC (a bar's start), with nanoseconds. Rows are ordered by
+symbol, then time.
+
+By default export reads through the REST API of the Tape running at --url, so
+it works while tape serve runs. With --data DIR it opens the data directory
+itself instead, which only works while no tape serve uses it. Either way it
+streams page by page: memory stays small however long the period.
+
+The format comes from --format, else from the --out extension (.parquet,
+.csv, .csv.gz), else CSV on standard output.`,
+		Example: `  tape export --symbols AAPL --start 2026-11-24 --out aapl-bars.parquet
+  tape export --symbols AAPL,MSFT --start 2026-11-24 --end 2026-11-25 --kind trades --out trades.parquet
+  tape export --symbols SPY --start 2026-11-24T14:30:00Z --end 2026-11-24T15:00:00Z --kind quotes > spy-quotes.csv
+  tape export --symbols AAPL --start 2026-11-01 --kind bars --timeframe 1Day --out daily.csv
+  tape export --data ~/.local/share/tape --symbols AAPL --start 2026-11-24 --out aapl.parquet   # offline`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			urlGiven, dataGiven := cmd.Flags().Changed("url"), cmd.Flags().Changed("data")
+			if err := bindEnvAndConfig(cmd); err != nil {
+				return err
+			}
+			if urlGiven && dataGiven {
+				return errors.New("--url and --data are alternatives: read through a running Tape (--url) or its data directory (--data), not both")
+			}
+			if urlGiven {
+				o.dataDir = "" // TAPE_DATA or a config file must not override an explicit --url
+			}
+			var err error
+			if o.symbols, err = parseSymbols(symbols); err != nil {
+				return err
+			}
+			if start == "" {
+				return errors.New("--start is required: a date like 2026-11-24 (midnight New York time) or an RFC 3339 time")
+			}
+			if o.start, err = parseWhen(start, false); err != nil {
+				return fmt.Errorf("--start: %w", err)
+			}
+			o.end = time.Now()
+			if end != "" {
+				if o.end, err = parseWhen(end, true); err != nil {
+					return fmt.Errorf("--end: %w", err)
+				}
+			}
+			if o.end.Before(o.start) {
+				return fmt.Errorf("--end %s is before --start %s", o.end.Format(time.RFC3339), o.start.Format(time.RFC3339))
+			}
+			if o.kind, err = tickfile.ParseKind(kind); err != nil {
+				return fmt.Errorf("--kind: %w", err)
+			}
+			if o.timeframe, err = market.ParseTimeframe(tf); err != nil {
+				return fmt.Errorf("--timeframe: %w (like 1Min, 5Min, 1Hour, 1Day, 1Week, 1Month)", err)
+			}
+			if o.format, o.gzip, err = exportFormat(fmt_, o.out); err != nil {
+				return err
+			}
+			res, err := runExport(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o, !dataGiven)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.ErrOrStderr(), res.summary(o))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&symbols, "symbols", "", "comma-separated symbols to export (required)")
+	f.StringVar(&start, "start", "", "first time: a date (2026-11-24, midnight New York time) or an RFC 3339 time (required)")
+	f.StringVar(&end, "end", "", "last time, inclusive: a date (its whole day) or an RFC 3339 time (default: now)")
+	f.StringVar(&kind, "kind", "bars", "what to export: trades, quotes or bars")
+	f.StringVar(&tf, "timeframe", "1Min", "bars: 1Min..59Min, 1Hour..23Hour, 1Day, 1Week, 1Month..12Month")
+	f.StringVar(&fmt_, "format", "", "parquet or csv (default: from the --out extension, else csv)")
+	f.StringVar(&o.out, "out", "", "file to write (default: standard output, CSV only); it appears only once complete")
+	f.StringVar(&o.url, "url", "http://127.0.0.1:8080", "the running Tape to read from (its Alpaca-compatible REST API)")
+	f.StringVar(&o.key, "key", "", "API key, if the Tape at --url requires one (--auth-key of tape serve)")
+	f.StringVar(&o.secret, "secret", "", "API secret, if the Tape at --url requires one")
+	f.StringVar(&o.dataDir, "data", "", "read this data directory directly instead of --url (only while no tape serve uses it)")
+	f.BoolVar(&o.progress, "progress", isTerminal(os.Stderr), "show a progress bar on stderr (default: when stderr is a terminal)")
+	f.IntVar(&o.pageSize, "page-size", 10000, "rows per request or store query (1-10000)")
+	f.StringVar(&config, "config", "", `config file of "flag = value" lines`)
+	f.MarkHidden("page-size")
+	return cmd
+}
+
+// parseSymbols splits, upper-cases, checks, sorts and de-duplicates a
+// comma-separated list of symbols (the order Tape returns them in).
+func parseSymbols(s string) ([]string, error) {
+	var out []string
+	for _, x := range splitList(s) {
+		sym, ok := tickfile.CanonicalSymbol(x)
+		if !ok {
+			return nil, fmt.Errorf("--symbols: %q is not a symbol", x)
+		}
+		out = append(out, sym)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("--symbols is required: a comma-separated list like AAPL,MSFT")
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// exportFormat resolves --format and the --out extension.
+func exportFormat(flag, out string) (f tickfile.Format, gz bool, err error) {
+	ef, egz, ok := tickfile.FormatOf(out)
+	switch {
+	case flag != "":
+		if f, err = tickfile.ParseFormat(flag); err != nil {
+			return 0, false, fmt.Errorf("--format: %w", err)
+		}
+		gz = f == tickfile.CSV && egz
+	case ok:
+		f, gz = ef, egz
+	case out != "" && out != "-":
+		return 0, false, fmt.Errorf("--out %s: cannot tell the format from the extension: name it .parquet, .csv or .csv.gz, or pass --format", out)
+	default:
+		f = tickfile.CSV
+	}
+	if f == tickfile.Parquet && out == "" {
+		return 0, false, errors.New("--format parquet needs --out FILE (Parquet is binary; --out - writes it to standard output)")
+	}
+	return f, gz, nil
+}
+
+// pager yields the export's events a page at a time.
+type pager interface {
+	next(ctx context.Context) ([]market.Event, error)
+}
+
+// exportResult is what an export wrote.
+type exportResult struct {
+	rows        int64
+	symbols     map[string]bool
+	first, last int64
+	bytes       int64
+	path        string
+	took        time.Duration
+	fellBack    bool // TAPE_DATA was locked by a server: read through --url
+}
+
+func (r *exportResult) summary(o exportOptions) string {
+	what := o.kind.String()
+	if o.kind == tickfile.KindBars {
+		what = o.timeframe.String() + " bars"
+	}
+	if r.rows == 0 {
+		return fmt.Sprintf("tape export: no %s for %s from %s to %s (check --symbols, --start and --end; a date means midnight New York time)",
+			what, strings.Join(o.symbols, ","), o.start.UTC().Format(time.RFC3339), o.end.UTC().Format(time.RFC3339))
+	}
+	dest := "standard output"
+	if r.path != "" {
+		dest = r.path
+	}
+	syms := make([]string, 0, len(r.symbols))
+	for s := range r.symbols {
+		syms = append(syms, s)
+	}
+	slices.Sort(syms)
+	return fmt.Sprintf("tape export: wrote %s %s of %s (%s to %s UTC) to %s, %s, in %s",
+		commas(r.rows), what, strings.Join(syms, ","),
+		time.Unix(0, r.first).UTC().Format("2006-01-02 15:04:05"), time.Unix(0, r.last).UTC().Format("2006-01-02 15:04:05"),
+		dest, sizeString(r.bytes), r.took.Round(time.Millisecond))
+}
+
+// runExport writes the export to o.out (or stdout). mayFallBack allows,
+// when o.dataDir came from TAPE_DATA or a config file rather than --data,
+// reading through o.url when a server holds the directory or it holds no
+// data: the user did not ask for offline mode on this command line.
+func runExport(ctx context.Context, stdout, stderr io.Writer, o exportOptions, mayFallBack bool) (*exportResult, error) {
+	began := time.Now()
+	res := &exportResult{symbols: map[string]bool{}}
+	if o.pageSize <= 0 || o.pageSize > 10000 {
+		o.pageSize = 10000
+	}
+	var src pager
+	if o.dataDir != "" {
+		d, err := openOffline(ctx, o.dataDir, true, nil)
+		switch {
+		case errors.Is(err, errServing) && mayFallBack:
+			fmt.Fprintf(stderr, "tape export: tape serve is running on %s (TAPE_DATA): reading through %s\n", o.dataDir, o.url)
+			res.fellBack = true
+		case errors.Is(err, errNoData) && mayFallBack:
+			res.fellBack = true // TAPE_DATA names no store yet: the default source
+		case errors.Is(err, errServing):
+			return nil, fmt.Errorf("tape serve is running on this directory (%s): export with --url instead (default %s)", o.dataDir, "http://127.0.0.1:8080")
+		case err != nil:
+			return nil, err
+		default:
+			defer d.close()
+			src = &storePager{s: d.history, o: o}
+		}
+	}
+	if src == nil {
+		rp, err := newRESTPager(o)
+		if err != nil {
+			return nil, err
+		}
+		src = rp
+	}
+
+	// The file appears only once complete: written under a temporary name
+	// in the same directory, synced, then renamed, so a failed or
+	// interrupted export never leaves a truncated file that looks whole.
+	var out io.Writer = stdout
+	var tmp *os.File
+	if o.out != "" && o.out != "-" {
+		var err error
+		tmp, err = os.CreateTemp(filepath.Dir(o.out), "."+filepath.Base(o.out)+".tmp-*")
+		if err != nil {
+			return nil, fmt.Errorf("--out: %w", err)
+		}
+		defer func() {
+			if tmp != nil {
+				tmp.Close()
+				os.Remove(tmp.Name())
+			}
+		}()
+		out = tmp
+		res.path = o.out
+	}
+	cw := &countWriter{w: out}
+	w, err := tickfile.NewWriter(cw, tickfile.WriterOptions{Format: o.format, Kind: o.kind, Gzip: o.gzip,
+		Timeframe: o.timeframe.String(), Version: version})
+	if err != nil {
+		return nil, err
+	}
+	bar := newProgress(stderr, o.progress, -1, "exporting "+o.kind.String())
+	for {
+		evs, err := src.next(ctx)
+		if err != nil {
+			bar.done()
+			return nil, err
+		}
+		if len(evs) == 0 {
+			break
+		}
+		if err := w.Write(evs); err != nil {
+			bar.done()
+			return nil, fmt.Errorf("writing: %w", err)
+		}
+		for i := range evs {
+			e := &evs[i]
+			if res.rows == 0 || e.Time < res.first {
+				res.first = e.Time
+			}
+			res.last = max(res.last, e.Time)
+			res.rows++
+			if !res.symbols[e.Symbol] {
+				res.symbols[e.Symbol] = true
+			}
+		}
+		bar.add(len(evs))
+	}
+	bar.done()
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("writing: %w", err)
+	}
+	res.bytes = cw.n
+	if tmp != nil {
+		if err := tmp.Sync(); err != nil {
+			return nil, fmt.Errorf("--out: %w", err)
+		}
+		if err := tmp.Close(); err != nil {
+			return nil, fmt.Errorf("--out: %w", err)
+		}
+		if err := os.Rename(tmp.Name(), o.out); err != nil {
+			return nil, fmt.Errorf("--out: %w", err)
+		}
+		tmp = nil
+	}
+	res.took = time.Since(began)
+	return res, nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// storePager pages through the history store directly (--data).
+type storePager struct {
+	s      *history.Store
+	o      exportOptions
+	cursor *history.Cursor
+	done   bool
+}
+
+func (p *storePager) next(ctx context.Context) ([]market.Event, error) {
+	if p.done {
+		return nil, nil
+	}
+	q := history.Query{Symbols: p.o.symbols, Start: p.o.start.UnixNano(), End: p.o.end.UnixNano(),
+		Limit: p.o.pageSize, After: p.cursor}
+	var res history.Result
+	var err error
+	switch p.o.kind {
+	case tickfile.KindTrades:
+		res, err = p.s.Trades(ctx, q)
+	case tickfile.KindQuotes:
+		res, err = p.s.Quotes(ctx, q)
+	default:
+		res, err = p.s.Bars(ctx, q, p.o.timeframe)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the history store: %w", err)
+	}
+	p.cursor = res.Next
+	p.done = res.Next == nil
+	return res.Events, nil
+}

@@ -1,5 +1,0 @@
-//go:build !unix
-
-package server
-
-func lockDir(string) (func(), error) { return func() {}, nil }
