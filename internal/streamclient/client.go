@@ -439,11 +439,20 @@ func (c *Client) session(ctx context.Context, h Handler) (healthy bool, err erro
 			return false, fmt.Errorf("subscribe: %w", err)
 		}
 		m, err := expect("subscription")
-		if err != nil {
+		var pe *ProtocolError
+		switch {
+		case errors.As(err, &pe) && !pe.Fatal():
+			// The server refused the set (405 symbol limit, 409 plan...).
+			// Reconnecting would only be refused again: stay connected with
+			// nothing subscribed, say so, and keep the wanted set for the
+			// next changes and reconnects.
+			msg := "subscription refused: " + pe.Error()
+			c.lastErr.Store(&msg)
+			o.Logger.Error("upstream refused the subscription; connected without it", "err", pe)
+		case err != nil:
 			c.changeMu.Unlock()
 			return false, err
-		}
-		if m.Sub != nil {
+		case m.Sub != nil:
 			c.mu.Lock()
 			c.sub = *m.Sub
 			c.mu.Unlock()

@@ -438,3 +438,26 @@ func TestUpstreamFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusedInitialSubscription: a set the server refuses at connect
+// (405) leaves the client connected, with the refusal reported, rather than
+// reconnecting into the same refusal forever.
+func TestRefusedInitialSubscription(t *testing.T) {
+	h := hub.New(hub.Options{Formats: []hub.Encoder{alpacawire.AppendJSON, alpacawire.AppendMsgpack}})
+	ws := wsapi.New(wsapi.Options{Hub: h, MaxSymbols: 1})
+	hs := httptest.NewServer(ws)
+	defer func() { ws.Close(); hs.Close() }()
+	c, _ := New(Options{URL: "ws" + strings.TrimPrefix(hs.URL, "http") + "/v2/iex",
+		Subscription: subscription(market.ChanTrades, "AAPL", "MSFT"), MinBackoff: time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, func([]alpacawire.Message) {}) }()
+	eventually(t, "connected", func() bool { return c.State() == StateConnected })
+	time.Sleep(100 * time.Millisecond)
+	connects, reconnects, last := c.Stats()
+	if connects != 1 || reconnects != 0 || !strings.Contains(last, "405") || c.State() != StateConnected {
+		t.Fatalf("connects %d reconnects %d last %q state %v", connects, reconnects, last, c.State())
+	}
+	cancel()
+	<-done
+}

@@ -146,6 +146,16 @@ func (f *Feed) Change(ctx context.Context, add, remove alpacawire.Subscription) 
 	f.mu.Unlock()
 
 	if !empty(&up) {
+		// While the upstream is (re)connecting, give it the caller's time
+		// to come up, so that a refusal can still reach this caller.
+		for f.client.State() != streamclient.StateConnected && f.client.State() != streamclient.StateFailed {
+			select {
+			case <-ctx.Done():
+			case <-time.After(10 * time.Millisecond):
+				continue
+			}
+			break
+		}
 		err := f.client.Change(ctx, true, up)
 		var pe *streamclient.ProtocolError
 		if errors.As(err, &pe) {
