@@ -3,11 +3,9 @@ package main
 import (
 	"cmp"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -17,8 +15,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tapehq/tape/internal/bars"
-	"github.com/tapehq/tape/internal/history"
 	"github.com/tapehq/tape/internal/market"
 	"github.com/tapehq/tape/internal/server"
 	"github.com/tapehq/tape/internal/tickfile"
@@ -109,109 +105,17 @@ runs: stop tape serve first.`,
 
 // importResult is what an import did, for the summary.
 type importResult struct {
+	writeResult // what was written: rows by kind, derived bars, seqs
 	files       []string
-	read        int64            // rows read, good and bad
-	imported    map[string]int64 // rows written to the journal and store, by kind name
+	read        int64 // rows read, good and bad
 	skipped     int64
 	reasons     map[string]int64 // skipped rows by reason
 	warnings    map[string]int64
-	derived     map[market.Kind]int64
 	symbols     []string
 	first, last int64 // event time range
-	firstSeq    uint64
-	lastSeq     uint64
 	took        time.Duration
 	interrupted bool
-	derive      bool  // bars were derived from the imported trades
-	lastTime    int64 // the time of the last row written
-}
-
-func (r *importResult) total() int64 {
-	var n int64
-	for _, v := range r.imported {
-		n += v
-	}
-	return n
-}
-
-// stagedRow is one imported row, waiting to be sorted: when it happened
-// and where its binary event (market.AppendBinary, what the journal
-// stores) starts in the arena. The offset grows with the read order, so
-// sorting by (time, offset) keeps file order among equal times.
-//
-// The sort time of a bar is its end, not its start (its t): live, a bar
-// is sent once its minute (or day) has closed, after the trades in it, and
-// an import of trades together with bars must journal them in that order
-// for a replay to play them back as they happened.
-type stagedRow struct {
-	t   int64
-	off uint64
-}
-
-// staging holds every row of an import compactly until it is sorted:
-// about 80 bytes a trade (the journal payload plus 16 bytes of index),
-// against some 200 for a market.Event.
-type staging struct {
-	arena       []byte
-	rows        []stagedRow
-	first, last int64 // event times
-	lastTrade   int64
-}
-
-func (s *staging) add(e *market.Event) {
-	off := len(s.arena)
-	s.arena = append(s.arena, 0)
-	s.arena = market.AppendBinary(s.arena, e)
-	s.arena[off] = byte(len(s.arena) - off - 1) // < 256: symbols are at most 16 bytes
-	s.rows = append(s.rows, stagedRow{t: sortTime(e.Kind, e.Time), off: uint64(off)})
-	s.first, s.last = min(s.first, e.Time), max(s.last, e.Time)
-	if e.Kind == market.KindTrade {
-		s.lastTrade = max(s.lastTrade, e.Time)
-	}
-}
-
-// sortTime is when an event of kind k and time t goes out live: a bar once
-// its minute or day has ended, anything else at its time.
-func sortTime(k market.Kind, t int64) int64 {
-	switch k {
-	case market.KindBar:
-		return t + int64(time.Minute)
-	case market.KindDailyBar:
-		d := time.Unix(0, t).In(newYork)
-		return time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, newYork).UnixNano()
-	}
-	return t
-}
-
-// grow makes room for n more rows of about a trade's size.
-func (s *staging) grow(n int) {
-	s.arena = slices.Grow(s.arena, n*64)
-	s.rows = slices.Grow(s.rows, n)
-}
-
-// setKind changes the event kind of the rows staged from index from on.
-// AppendBinary's encoding starts version u8 | kind u8 | time i64, so this
-// is a one-byte patch per row (and the sort time is recomputed).
-func (s *staging) setKind(from int, k market.Kind) {
-	for i := range s.rows[from:] {
-		r := &s.rows[from+i]
-		s.arena[r.off+2] = byte(k)
-		t := int64(binary.LittleEndian.Uint64(s.arena[r.off+3:])) // the event time follows the kind
-		r.t = sortTime(k, t)
-	}
-}
-
-func (s *staging) payload(r stagedRow) []byte {
-	n := uint64(s.arena[r.off])
-	return s.arena[r.off+1 : r.off+1+n]
-}
-
-// span is the time range of one symbol and kind in the import.
-type span struct{ lo, hi int64 }
-
-type spanKey struct {
-	sym  string
-	kind tickfile.Kind
+	derive      bool // bars were derived from the imported trades
 }
 
 // runImport imports files into o.dataDir. It reads and validates every
@@ -219,8 +123,7 @@ type spanKey struct {
 // data directory untouched; it returns the result so far even on error.
 func runImport(ctx context.Context, stderr io.Writer, files []string, o importOptions) (*importResult, error) {
 	began := time.Now()
-	res := &importResult{files: files, imported: map[string]int64{}, reasons: map[string]int64{},
-		warnings: map[string]int64{}, derived: map[market.Kind]int64{}}
+	res := &importResult{writeResult: newWriteResult(), files: files, reasons: map[string]int64{}, warnings: map[string]int64{}}
 	// Lock first: no point reading gigabytes for a directory the server
 	// owns.
 	if err := os.MkdirAll(o.dataDir, 0o755); err != nil {
@@ -239,7 +142,7 @@ func runImport(ctx context.Context, stderr io.Writer, files []string, o importOp
 		reported++
 	}
 
-	d, err := lockForImport(o.dataDir)
+	d, err := lockForWrite(o.dataDir, "import")
 	if err != nil {
 		return nil, err
 	}
@@ -363,22 +266,14 @@ func runImport(ctx context.Context, stderr io.Writer, files []string, o importOp
 
 	// Time order, file order among equal times. Exports are grouped by
 	// symbol, so a real sort is the rule, not the exception.
-	cmpRow := func(a, b stagedRow) int {
-		if c := cmp.Compare(a.t, b.t); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.off, b.off)
-	}
-	if !slices.IsSortedFunc(st.rows, cmpRow) {
-		slices.SortFunc(st.rows, cmpRow)
-	}
+	st.sort()
 	res.first, res.last = st.first, st.last
 
 	if err := d.open(ctx); err != nil {
 		return res, err
 	}
 	opened = true
-	if err := checkOverlap(ctx, d.data.history, spans, o.allowOverlap); err != nil {
+	if err := checkOverlap(ctx, d.data.history, spans, o.allowOverlap, "import"); err != nil {
 		d.close()
 		return res, err
 	}
@@ -386,7 +281,7 @@ func runImport(ctx context.Context, stderr io.Writer, files []string, o importOp
 	// they are the bars as the source computed them (with its corrections
 	// and cancels, which trade files do not carry) and are used as they are.
 	res.derive = kinds[tickfile.KindTrades] && !kinds[tickfile.KindBars]
-	err = writeImport(ctx, d, &st, res.derive, res, newProgress(stderr, o.progress, int64(len(st.rows)), "importing"))
+	err = writeStaged(ctx, d, &st, res.derive, &res.writeResult, newProgress(stderr, o.progress, int64(len(st.rows)), "importing"))
 	if cerr := d.close(); err == nil && cerr != nil {
 		err = fmt.Errorf("closing the data directory: %w", cerr)
 	}
@@ -398,19 +293,6 @@ func runImport(ctx context.Context, stderr io.Writer, files []string, o importOp
 			commas(res.total()), commas(int64(len(st.rows))), fmtTime(res.lastTime))
 	}
 	return res, err
-}
-
-// lockForImport locks the data directory, saying what to do if tape serve
-// holds it.
-func lockForImport(dir string) (*lockedData, error) {
-	d := &lockedData{dir: dir}
-	if err := d.lock(); err != nil {
-		if errors.Is(err, errServing) {
-			return nil, fmt.Errorf("tape serve is running on %s: stop tape serve first (import writes the journal and history store the server owns), then run tape import again", dir)
-		}
-		return nil, err
-	}
-	return d, nil
 }
 
 // barKind returns the event kind a file's rows become and, for bars, a
@@ -460,204 +342,6 @@ func isMidnight(ns int64) bool {
 // reasonBarTime refuses a bar whose time does not start a bar of the
 // file's timeframe.
 const reasonBarTime = "bad bar time"
-
-// checkOverlap refuses to import trades or quotes where the store already
-// has some for the same symbol and period: they would be stored twice (the
-// journal and the store append, they do not deduplicate), which is what
-// running the same import twice, or resuming an interrupted one, would do.
-// Bars need no check: an imported bar replaces the stored bar of its time.
-func checkOverlap(ctx context.Context, h *history.Store, spans map[spanKey]span, allow bool) error {
-	if allow {
-		return nil
-	}
-	keys := make([]spanKey, 0, len(spans))
-	for k := range spans {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b spanKey) int {
-		return cmp.Or(cmp.Compare(a.kind, b.kind), strings.Compare(a.sym, b.sym))
-	})
-	for _, k := range keys {
-		if k.kind == tickfile.KindBars {
-			continue
-		}
-		sp := spans[k]
-		q := history.Query{Symbols: []string{k.sym}, Start: sp.lo, End: sp.hi, Limit: 1}
-		var res history.Result
-		var err error
-		if k.kind == tickfile.KindTrades {
-			res, err = h.Trades(ctx, q)
-		} else {
-			res, err = h.Quotes(ctx, q)
-		}
-		if err != nil {
-			return err
-		}
-		if len(res.Events) > 0 {
-			return fmt.Errorf("the data directory already has %v of %s between %s and %s: importing them again would store them twice "+
-				"(was this file imported before?). Import another period, or pass --allow-overlap to import anyway",
-				k.kind, k.sym, fmtTime(sp.lo), fmtTime(sp.hi))
-		}
-	}
-	return nil
-}
-
-func fmtTime(ns int64) string { return time.Unix(0, ns).UTC().Format("2006-01-02T15:04:05.999999999Z") }
-
-// importBatch is how many events go to the journal and the store at a
-// time: one journal commit and one store Apply each.
-const importBatch = 4096
-
-// flushEvery bounds the store's unflushed memory during an import: the
-// flusher does not run (nothing else reads the store), so it is flushed
-// explicitly every so many events.
-const flushEvery = 1 << 18
-
-// writeImport sequences the staged rows, in time order, into the journal
-// and the history store, deriving bars from trades on the way with a fresh
-// bar builder, exactly as the ingest pipeline does live: the builder sees
-// each trade, and its clock (Advance) follows the trades' times, so minute
-// bars close as the imported day unfolds and updated and daily bars come
-// out where they would have.
-func writeImport(ctx context.Context, d *lockedData, st *staging, trades bool, res *importResult, bar *progress) error {
-	defer bar.done()
-	j, h := d.data.journal, d.data.history
-	next := j.Last() + 1
-	if ls := h.Stats().LastSeq; ls >= next {
-		return fmt.Errorf("the history store is ahead of the journal (seq %d > %d): the journal lost records; "+
-			"move %s aside so it is rebuilt from the journal, then import again", ls, j.Last(), filepath.Join(d.dir, "history"))
-	}
-	res.firstSeq = next
-	var (
-		builder *bars.Builder
-		derived []market.Event
-		batch   = make([]market.Event, 0, importBatch)
-		buf     []byte
-		in      market.Interner
-		sinceFl int
-		rows    int
-	)
-	if trades {
-		builder = bars.New(bars.Options{})
-	}
-	flush := func() {
-		if len(batch) == 0 {
-			return
-		}
-		j.Commit()
-		h.Apply(batch)
-		sinceFl += len(batch)
-		batch = batch[:0]
-		if sinceFl >= flushEvery {
-			if err := h.Flush(); err == nil {
-				sinceFl = 0
-			}
-		}
-	}
-	// emit journals e (with the given binary payload, or encoded here for
-	// a derived bar) and queues it for the store.
-	emit := func(e *market.Event, payload []byte) error {
-		e.Seq = next
-		raw := payload != nil
-		if !raw {
-			buf = market.AppendBinary(buf[:0], e)
-			payload = buf
-		}
-		if err := j.Append(e.Seq, e.Time, payload); err != nil {
-			return fmt.Errorf("journal: %w", err)
-		}
-		next++
-		res.lastSeq = e.Seq
-		switch {
-		case !raw:
-			res.derived[e.Kind]++
-		case e.Kind == market.KindTrade:
-			res.imported["trades"]++
-		case e.Kind == market.KindQuote:
-			res.imported["quotes"]++
-		default:
-			res.imported["bars"]++
-		}
-		batch = append(batch, *e)
-		if len(batch) == cap(batch) {
-			flush()
-			bar.add(rows)
-			rows = 0
-		}
-		return nil
-	}
-	for i, sr := range st.rows {
-		if i%importBatch == 0 && ctx.Err() != nil {
-			flush()
-			return ctx.Err()
-		}
-		p := st.payload(sr)
-		var e market.Event
-		if err := market.DecodeBinary(p, &e, &in); err != nil {
-			return fmt.Errorf("internal error: staged row %d: %w", i, err)
-		}
-		if builder != nil && e.Kind == market.KindTrade {
-			// The clock stops just short of the trade: a minute that ends
-			// exactly at its time closes after it, as live, where the
-			// pipeline applies a batch's trades before it advances.
-			derived = builder.Advance(e.Time-1, derived[:0])
-			for k := range derived {
-				if err := emit(&derived[k], nil); err != nil {
-					return err
-				}
-			}
-			builder.Apply(&e)
-		}
-		rows++
-		if err := emit(&e, p); err != nil {
-			return err
-		}
-		res.lastTime = e.Time
-	}
-	if builder != nil {
-		// Past the last trade's minute, the bar window and the next :30
-		// mark: the last minute closes, its daily bar goes out, and any
-		// updated bar is sent.
-		end := st.lastTrade + int64(bars.DefaultWindow) + 2*int64(time.Minute)
-		derived = builder.Advance(end, derived[:0])
-		for k := range derived {
-			if err := emit(&derived[k], nil); err != nil {
-				return err
-			}
-		}
-	}
-	flush()
-	bar.add(rows)
-	return nil
-}
-
-// lockedData is a data directory locked by import, opened after the files
-// were read.
-type lockedData struct {
-	dir    string
-	unlock func()
-	data   *offlineData
-}
-
-func (d *lockedData) lock() error {
-	unlock, err := lockDirOffline(d.dir)
-	if err != nil {
-		return err
-	}
-	d.unlock = unlock
-	return nil
-}
-
-func (d *lockedData) open(ctx context.Context) error {
-	data, err := openLocked(ctx, d.dir, d.unlock, slog.New(slog.DiscardHandler))
-	if err != nil {
-		return err
-	}
-	d.data = data
-	return nil
-}
-
-func (d *lockedData) close() error { return d.data.close() }
 
 // print writes the summary: what was read, imported and skipped (by
 // reason), the symbols and period, and how to replay it.

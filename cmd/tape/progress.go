@@ -22,16 +22,22 @@ type progress struct {
 	bar *progressbar.ProgressBar
 }
 
-// newProgress starts a bar on w when enabled. max < 0 draws a spinner with
-// a count and a rate instead of a bar (export does not know its total).
+// newProgress starts a bar of rows on w when enabled. max < 0 draws a
+// spinner with a count and a rate instead of a bar (export does not know
+// its total).
 func newProgress(w io.Writer, enabled bool, max int64, desc string) *progress {
+	return newProgressOf(w, enabled, max, desc, "rows")
+}
+
+// newProgressOf is newProgress counting units other than rows.
+func newProgressOf(w io.Writer, enabled bool, max int64, desc, unit string) *progress {
 	if !enabled {
 		return &progress{}
 	}
 	return &progress{bar: progressbar.NewOptions64(max,
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetDescription(desc),
-		progressbar.OptionSetItsString("rows"),
+		progressbar.OptionSetItsString(unit),
 		progressbar.OptionShowCount(),
 		progressbar.OptionShowIts(),
 		progressbar.OptionSetWidth(30),
@@ -45,6 +51,13 @@ func newProgress(w io.Writer, enabled bool, max int64, desc string) *progress {
 func (p *progress) add(n int) {
 	if p.bar != nil {
 		p.bar.Add(n)
+	}
+}
+
+// describe changes the text before the bar.
+func (p *progress) describe(s string) {
+	if p.bar != nil {
+		p.bar.Describe(s)
 	}
 }
 

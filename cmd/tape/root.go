@@ -28,7 +28,7 @@ dashes as underscores, e.g. TAPE_LISTEN=127.0.0.1:9000) or in a --config file of
 		SilenceErrors: true,
 		Version:       version,
 	}
-	root.AddCommand(newServeCmd(), newWatchCmd(), newExportCmd(), newImportCmd())
+	root.AddCommand(newServeCmd(), newWatchCmd(), newExportCmd(), newImportCmd(), newBackfillCmd())
 	return root
 }
 

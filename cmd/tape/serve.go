@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tapehq/tape/internal/auth"
+	"github.com/tapehq/tape/internal/backfill"
 	"github.com/tapehq/tape/internal/feed/sim"
 	"github.com/tapehq/tape/internal/server"
 )
@@ -44,6 +45,8 @@ Health:  GET /healthz      Metrics: GET /metrics (Prometheus)`,
   tape serve --feed replay --from 2026-11-25 --speed 10   # backtest against a recorded day
   APCA_API_KEY_ID=... APCA_API_SECRET_KEY=... tape serve --feed alpaca --alpaca-feed sip --symbols SPY
                                  # one Alpaca connection shared by every local client
+  APCA_API_KEY_ID=... APCA_API_SECRET_KEY=... tape serve --feed poll --symbols AAPL,MSFT --poll-interval 2s
+                                 # no streaming: poll Alpaca's latest trades, quotes and bars, publish what changed
   tape serve --listen 0.0.0.0:8080 --auth-key AK --auth-secret SK`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -95,10 +98,14 @@ Health:  GET /healthz      Metrics: GET /metrics (Prometheus)`,
 	f := cmd.Flags()
 	f.StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "address to listen on; anything beyond loopback requires API keys")
 	f.StringVar(&opts.DataDir, "data", server.DefaultDataDir(), "directory for Tape's files (default $TAPE_DATA, $XDG_DATA_HOME/tape or ~/.local/share/tape)")
-	f.StringVar(&opts.Feed, "feed", "sim", `market data source: "sim" (the deterministic simulator), "alpaca" (live, keys from APCA_API_KEY_ID/APCA_API_SECRET_KEY) or "replay" (a recorded period, see --from)`)
-	f.StringVar(&opts.AlpacaFeed, "alpaca-feed", "iex", "the Alpaca stock feed to connect to: iex, sip, delayed_sip, test (FAKEPACA, 24/7)")
+	f.StringVar(&opts.Feed, "feed", "sim", `market data source: "sim" (the deterministic simulator), "alpaca" (live, keys from APCA_API_KEY_ID/APCA_API_SECRET_KEY), `+
+		`"poll" (Alpaca's REST API polled every --poll-interval for --symbols, same keys) or "replay" (a recorded period, see --from)`)
+	f.StringVar(&opts.AlpacaFeed, "alpaca-feed", "iex", "the Alpaca stock feed to stream: iex, sip, delayed_sip, test (FAKEPACA, 24/7); or to poll: iex, sip, delayed_sip, otc, boats, overnight")
 	f.StringVar(&opts.AlpacaStreamURL, "alpaca-stream-url", "wss://stream.data.alpaca.markets/v2", "upstream stream base URL (another Tape works too: ws://host:8080/v2)")
-	f.StringVar(&symbols, "symbols", "", "comma-separated symbols to simulate (default: "+strings.Join(sim.DefaultSymbols, ",")+")")
+	f.StringVar(&opts.AlpacaDataURL, "alpaca-data-url", backfill.DefaultBaseURL, "--feed poll: Alpaca's market-data REST API (another Tape works too: http://host:8080)")
+	f.DurationVar(&opts.PollInterval, "poll-interval", time.Second, "--feed poll: time between polls; each polls the latest trades, quotes and bars, one call each per 100 symbols "+
+		"(Alpaca's free plan allows 200 calls a minute)")
+	f.StringVar(&symbols, "symbols", "", "comma-separated symbols to simulate, subscribe upstream always (--feed alpaca) or poll (--feed poll) (default for the simulator: "+strings.Join(sim.DefaultSymbols, ",")+")")
 	f.Int64Var(&opts.Seed, "seed", 0, "simulator seed for a deterministic run (0: pick one and log it)")
 	f.Float64Var(&opts.Rate, "rate", 1000, "simulator messages per second, on average (1 to over 1,000,000)")
 	f.Var(&speed, "speed", `market seconds per real second (60: a minute per second); "max": as fast as clients take it`)

@@ -21,7 +21,9 @@ func AppendAuth(b []byte, c Codec, key, secret string) []byte {
 }
 
 // AppendSubscribe appends a client's subscribe (or, with subscribe false,
-// unsubscribe) message for the non-empty channels of s.
+// unsubscribe) message for the non-empty channels of s, keyed by their
+// Alpaca names. s must hold the channels of one class only (one stream's):
+// "trades" of two classes would be two keys of the same name.
 func AppendSubscribe(b []byte, c Codec, subscribe bool, s *Subscription) []byte {
 	action := "unsubscribe"
 	if subscribe {
@@ -39,7 +41,7 @@ func AppendSubscribe(b []byte, c Codec, subscribe bool, s *Subscription) []byte 
 		b = mpStr(b, action)
 		for ch := range market.NumChannels {
 			if len(s[ch]) > 0 {
-				b = mpStr(b, ch.String())
+				b = mpStr(b, ch.Name())
 				b = mpStrs(b, s[ch])
 			}
 		}
@@ -50,7 +52,7 @@ func AppendSubscribe(b []byte, c Codec, subscribe bool, s *Subscription) []byte 
 	for ch := range market.NumChannels {
 		if len(s[ch]) > 0 {
 			b = append(b, ',')
-			b = jsStr(b, ch.String())
+			b = jsStr(b, ch.Name())
 			b = append(b, ':')
 			b = jsStrs(b, s[ch])
 		}

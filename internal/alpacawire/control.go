@@ -86,48 +86,14 @@ func AppendError(b []byte, c Codec, code int) []byte {
 	return append(b, "}]"...)
 }
 
-// Subscription is a client's full subscription set on a stock stream, as
-// echoed after every subscribe and unsubscribe. Symbols are kept in the
-// order the client first asked for them; "*" is a symbol like any other here.
+// Subscription is a client's full subscription set, as echoed after every
+// subscribe and unsubscribe, indexed by channel. A stream uses only its own
+// class's channels (see Stream). Symbols are kept in the order the client
+// first asked for them; "*" is a symbol like any other here.
 type Subscription [market.NumChannels][]string
 
-// echoOrder is the key order of Alpaca's stock echo. Corrections and
-// cancelErrors mirror trades.
-var echoOrder = []struct {
-	name string
-	ch   market.Channel
-}{
-	{"trades", market.ChanTrades},
-	{"quotes", market.ChanQuotes},
-	{"bars", market.ChanBars},
-	{"updatedBars", market.ChanUpdatedBars},
-	{"dailyBars", market.ChanDailyBars},
-	{"statuses", market.ChanStatuses},
-	{"lulds", market.ChanLULDs},
-	{"corrections", market.ChanTrades},
-	{"cancelErrors", market.ChanTrades},
-	{"imbalances", market.ChanImbalances},
-}
-
-// AppendSubscription appends the one-message frame echoing s.
+// AppendSubscription appends the one-message frame echoing s on a stock
+// stream (StreamStocks.AppendSubscription).
 func AppendSubscription(b []byte, c Codec, s *Subscription) []byte {
-	if c == MsgPack {
-		b = append(b, 0x91)
-		b = mpMapHeader(b, 1+len(echoOrder))
-		b = append(b, 0xa1, 'T')
-		b = mpStr(b, "subscription")
-		for _, k := range echoOrder {
-			b = mpStr(b, k.name)
-			b = mpStrs(b, s[k.ch])
-		}
-		return b
-	}
-	b = append(b, `[{"T":"subscription"`...)
-	for _, k := range echoOrder {
-		b = append(b, ',', '"')
-		b = append(b, k.name...)
-		b = append(b, '"', ':')
-		b = jsStrs(b, s[k.ch])
-	}
-	return append(b, "}]"...)
+	return StreamStocks.AppendSubscription(b, c, s)
 }

@@ -18,16 +18,19 @@ import (
 // Design notes.
 //
 // Field dispatch is two table lookups: a key (at most two bytes for every
-// data field) and the message kind select a slot (dataSlot, controlSlot);
-// the slot selects a value type (slotTypes), which each codec reads with its
-// own scanner, and a destination, which the shared setters below write.
-// Keeping the per-kind knowledge in one place means the JSON and msgpack
-// decoders cannot disagree about which key means what. The one exception is
-// deliberate: msgpack trades, quotes and bars, nearly all of the upstream
-// traffic, take dedicated loops (mpTrade, mpQuote, mpBar) that switch on the
-// key and store directly, about twice as fast; the seed frames, which hold
-// both codecs to the same expected messages, and the differential tests
-// against the SDK keep them in line with the tables.
+// data field but the crypto taker side "tks" and the news keys, which are
+// matched as strings) and the message kind select a slot (dataSlot,
+// controlSlot); the slot selects a value type (slotTypes), which each codec
+// reads with its own scanner, and a destination, which the shared setters
+// below write. Keeping the per-kind knowledge in one place means the JSON
+// and msgpack decoders cannot disagree about which key means what. The one
+// exception is deliberate: in msgpack, stock trades, quotes and bars, crypto
+// trades, quotes and order books, and option trades and quotes, nearly all
+// of the upstream traffic, take dedicated loops (mpTrade, mpQuote, mpBar,
+// mpCryptoTrade, ...) that switch on the key and store directly, about twice
+// as fast; the seed frames, which hold both codecs to the same expected
+// messages, and the differential tests against the SDK keep them in line
+// with the tables.
 //
 // Errors do not travel up the hot path as error values: a scanner that fails
 // records what and where in the Decoder and returns a negative position;
@@ -40,28 +43,37 @@ var ErrMalformed = errors.New("alpacawire: malformed frame")
 
 // Message is one decoded item of a frame.
 type Message struct {
-	// Type is the "T" value: "t","q","b","u","d","s","l","c","x","i" for stock
-	// data, "success", "error", "subscription" for control messages, or any
-	// other value (another stream's types, future ones), which is kept
-	// without its fields rather than treated as an error. A map with no "T"
-	// at all yields Type "".
+	// Type is the "T" value: a data letter of the decoder's stream ("t",
+	// "q", "b", ... on stocks; "t", "q", "b", "u", "d", "o", "p" on crypto;
+	// "t", "q" on options; "n" on news), "success", "error", "subscription"
+	// for control messages, or any other value (another stream's types,
+	// future ones), which is kept without its fields rather than treated as
+	// an error. A map with no "T" at all yields Type "".
 	Type string
-	// Event is valid when Type is a stock data type (Event.Kind !=
-	// market.KindInvalid). Trade, Quote and Bar are inline; the rare kinds'
-	// pointer payloads are freshly allocated for each message, so the caller
-	// may publish them.
+	// Event is valid when Type is a data type of the decoder's stream
+	// (Event.Kind != market.KindInvalid). The hot kinds are inline; the rare
+	// kinds' pointer payloads are freshly allocated for each message, so the
+	// caller may publish them.
 	Event market.Event
 	// Msg is the "msg" of a success or error message.
 	Msg string
 	// Code is the "code" of an error message.
 	Code int
-	// Sub is the echoed subscription set of a "subscription" message. The
-	// stock echo's corrections and cancelErrors keys mirror trades and are
-	// ignored, as are other streams' channels (orderbooks, news).
+	// Sub is the echoed subscription set of a "subscription" message, with
+	// the keys of the decoder's stream. Mirror keys (stock corrections and
+	// cancelErrors, which follow trades) and other streams' keys are ignored.
 	Sub *Subscription
 }
 
 // Decoder decodes server→client stream frames, as an Alpaca SDK does.
+//
+// A Decoder is for one stream (NewDecoderFor; the zero Decoder and
+// NewDecoder are for stocks), because the streams share wire letters: "t"
+// is a stock trade on /v2/sip, a crypto trade on /v1beta3/crypto/us, an
+// option trade on /v1beta1/opra, each with different fields — exactly as
+// the SDK has one message handler per client type. Letters a stream does
+// not define (a stock "s" on a crypto stream) are kept as Type only, as the
+// SDK discards them.
 //
 // It reuses internal buffers and so is not safe for concurrent use: give each
 // connection its own. It interns symbol and other short repeated strings in a
@@ -90,17 +102,24 @@ type Message struct {
 // since every Alpaca code is ASCII and other bytes cannot survive a round trip
 // through the JSON encoder. An empty or non-ASCII value is 0.
 type Decoder struct {
+	stream  *Stream     // nil means StreamStocks
 	strs    internTable // ≤ MaxInterned strings
 	scratch []byte      // JSON strings with escapes are unescaped here
 
 	// Payloads of the rare kinds are decoded here and copied into a fresh
 	// allocation only when the message is complete.
 	rare struct {
-		status market.Status
-		luld   market.LULD
-		corr   market.Correction
-		cxl    market.CancelError
-		imb    market.Imbalance
+		status  market.Status
+		luld    market.LULD
+		corr    market.Correction
+		cxl     market.CancelError
+		imb     market.Imbalance
+		cbar    market.CryptoBar
+		bids    []market.BookLevel // reused between messages
+		asks    []market.BookLevel
+		reset   bool
+		pricing market.PerpPricing
+		news    market.News
 	}
 	sub Subscription // decoded here, copied out for a subscription message
 
@@ -120,11 +139,37 @@ const (
 // skipper is iterative and needs no bound.)
 const maxSkipDepth = 64
 
-// NewDecoder returns a Decoder with an empty intern table. (The zero
-// Decoder is ready to use as well, so it can be embedded by value.)
+// NewDecoder returns a Decoder for stock streams with an empty intern
+// table. (The zero Decoder is ready to use as well, so it can be embedded by
+// value.)
 func NewDecoder() *Decoder {
 	return &Decoder{}
 }
+
+// NewDecoderFor returns a Decoder for stream s: its letters decode to s's
+// kinds and its subscription echoes to s's channels.
+func NewDecoderFor(s *Stream) *Decoder {
+	if s == StreamStocks {
+		s = nil
+	}
+	return &Decoder{stream: s}
+}
+
+// Stream returns the stream d decodes.
+func (d *Decoder) Stream() *Stream {
+	if d.stream == nil {
+		return StreamStocks
+	}
+	return d.stream
+}
+
+// kindByLetter maps a one-byte "T" value to its kind, per class.
+var kindByLetter = func() (t [market.NumClasses][128]market.Kind) {
+	for k := market.KindTrade; k < market.NumKinds; k++ {
+		t[k.Class()][k.Letter()[0]] = k
+	}
+	return t
+}()
 
 // DecodeFrame decodes one frame, a JSON array in a text frame or a msgpack
 // array in a binary frame, and appends its messages to dst in order. Codec
@@ -273,31 +318,12 @@ const (
 
 // classify maps a T value to its class, kind and a non-allocating Type string.
 func (d *Decoder) classify(t []byte) (msgClass, market.Kind, string) {
-	if len(t) == 1 {
-		var k market.Kind
-		switch t[0] {
-		case 't':
-			k = market.KindTrade
-		case 'q':
-			k = market.KindQuote
-		case 'b':
-			k = market.KindBar
-		case 'u':
-			k = market.KindUpdatedBar
-		case 'd':
-			k = market.KindDailyBar
-		case 's':
-			k = market.KindStatus
-		case 'l':
-			k = market.KindLULD
-		case 'c':
-			k = market.KindCorrection
-		case 'x':
-			k = market.KindCancelError
-		case 'i':
-			k = market.KindImbalance
+	if len(t) == 1 && t[0] < 128 {
+		cl := market.ClassStocks
+		if d.stream != nil {
+			cl = d.stream.Class
 		}
-		if k != market.KindInvalid {
+		if k := kindByLetter[cl][t[0]]; k != market.KindInvalid {
 			return classData, k, k.Letter()
 		}
 	}
@@ -378,6 +404,48 @@ const (
 	slotImbPrice
 	slotImbTape
 
+	slotCTradeID
+	slotCTradePrice
+	slotCTradeSize
+	slotCTradeTaker
+
+	slotCQuoteBidPrice
+	slotCQuoteBidSize
+	slotCQuoteAskPrice
+	slotCQuoteAskSize
+
+	slotCBarOpen
+	slotCBarHigh
+	slotCBarLow
+	slotCBarClose
+	slotCBarVolume
+	slotCBarCount
+	slotCBarVWAP
+
+	slotBookBids
+	slotBookAsks
+	slotBookReset
+
+	slotPxIndex
+	slotPxMark
+	slotPxFunding
+	slotPxOpenInterest
+	slotPxNextFunding
+
+	slotOTradeCond // option trades use the stock trade slots otherwise
+	slotOQuoteCond // and option quotes the stock quote slots
+
+	slotNewsID
+	slotNewsHeadline
+	slotNewsSummary
+	slotNewsAuthor
+	slotNewsCreated
+	slotNewsUpdated
+	slotNewsURL
+	slotNewsContent
+	slotNewsSymbols
+	slotNewsSource
+
 	slotMsg        // error msg
 	slotSuccessMsg // success msg: any other type is skipped (see controlSlot)
 	slotCode
@@ -404,43 +472,65 @@ const (
 	vtConds             // list of one-character strings
 	vtTime              // timestamp
 	vtList              // list of strings (subscription echo)
+	vtBool              // true, false or nil (false)
+	vtLevels            // list of {"p","s"} order book levels
+	vtCode              // one condition string (options), packed into Conditions
+	vtSyms              // list of symbols (news), interned
 )
 
-var slotTypes = [numSlots]valType{
-	slotSymbol: vtStr, slotTime: vtTime,
+var slotTypes = func() [numSlots]valType {
+	t := [numSlots]valType{
+		slotSymbol: vtStr, slotTime: vtTime,
 
-	slotTradeID: vtInt64, slotTradeExch: vtChar, slotTradePrice: vtFloat, slotTradeSize: vtUint32,
-	slotTradeConds: vtConds, slotTradeTape: vtChar,
+		slotTradeID: vtInt64, slotTradeExch: vtChar, slotTradePrice: vtFloat, slotTradeSize: vtUint32,
+		slotTradeConds: vtConds, slotTradeTape: vtChar,
 
-	slotQuoteBidExch: vtChar, slotQuoteBidPrice: vtFloat, slotQuoteBidSize: vtUint32,
-	slotQuoteAskExch: vtChar, slotQuoteAskPrice: vtFloat, slotQuoteAskSize: vtUint32,
-	slotQuoteConds: vtConds, slotQuoteTape: vtChar,
+		slotQuoteBidExch: vtChar, slotQuoteBidPrice: vtFloat, slotQuoteBidSize: vtUint32,
+		slotQuoteAskExch: vtChar, slotQuoteAskPrice: vtFloat, slotQuoteAskSize: vtUint32,
+		slotQuoteConds: vtConds, slotQuoteTape: vtChar,
 
-	slotBarOpen: vtFloat, slotBarHigh: vtFloat, slotBarLow: vtFloat, slotBarClose: vtFloat,
-	slotBarVolume: vtUint64, slotBarCount: vtUint64, slotBarVWAP: vtFloat,
+		slotBarOpen: vtFloat, slotBarHigh: vtFloat, slotBarLow: vtFloat, slotBarClose: vtFloat,
+		slotBarVolume: vtUint64, slotBarCount: vtUint64, slotBarVWAP: vtFloat,
 
-	slotStatusCode: vtStr, slotStatusMsg: vtStr, slotStatusReasonCode: vtStr, slotStatusReasonMsg: vtStr,
-	slotStatusTape: vtChar,
+		slotStatusCode: vtStr, slotStatusMsg: vtStr, slotStatusReasonCode: vtStr, slotStatusReasonMsg: vtStr,
+		slotStatusTape: vtChar,
 
-	slotLULDUp: vtFloat, slotLULDDown: vtFloat, slotLULDIndicator: vtChar, slotLULDTape: vtChar,
+		slotLULDUp: vtFloat, slotLULDDown: vtFloat, slotLULDIndicator: vtChar, slotLULDTape: vtChar,
 
-	slotCorrExch: vtChar, slotCorrTape: vtChar,
-	slotCorrOrigID: vtInt64, slotCorrOrigPrice: vtFloat, slotCorrOrigSize: vtUint32, slotCorrOrigConds: vtConds,
-	slotCorrCorrID: vtInt64, slotCorrCorrPrice: vtFloat, slotCorrCorrSize: vtUint32, slotCorrCorrConds: vtConds,
+		slotCorrExch: vtChar, slotCorrTape: vtChar,
+		slotCorrOrigID: vtInt64, slotCorrOrigPrice: vtFloat, slotCorrOrigSize: vtUint32, slotCorrOrigConds: vtConds,
+		slotCorrCorrID: vtInt64, slotCorrCorrPrice: vtFloat, slotCorrCorrSize: vtUint32, slotCorrCorrConds: vtConds,
 
-	slotCxlID: vtInt64, slotCxlPrice: vtFloat, slotCxlSize: vtUint32, slotCxlExch: vtChar, slotCxlTape: vtChar,
-	slotCxlAction: vtChar,
+		slotCxlID: vtInt64, slotCxlPrice: vtFloat, slotCxlSize: vtUint32, slotCxlExch: vtChar, slotCxlTape: vtChar,
+		slotCxlAction: vtChar,
 
-	slotImbPrice: vtFloat, slotImbTape: vtChar,
+		slotImbPrice: vtFloat, slotImbTape: vtChar,
 
-	slotMsg: vtMsg, slotSuccessMsg: vtMsgOrSkip, slotCode: vtInt,
+		slotCTradeID: vtInt64, slotCTradePrice: vtFloat, slotCTradeSize: vtFloat, slotCTradeTaker: vtChar,
 
-	slotSubFirst + 0: vtList, slotSubFirst + 1: vtList, slotSubFirst + 2: vtList, slotSubFirst + 3: vtList,
-	slotSubFirst + 4: vtList, slotSubFirst + 5: vtList, slotSubFirst + 6: vtList, slotSubFirst + 7: vtList,
-}
+		slotCQuoteBidPrice: vtFloat, slotCQuoteBidSize: vtFloat, slotCQuoteAskPrice: vtFloat, slotCQuoteAskSize: vtFloat,
 
-// Compile-time check that slotTypes lists exactly market.NumChannels lists.
-var _ = [1]struct{}{}[market.NumChannels-8]
+		slotCBarOpen: vtFloat, slotCBarHigh: vtFloat, slotCBarLow: vtFloat, slotCBarClose: vtFloat,
+		slotCBarVolume: vtFloat, slotCBarCount: vtUint64, slotCBarVWAP: vtFloat,
+
+		slotBookBids: vtLevels, slotBookAsks: vtLevels, slotBookReset: vtBool,
+
+		slotPxIndex: vtFloat, slotPxMark: vtFloat, slotPxFunding: vtFloat, slotPxOpenInterest: vtFloat,
+		slotPxNextFunding: vtTime,
+
+		slotOTradeCond: vtCode, slotOQuoteCond: vtCode,
+
+		slotNewsID: vtInt64, slotNewsHeadline: vtMsg, slotNewsSummary: vtMsg, slotNewsAuthor: vtMsg,
+		slotNewsCreated: vtTime, slotNewsUpdated: vtTime, slotNewsURL: vtMsg, slotNewsContent: vtMsg,
+		slotNewsSymbols: vtSyms, slotNewsSource: vtMsg,
+
+		slotMsg: vtMsg, slotSuccessMsg: vtMsgOrSkip, slotCode: vtInt,
+	}
+	for s := slotSubFirst; s <= slotSubLast; s++ {
+		t[s] = vtList
+	}
+	return t
+}()
 
 // key2 packs a key of at most two bytes into a switchable integer; longer
 // keys (no data field has one) map to 0, which matches no case. A two-byte
@@ -495,12 +585,26 @@ const (
 	kcp = 'c'<<8 | 'p'
 	kcs = 'c'<<8 | 's'
 	kcc = 'c'<<8 | 'c'
+	kr  = 'r'
+	kb  = 'b'
+	kip = 'i'<<8 | 'p'
+	kmp = 'm'<<8 | 'p'
+	kfr = 'f'<<8 | 'r'
+	kft = 'f'<<8 | 't'
 )
 
 // dataSlot maps a data message's key to its slot. The keys and their types
-// are those of the SDK's stock handlers (marketdata/stream/message.go); "r"
-// (received-at, SDK-internal) is skipped.
+// are those of the SDK's handlers (marketdata/stream/message.go: stocks,
+// crypto, options, news); "r" (received-at, SDK-internal) on stock trades
+// and quotes, and the legacy crypto exchange "x" (see encode_streams.go),
+// are skipped.
 func dataSlot(k market.Kind, key []byte) slot {
+	if k == market.KindNews {
+		return newsSlot(key) // no "S" or "t": its own keys only
+	}
+	if k == market.KindCryptoTrade && string(key) == "tks" {
+		return slotCTradeTaker
+	}
 	c := key2(key)
 	switch c {
 	case kT:
@@ -631,12 +735,129 @@ func dataSlot(k market.Kind, key []byte) slot {
 		case kz:
 			return slotImbTape
 		}
+	case market.KindCryptoTrade:
+		switch c {
+		case ki:
+			return slotCTradeID
+		case kp:
+			return slotCTradePrice
+		case ks:
+			return slotCTradeSize
+		}
+	case market.KindCryptoQuote:
+		switch c {
+		case kbp:
+			return slotCQuoteBidPrice
+		case kbs:
+			return slotCQuoteBidSize
+		case kap:
+			return slotCQuoteAskPrice
+		case kas:
+			return slotCQuoteAskSize
+		}
+	case market.KindCryptoBar, market.KindCryptoUpdatedBar, market.KindCryptoDailyBar:
+		switch c {
+		case ko:
+			return slotCBarOpen
+		case kh:
+			return slotCBarHigh
+		case kl:
+			return slotCBarLow
+		case kc:
+			return slotCBarClose
+		case kv:
+			return slotCBarVolume
+		case kn:
+			return slotCBarCount
+		case kvw:
+			return slotCBarVWAP
+		}
+	case market.KindCryptoOrderbook:
+		switch c {
+		case kb:
+			return slotBookBids
+		case ka:
+			return slotBookAsks
+		case kr:
+			return slotBookReset
+		}
+	case market.KindCryptoPricing:
+		switch c {
+		case kip:
+			return slotPxIndex
+		case kmp:
+			return slotPxMark
+		case kfr:
+			return slotPxFunding
+		case koi:
+			return slotPxOpenInterest
+		case kft:
+			return slotPxNextFunding
+		}
+	case market.KindOptionTrade:
+		switch c {
+		case kx:
+			return slotTradeExch
+		case kp:
+			return slotTradePrice
+		case ks:
+			return slotTradeSize
+		case kc:
+			return slotOTradeCond
+		}
+	case market.KindOptionQuote:
+		switch c {
+		case kbx:
+			return slotQuoteBidExch
+		case kbp:
+			return slotQuoteBidPrice
+		case kbs:
+			return slotQuoteBidSize
+		case kax:
+			return slotQuoteAskExch
+		case kap:
+			return slotQuoteAskPrice
+		case kas:
+			return slotQuoteAskSize
+		case kc:
+			return slotOQuoteCond
+		}
+	}
+	return slotSkip
+}
+
+// newsSlot maps a news message's key to its slot. News has no "S" and no
+// "t": its symbols are a list and its times are created_at and updated_at.
+func newsSlot(key []byte) slot {
+	switch string(key) {
+	case "T":
+		return slotT
+	case "id":
+		return slotNewsID
+	case "headline":
+		return slotNewsHeadline
+	case "summary":
+		return slotNewsSummary
+	case "author":
+		return slotNewsAuthor
+	case "created_at":
+		return slotNewsCreated
+	case "updated_at":
+		return slotNewsUpdated
+	case "url":
+		return slotNewsURL
+	case "content":
+		return slotNewsContent
+	case "symbols":
+		return slotNewsSymbols
+	case "source":
+		return slotNewsSource
 	}
 	return slotSkip
 }
 
 // controlSlot maps a control message's key to its slot.
-func controlSlot(cl msgClass, key []byte) slot {
+func (d *Decoder) controlSlot(cl msgClass, key []byte) slot {
 	switch cl {
 	case classSuccess:
 		// The SDK's frame decoder skips success messages whatever their
@@ -653,9 +874,9 @@ func controlSlot(cl msgClass, key []byte) slot {
 			return slotCode
 		}
 	case classSubscription:
-		// corrections and cancelErrors mirror trades; orderbooks and news
-		// belong to other streams. All are skipped.
-		if ch, ok := market.ChannelByName(string(key)); ok {
+		// Mirror keys (stock corrections and cancelErrors) and other
+		// streams' keys (orderbooks or news on stocks) are skipped.
+		if ch, ok := d.Stream().channelKey(key); ok {
 			return slotSubFirst + slot(ch)
 		}
 	}
@@ -666,11 +887,11 @@ func controlSlot(cl msgClass, key []byte) slot {
 }
 
 // slotFor dispatches on the message class.
-func slotFor(cl msgClass, k market.Kind, key []byte) slot {
+func (d *Decoder) slotFor(cl msgClass, k market.Kind, key []byte) slot {
 	if cl == classData {
 		return dataSlot(k, key)
 	}
-	return controlSlot(cl, key)
+	return d.controlSlot(cl, key)
 }
 
 // startMessage resets the per-message scratch state.
@@ -688,6 +909,14 @@ func (d *Decoder) startMessage(cl msgClass, k market.Kind) {
 			d.rare.cxl = market.CancelError{}
 		case market.KindImbalance:
 			d.rare.imb = market.Imbalance{}
+		case market.KindCryptoBar, market.KindCryptoUpdatedBar, market.KindCryptoDailyBar:
+			d.rare.cbar = market.CryptoBar{}
+		case market.KindCryptoOrderbook:
+			d.rare.bids, d.rare.asks, d.rare.reset = d.rare.bids[:0], d.rare.asks[:0], false
+		case market.KindCryptoPricing:
+			d.rare.pricing = market.PerpPricing{}
+		case market.KindNews:
+			d.rare.news = market.News{}
 		}
 	case classSubscription:
 		d.sub = Subscription{}
@@ -721,6 +950,26 @@ func (d *Decoder) finishMessage(m *Message, cl msgClass) {
 			p := new(market.Imbalance)
 			*p = d.rare.imb
 			e.Imbalance = p
+		case market.KindCryptoBar, market.KindCryptoUpdatedBar, market.KindCryptoDailyBar:
+			p := new(market.CryptoBar)
+			*p = d.rare.cbar
+			e.CryptoBar = p
+		case market.KindCryptoOrderbook:
+			e.Orderbook = d.orderbook()
+		case market.KindCryptoPricing:
+			p := new(market.PerpPricing)
+			*p = d.rare.pricing
+			e.Pricing = p
+		case market.KindNews:
+			p := new(market.News)
+			*p = d.rare.news
+			e.News = p
+			// News has no "t"; its event time is when this version of the
+			// article was published.
+			e.Time = p.UpdatedAt
+			if e.Time == 0 {
+				e.Time = p.CreatedAt
+			}
 		}
 	case classSubscription:
 		p := new(Subscription)
@@ -728,6 +977,46 @@ func (d *Decoder) finishMessage(m *Message, cl msgClass) {
 		m.Sub = p
 	}
 }
+
+// orderbook copies the decoded levels into a fresh allocation (both sides
+// share its array, capped so neither can grow into the other). Most updates
+// change a level or two, so a small book is allocated together with its
+// levels: one allocation per message instead of two.
+func (d *Decoder) orderbook() *market.Orderbook {
+	nb, na := len(d.rare.bids), len(d.rare.asks)
+	var o *market.Orderbook
+	var l []market.BookLevel
+	if nb+na <= smallBook {
+		p := new(struct {
+			o market.Orderbook
+			l [smallBook]market.BookLevel
+		})
+		o, l = &p.o, p.l[:nb+na]
+	} else {
+		o, l = new(market.Orderbook), make([]market.BookLevel, nb+na)
+	}
+	o.Reset = d.rare.reset
+	copy(l, d.rare.bids)
+	copy(l[nb:], d.rare.asks)
+	if nb > 0 {
+		o.Bids = l[:nb:nb]
+	}
+	if na > 0 {
+		o.Asks = l[nb : nb+na : nb+na]
+	}
+	// Do not pin a huge snapshot's scratch forever.
+	if cap(d.rare.bids) > 1<<12 {
+		d.rare.bids = nil
+	}
+	if cap(d.rare.asks) > 1<<12 {
+		d.rare.asks = nil
+	}
+	return o
+}
+
+// smallBook is the most levels allocated together with their Orderbook
+// (4 levels: a 128-byte allocation).
+const smallBook = 4
 
 // setFloat stores a float value.
 func (d *Decoder) setFloat(m *Message, s slot, f float64) {
@@ -761,6 +1050,38 @@ func (d *Decoder) setFloat(m *Message, s slot, f float64) {
 		d.rare.cxl.Price = f
 	case slotImbPrice:
 		d.rare.imb.Price = f
+	case slotCTradePrice:
+		e.CryptoTrade.Price = f
+	case slotCTradeSize:
+		e.CryptoTrade.Size = f
+	case slotCQuoteBidPrice:
+		e.CryptoQuote.BidPrice = f
+	case slotCQuoteBidSize:
+		e.CryptoQuote.BidSize = f
+	case slotCQuoteAskPrice:
+		e.CryptoQuote.AskPrice = f
+	case slotCQuoteAskSize:
+		e.CryptoQuote.AskSize = f
+	case slotCBarOpen:
+		d.rare.cbar.Open = f
+	case slotCBarHigh:
+		d.rare.cbar.High = f
+	case slotCBarLow:
+		d.rare.cbar.Low = f
+	case slotCBarClose:
+		d.rare.cbar.Close = f
+	case slotCBarVolume:
+		d.rare.cbar.Volume = f
+	case slotCBarVWAP:
+		d.rare.cbar.VWAP = f
+	case slotPxIndex:
+		d.rare.pricing.IndexPrice = f
+	case slotPxMark:
+		d.rare.pricing.MarkPrice = f
+	case slotPxFunding:
+		d.rare.pricing.FundingRate = f
+	case slotPxOpenInterest:
+		d.rare.pricing.OpenInterest = f
 	}
 }
 
@@ -793,8 +1114,40 @@ func (d *Decoder) setInt(m *Message, s slot, u uint64) {
 		d.rare.cxl.ID = int64(u)
 	case slotCxlSize:
 		d.rare.cxl.Size = uint32(u)
+	case slotCTradeID:
+		e.CryptoTrade.ID = int64(u)
+	case slotCBarCount:
+		d.rare.cbar.TradeCount = u
+	case slotNewsID:
+		d.rare.news.ID = int64(u)
 	case slotCode:
 		m.Code = int(int64(u))
+	}
+}
+
+// setTime stores a timestamp.
+func (d *Decoder) setTime(m *Message, s slot, ns int64) {
+	switch s {
+	case slotTime:
+		m.Event.Time = ns
+	case slotPxNextFunding:
+		d.rare.pricing.NextFundingTime = ns
+	case slotNewsCreated:
+		d.rare.news.CreatedAt = ns
+	case slotNewsUpdated:
+		d.rare.news.UpdatedAt = ns
+	}
+}
+
+// setCode stores an option's condition string (see market.OptionCondition:
+// one that does not fit is dropped).
+func (d *Decoder) setCode(m *Message, s slot, b []byte) {
+	c := optionCond(b)
+	switch s {
+	case slotOTradeCond:
+		m.Event.Trade.Conditions = c
+	case slotOQuoteCond:
+		m.Event.Quote.Conditions = c
 	}
 }
 
@@ -831,6 +1184,8 @@ func (d *Decoder) setChar(m *Message, s slot, b []byte) {
 		d.rare.cxl.Action = c
 	case slotImbTape:
 		d.rare.imb.Tape = c
+	case slotCTradeTaker:
+		e.CryptoTrade.TakerSide = c
 	}
 }
 
@@ -850,6 +1205,20 @@ func (d *Decoder) setStr(m *Message, s slot, b []byte) {
 		d.rare.status.ReasonMsg = d.intern(b)
 	case slotMsg, slotSuccessMsg:
 		m.Msg = string(b)
+	// News texts are allocated, not interned: they are long and unique, and
+	// would only crowd symbols out of the intern table.
+	case slotNewsHeadline:
+		d.rare.news.Headline = string(b)
+	case slotNewsSummary:
+		d.rare.news.Summary = string(b)
+	case slotNewsAuthor:
+		d.rare.news.Author = string(b)
+	case slotNewsURL:
+		d.rare.news.URL = string(b)
+	case slotNewsContent:
+		d.rare.news.Content = string(b)
+	case slotNewsSource:
+		d.rare.news.Source = string(b)
 	}
 }
 
@@ -865,6 +1234,22 @@ func (d *Decoder) setConds(m *Message, s slot, c market.Conditions) {
 	case slotCorrCorrConds:
 		d.rare.corr.CorrConds = c
 	}
+}
+
+// optionCond packs an option condition as market.OptionCondition does,
+// without allocating: at most four ASCII bytes, else nothing.
+func optionCond(b []byte) market.Conditions {
+	var c market.Conditions
+	if len(b) > len(c) {
+		return c
+	}
+	for i, x := range b {
+		if x == 0 || x >= 0x80 {
+			return market.Conditions{}
+		}
+		c[i] = x
+	}
+	return c
 }
 
 // charOf is the one-character code of a string: its first byte if that is

@@ -29,6 +29,12 @@ import (
 
 // sdkRef decodes msgpack frames the way the SDK's stocks client does.
 type sdkRef struct {
+	// pooled makes decodeFrame take its msgpack.Decoder from the library's
+	// pool, as the SDK does; benchmarks set it. Tests and fuzzing must not:
+	// a pooled Decoder keeps the buffer a failed read grew, and readNGrow
+	// grows it toward whatever length a corrupt header claims (doubling on
+	// every such read), so a fuzzing process pins gigabytes and is killed.
+	pooled     bool
 	mu         sync.RWMutex
 	trade      func(stream.Trade)
 	quote      func(stream.Quote)
@@ -44,9 +50,10 @@ type sdkRef struct {
 }
 
 func (h *sdkRef) decodeFrame(frame []byte) error {
-	d := msgpack.GetDecoder()
-	defer msgpack.PutDecoder(d)
-	d.Reset(bytes.NewReader(frame))
+	d := refDecoder(h.pooled, frame)
+	if h.pooled {
+		defer msgpack.PutDecoder(d)
+	}
 	n, err := d.DecodeArrayLen()
 	if err != nil || n < 1 {
 		return err
@@ -378,6 +385,17 @@ func (h *sdkRef) message(d *msgpack.Decoder, typ string, n int) error {
 	return nil
 }
 
+// refDecoder returns a msgpack.Decoder reading frame: the SDK's pooled one,
+// or a fresh one (see sdkRef.pooled).
+func refDecoder(pooled bool, frame []byte) *msgpack.Decoder {
+	if !pooled {
+		return msgpack.NewDecoder(bytes.NewReader(frame))
+	}
+	d := msgpack.GetDecoder()
+	d.Reset(bytes.NewReader(frame))
+	return d
+}
+
 // refFields reads n keys with DecodeString and lets field decode each value.
 func refFields(d *msgpack.Decoder, n int, field func(key string) error) error {
 	for range n {
@@ -577,7 +595,7 @@ var (
 )
 
 func newBenchSDKRef() *sdkRef {
-	return &sdkRef{
+	return &sdkRef{pooled: true,
 		trade: func(t stream.Trade) { sinkTrade = t },
 		quote: func(q stream.Quote) { sinkQuote = q },
 		bar:   func(_ byte, b stream.Bar) { sinkBar = b },

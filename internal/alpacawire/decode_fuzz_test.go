@@ -76,14 +76,19 @@ func FuzzDecodeFrameMsgpack(f *testing.F) {
 // Tape's encoder, decode to the same events (the decoder loses nothing the
 // encoder can express, and invents nothing).
 func checkDecodeProperties(t *testing.T, c Codec, frame []byte) []Message {
-	msgs, err := NewDecoder().DecodeFrame(c, frame, nil)
+	return checkStreamProperties(t, StreamStocks, c, frame)
+}
+
+// checkStreamProperties is checkDecodeProperties for a decoder of stream st.
+func checkStreamProperties(t *testing.T, st *Stream, c Codec, frame []byte) []Message {
+	msgs, err := NewDecoderFor(st).DecodeFrame(c, frame, nil)
 	if err != nil && !errors.Is(err, ErrMalformed) {
 		t.Fatalf("error does not wrap ErrMalformed: %v", err)
 	}
 
 	// A decoder that has seen other frames (interned strings, scratch
 	// buffers) gives the same result.
-	used := NewDecoder()
+	used := NewDecoderFor(st)
 	used.DecodeFrame(JSON, []byte(`[{"T":"s","S":"AAPL","sm":"a\"b"},{"T":"subscription","trades":["X"]}]`), nil)
 	used.DecodeFrame(MsgPack, []byte{0x92, 0x81, 0xa1, 'T', 0xa1, 'c', 0x81}, nil)
 	again, err2 := used.DecodeFrame(c, frame, nil)
@@ -113,14 +118,20 @@ func checkDecodeProperties(t *testing.T, c Codec, frame []byte) []Message {
 		if m.Type != e.Kind.Letter() || m.Msg != "" || m.Code != 0 || m.Sub != nil || e.Seq != 0 {
 			t.Fatalf("data message %q: %+v", m.Type, m)
 		}
+		if e.Kind.Class() != st.Class {
+			t.Fatalf("%s decoder produced a %s event", st.Name, e.Kind)
+		}
 		var want, got int
-		for _, p := range []bool{e.Status != nil, e.LULD != nil, e.Correction != nil, e.CancelError != nil, e.Imbalance != nil} {
+		for _, p := range []bool{e.Status != nil, e.LULD != nil, e.Correction != nil, e.CancelError != nil, e.Imbalance != nil,
+			e.CryptoBar != nil, e.Orderbook != nil, e.Pricing != nil, e.News != nil} {
 			if p {
 				got++
 			}
 		}
 		switch e.Kind {
-		case market.KindStatus, market.KindLULD, market.KindCorrection, market.KindCancelError, market.KindImbalance:
+		case market.KindStatus, market.KindLULD, market.KindCorrection, market.KindCancelError, market.KindImbalance,
+			market.KindCryptoBar, market.KindCryptoUpdatedBar, market.KindCryptoDailyBar, market.KindCryptoOrderbook,
+			market.KindCryptoPricing, market.KindNews:
 			want = 1
 		}
 		if got != want {
@@ -130,7 +141,7 @@ func checkDecodeProperties(t *testing.T, c Codec, frame []byte) []Message {
 		events = append(events, *e)
 	}
 	re := AppendFrame(nil, c, encoded)
-	back, err := NewDecoder().DecodeFrame(c, re, nil)
+	back, err := NewDecoderFor(st).DecodeFrame(c, re, nil)
 	if err != nil {
 		t.Fatalf("re-encoded frame does not decode: %v\n%q", err, re)
 	}

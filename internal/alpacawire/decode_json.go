@@ -143,7 +143,7 @@ func (d *Decoder) jsMessage(b []byte, i int, m *Message) (_ int, keep bool) {
 		if key, i = d.jsStr(b, i); i < 0 {
 			return i, false
 		}
-		s := slotFor(cl, kind, key)
+		s := d.slotFor(cl, kind, key)
 		if i = d.jsColon(b, i); i < 0 {
 			return i, false
 		}
@@ -233,7 +233,7 @@ func (d *Decoder) jsValue(b []byte, i int, m *Message, s slot) int {
 			if !ok {
 				return d.fail(pos, "bad timestamp")
 			}
-			m.Event.Time = ns
+			d.setTime(m, s, ns)
 		}
 	case vtConds:
 		var c market.Conditions
@@ -242,13 +242,116 @@ func (d *Decoder) jsValue(b []byte, i int, m *Message, s slot) int {
 		}
 	case vtList:
 		var l []string
-		if l, i = d.jsList(b, i); i >= 0 {
+		if l, i = d.jsList(b, i, false); i >= 0 {
 			d.sub[s-slotSubFirst] = l
+		}
+	case vtSyms:
+		var l []string
+		if l, i = d.jsList(b, i, true); i >= 0 {
+			d.rare.news.Symbols = l
+		}
+	case vtCode:
+		var v []byte
+		if v, i = d.jsStrOrNull(b, i); i >= 0 {
+			d.setCode(m, s, v)
+		}
+	case vtBool:
+		switch {
+		case i < len(b) && b[i] == 't':
+			d.rare.reset = true
+			i = d.jsLit(b, i, "true")
+		case i < len(b) && b[i] == 'f':
+			d.rare.reset = false
+			i = d.jsLit(b, i, "false")
+		case i < len(b) && b[i] == 'n':
+			i = d.jsLit(b, i, "null") // leaves it unset, as encoding/json does
+		default:
+			return d.fail(i, "want bool")
+		}
+	case vtLevels:
+		if s == slotBookBids {
+			d.rare.bids, i = d.jsLevels(b, i, d.rare.bids[:0])
+		} else {
+			d.rare.asks, i = d.jsLevels(b, i, d.rare.asks[:0])
 		}
 	default:
 		i = d.jsSkip(b, i, 0)
 	}
 	return i
+}
+
+// jsLevels reads an order book side: an array (or null) of objects (or null,
+// a zero level) whose "p" and "s" are numbers, other keys skipped.
+func (d *Decoder) jsLevels(b []byte, i int, dst []market.BookLevel) ([]market.BookLevel, int) {
+	if i < len(b) && b[i] == 'n' {
+		return dst, d.jsLit(b, i, "null")
+	}
+	if i >= len(b) || b[i] != '[' {
+		return dst, d.fail(i, "want array")
+	}
+	if i = jsWS(b, i+1); i < len(b) && b[i] == ']' {
+		return dst, i + 1
+	}
+	for {
+		var l market.BookLevel
+		switch {
+		case i < len(b) && b[i] == 'n':
+			i = d.jsLit(b, i, "null")
+		case i < len(b) && b[i] == '{':
+			i = jsWS(b, i+1)
+			if i < len(b) && b[i] == '}' {
+				i++
+				break
+			}
+			for {
+				if i >= len(b) || b[i] != '"' {
+					return dst, d.fail(i, "want key")
+				}
+				var key []byte
+				if key, i = d.jsStr(b, i); i < 0 {
+					return dst, i
+				}
+				k := key2(key)
+				if i = d.jsColon(b, i); i < 0 {
+					return dst, i
+				}
+				switch k {
+				case kp:
+					l.Price, i = d.jsFloat(b, i)
+				case ks:
+					l.Size, i = d.jsFloat(b, i)
+				default:
+					i = d.jsSkip(b, i, 1)
+				}
+				if i < 0 {
+					return dst, i
+				}
+				if i = jsWS(b, i); i < len(b) && b[i] == ',' {
+					i = jsWS(b, i+1)
+					continue
+				}
+				if i < len(b) && b[i] == '}' {
+					i++
+					break
+				}
+				return dst, d.fail(i, "want , or }")
+			}
+		default:
+			return dst, d.fail(i, "want object")
+		}
+		if i < 0 {
+			return dst, i
+		}
+		dst = append(dst, l)
+		if i = jsWS(b, i); i < len(b) && b[i] == ',' {
+			i = jsWS(b, i+1)
+			continue
+		}
+		if i < len(b) && b[i] == ']' {
+			return dst, i + 1
+		}
+		return dst, d.fail(i, "want , or ]")
+	}
 }
 
 // jsWS skips JSON whitespace.
@@ -595,10 +698,17 @@ func (d *Decoder) jsConds(b []byte, i int) (market.Conditions, int) {
 	return c, i
 }
 
-// jsList reads a list of strings (null and empty give nil).
-func (d *Decoder) jsList(b []byte, i int) ([]string, int) {
+// jsList reads a list of strings (null and empty give nil), interned if
+// intern is set.
+func (d *Decoder) jsList(b []byte, i int, intern bool) ([]string, int) {
 	var l []string
-	i = d.jsArray(b, i, func(s []byte) { l = append(l, string(s)) })
+	i = d.jsArray(b, i, func(s []byte) {
+		if intern {
+			l = append(l, d.intern(s))
+		} else {
+			l = append(l, string(s))
+		}
+	})
 	return l, i
 }
 

@@ -111,6 +111,22 @@ func (d *Decoder) mpMessage(b []byte, i, size int, m *Message) int {
 		return d.mpQuote(b, i, pairs, &m.Event)
 	case market.KindBar, market.KindUpdatedBar, market.KindDailyBar:
 		return d.mpBar(b, i, pairs, &m.Event)
+	case market.KindCryptoTrade:
+		return d.mpCryptoTrade(b, i, pairs, &m.Event)
+	case market.KindCryptoQuote:
+		return d.mpCryptoQuote(b, i, pairs, &m.Event)
+	case market.KindOptionTrade:
+		return d.mpOptionTrade(b, i, pairs, &m.Event)
+	case market.KindOptionQuote:
+		return d.mpOptionQuote(b, i, pairs, &m.Event)
+	case market.KindCryptoOrderbook:
+		// Frequent, and per-key table dispatch is most of its decoding
+		// cost after the allocation.
+		d.startMessage(cl, kind)
+		if i = d.mpOrderbook(b, i, pairs, &m.Event); i >= 0 {
+			d.finishMessage(m, cl)
+		}
+		return i
 	}
 	d.startMessage(cl, kind)
 	for ; pairs > 0; pairs-- {
@@ -134,7 +150,7 @@ func (d *Decoder) mpMessage(b []byte, i, size int, m *Message) int {
 		if cl == classData {
 			s = dataSlot(kind, key)
 		} else {
-			s = controlSlot(cl, key)
+			s = d.controlSlot(cl, key)
 		}
 		if i = d.mpValue(b, i, m, s); i < 0 {
 			return i
@@ -173,7 +189,7 @@ func (d *Decoder) mpValue(b []byte, i int, m *Message, s slot) int {
 	case vtTime:
 		var t int64
 		if t, i = d.mpTime(b, i); i >= 0 {
-			m.Event.Time = t
+			d.setTime(m, s, t)
 		}
 	case vtConds:
 		var c market.Conditions
@@ -182,11 +198,286 @@ func (d *Decoder) mpValue(b []byte, i int, m *Message, s slot) int {
 		}
 	case vtList:
 		var l []string
-		if l, i = d.mpList(b, i); i >= 0 {
+		if l, i = d.mpList(b, i, false); i >= 0 {
 			d.sub[s-slotSubFirst] = l
+		}
+	case vtSyms:
+		var l []string
+		if l, i = d.mpList(b, i, true); i >= 0 {
+			d.rare.news.Symbols = l
+		}
+	case vtCode:
+		var v []byte
+		if v, i = d.mpStr(b, i); i >= 0 {
+			d.setCode(m, s, v)
+		}
+	case vtBool:
+		d.rare.reset, i = d.mpBool(b, i) // the one bool field
+	case vtLevels:
+		if s == slotBookBids {
+			d.rare.bids, i = d.mpLevels(b, i, d.rare.bids[:0])
+		} else {
+			d.rare.asks, i = d.mpLevels(b, i, d.rare.asks[:0])
 		}
 	default:
 		i = d.mpSkip(b, i, 1)
+	}
+	return i
+}
+
+// mpBool reads a bool; nil reads as false, as DecodeBool does.
+func (d *Decoder) mpBool(b []byte, i int) (bool, int) {
+	if i >= len(b) {
+		return false, d.fail(i, "truncated frame")
+	}
+	switch b[i] {
+	case 0xc0, 0xc2:
+		return false, i + 1
+	case 0xc3:
+		return true, i + 1
+	}
+	return false, d.fail(i, "want bool")
+}
+
+// mpLevels reads an order book side: an array (nil is empty) of maps (nil is
+// a zero level) whose "p" and "s" are floats, other keys skipped, as the
+// SDK's decodeCryptoOrderbookEntry reads them. Levels are appended to dst,
+// the decoder's scratch, so steady-state decoding reuses it.
+func (d *Decoder) mpLevels(b []byte, i int, dst []market.BookLevel) ([]market.BookLevel, int) {
+	n, i := d.mpArrayLen(b, i)
+	if i < 0 {
+		return dst, i
+	}
+	for ; n > 0; n-- {
+		if i < len(b) && isMpExt(b[i]) {
+			i += 2 + mpExtLenBytes(b[i]) // DecodeMapLen skips an ext header, as in mpFrame
+		}
+		var size int
+		if size, i = d.mpMapLen(b, i); i < 0 {
+			return dst, i
+		}
+		var l market.BookLevel
+		for ; size > 0; size-- {
+			var k uint16
+			if k, i = d.mpKeyCode(b, i); i < 0 {
+				return dst, i
+			}
+			switch k {
+			case kp:
+				l.Price, i = d.mpFloat(b, i)
+			case ks:
+				l.Size, i = d.mpFloat(b, i)
+			default:
+				i = d.mpSkip(b, i, 1)
+			}
+			if i < 0 {
+				return dst, i
+			}
+		}
+		dst = append(dst, l)
+	}
+	return dst, i
+}
+
+// mpCryptoTrade decodes the remaining pairs of a crypto trade. Its keys are
+// read in full rather than as key2 codes because of the three-byte "tks".
+func (d *Decoder) mpCryptoTrade(b []byte, i, pairs int, e *market.Event) int {
+	t := &e.CryptoTrade
+	for ; pairs > 0; pairs-- {
+		var key []byte
+		switch {
+		case len(b)-i > 2 && b[i] == 0xa1:
+			key, i = b[i+1:i+2], i+2
+		case len(b)-i > 3 && b[i] == 0xa2:
+			key, i = b[i+1:i+3], i+3
+		default:
+			var isStr bool
+			if key, isStr, i = d.mpKey(b, i); i < 0 {
+				return i
+			}
+			if !isStr {
+				key = nil // skip the value
+			}
+		}
+		var u uint64
+		var s []byte
+		switch key2(key) {
+		case kS:
+			if s, i = d.mpStr(b, i); i >= 0 {
+				e.Symbol = d.intern(s)
+			}
+		case kt:
+			e.Time, i = d.mpTime(b, i)
+		case ki:
+			u, i = d.mpInt(b, i)
+			t.ID = int64(u)
+		case kp:
+			t.Price, i = d.mpFloat(b, i)
+		case ks:
+			t.Size, i = d.mpFloat(b, i)
+		default:
+			if string(key) == "tks" {
+				s, i = d.mpStr(b, i)
+				t.TakerSide = charOf(s)
+			} else {
+				i = d.mpSkip(b, i, 1)
+			}
+		}
+		if i < 0 {
+			return i
+		}
+	}
+	return i
+}
+
+// mpOptionTrade decodes the remaining pairs of an option trade.
+func (d *Decoder) mpOptionTrade(b []byte, i, pairs int, e *market.Event) int {
+	t := &e.Trade
+	for ; pairs > 0; pairs-- {
+		var k uint16
+		if k, i = d.mpKeyCode(b, i); i < 0 {
+			return i
+		}
+		var u uint64
+		var s []byte
+		switch k {
+		case kS:
+			if s, i = d.mpStr(b, i); i >= 0 {
+				e.Symbol = d.intern(s)
+			}
+		case kt:
+			e.Time, i = d.mpTime(b, i)
+		case kp:
+			t.Price, i = d.mpFloat(b, i)
+		case ks:
+			u, i = d.mpInt(b, i)
+			t.Size = uint32(u)
+		case kx:
+			s, i = d.mpStr(b, i)
+			t.Exchange = charOf(s)
+		case kc:
+			if s, i = d.mpStr(b, i); i >= 0 {
+				t.Conditions = optionCond(s)
+			}
+		default:
+			i = d.mpSkip(b, i, 1)
+		}
+		if i < 0 {
+			return i
+		}
+	}
+	return i
+}
+
+// mpOptionQuote decodes the remaining pairs of an option quote.
+func (d *Decoder) mpOptionQuote(b []byte, i, pairs int, e *market.Event) int {
+	q := &e.Quote
+	for ; pairs > 0; pairs-- {
+		var k uint16
+		if k, i = d.mpKeyCode(b, i); i < 0 {
+			return i
+		}
+		var u uint64
+		var s []byte
+		switch k {
+		case kS:
+			if s, i = d.mpStr(b, i); i >= 0 {
+				e.Symbol = d.intern(s)
+			}
+		case kt:
+			e.Time, i = d.mpTime(b, i)
+		case kbx:
+			s, i = d.mpStr(b, i)
+			q.BidExchange = charOf(s)
+		case kbp:
+			q.BidPrice, i = d.mpFloat(b, i)
+		case kbs:
+			u, i = d.mpInt(b, i)
+			q.BidSize = uint32(u)
+		case kax:
+			s, i = d.mpStr(b, i)
+			q.AskExchange = charOf(s)
+		case kap:
+			q.AskPrice, i = d.mpFloat(b, i)
+		case kas:
+			u, i = d.mpInt(b, i)
+			q.AskSize = uint32(u)
+		case kc:
+			if s, i = d.mpStr(b, i); i >= 0 {
+				q.Conditions = optionCond(s)
+			}
+		default:
+			i = d.mpSkip(b, i, 1)
+		}
+		if i < 0 {
+			return i
+		}
+	}
+	return i
+}
+
+// mpOrderbook decodes the remaining pairs of an order book message into the
+// decoder's scratch (finishMessage allocates the result).
+func (d *Decoder) mpOrderbook(b []byte, i, pairs int, e *market.Event) int {
+	for ; pairs > 0; pairs-- {
+		var k uint16
+		if k, i = d.mpKeyCode(b, i); i < 0 {
+			return i
+		}
+		var s []byte
+		switch k {
+		case kS:
+			if s, i = d.mpStr(b, i); i >= 0 {
+				e.Symbol = d.intern(s)
+			}
+		case kt:
+			e.Time, i = d.mpTime(b, i)
+		case kb:
+			d.rare.bids, i = d.mpLevels(b, i, d.rare.bids[:0])
+		case ka:
+			d.rare.asks, i = d.mpLevels(b, i, d.rare.asks[:0])
+		case kr:
+			d.rare.reset, i = d.mpBool(b, i)
+		default:
+			i = d.mpSkip(b, i, 1)
+		}
+		if i < 0 {
+			return i
+		}
+	}
+	return i
+}
+
+// mpCryptoQuote decodes the remaining pairs of a crypto quote.
+func (d *Decoder) mpCryptoQuote(b []byte, i, pairs int, e *market.Event) int {
+	q := &e.CryptoQuote
+	for ; pairs > 0; pairs-- {
+		var k uint16
+		if k, i = d.mpKeyCode(b, i); i < 0 {
+			return i
+		}
+		var s []byte
+		switch k {
+		case kS:
+			if s, i = d.mpStr(b, i); i >= 0 {
+				e.Symbol = d.intern(s)
+			}
+		case kt:
+			e.Time, i = d.mpTime(b, i)
+		case kbp:
+			q.BidPrice, i = d.mpFloat(b, i)
+		case kbs:
+			q.BidSize, i = d.mpFloat(b, i)
+		case kap:
+			q.AskPrice, i = d.mpFloat(b, i)
+		case kas:
+			q.AskSize, i = d.mpFloat(b, i)
+		default:
+			i = d.mpSkip(b, i, 1)
+		}
+		if i < 0 {
+			return i
+		}
 	}
 	return i
 }
@@ -647,8 +938,9 @@ func (d *Decoder) mpConds(b []byte, i int) (market.Conditions, int) {
 	return c, i
 }
 
-// mpList reads a list of strings (nil and empty give nil).
-func (d *Decoder) mpList(b []byte, i int) ([]string, int) {
+// mpList reads a list of strings (nil and empty give nil), interned if
+// intern is set.
+func (d *Decoder) mpList(b []byte, i int, intern bool) ([]string, int) {
 	n, i := d.mpArrayLen(b, i)
 	if i < 0 || n == 0 {
 		return nil, i
@@ -660,7 +952,11 @@ func (d *Decoder) mpList(b []byte, i int) ([]string, int) {
 		if s, i = d.mpStr(b, i); i < 0 {
 			return nil, i
 		}
-		l = append(l, string(s))
+		if intern {
+			l = append(l, d.intern(s))
+		} else {
+			l = append(l, string(s))
+		}
 	}
 	return l, i
 }

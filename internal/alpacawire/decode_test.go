@@ -32,6 +32,8 @@ func eventDiff(got, want *market.Event) string {
 	g, w := *got, *want
 	g.Status, g.LULD, g.Correction, g.CancelError, g.Imbalance = nil, nil, nil, nil, nil
 	w.Status, w.LULD, w.Correction, w.CancelError, w.Imbalance = nil, nil, nil, nil, nil
+	g.CryptoBar, g.Orderbook, g.Pricing, g.News = nil, nil, nil, nil
+	w.CryptoBar, w.Orderbook, w.Pricing, w.News = nil, nil, nil, nil
 	if g != w {
 		return fmt.Sprintf("event\n got %+v\nwant %+v", g, w)
 	}
@@ -45,6 +47,10 @@ func eventDiff(got, want *market.Event) string {
 		{"Correction", got.Correction, want.Correction, got.Correction == nil, want.Correction == nil},
 		{"CancelError", got.CancelError, want.CancelError, got.CancelError == nil, want.CancelError == nil},
 		{"Imbalance", got.Imbalance, want.Imbalance, got.Imbalance == nil, want.Imbalance == nil},
+		{"CryptoBar", got.CryptoBar, want.CryptoBar, got.CryptoBar == nil, want.CryptoBar == nil},
+		{"Orderbook", got.Orderbook, want.Orderbook, got.Orderbook == nil, want.Orderbook == nil},
+		{"Pricing", got.Pricing, want.Pricing, got.Pricing == nil, want.Pricing == nil},
+		{"News", got.News, want.News, got.News == nil, want.News == nil},
 	} {
 		if p.gnil != p.wnil || !reflect.DeepEqual(p.got, p.want) {
 			return fmt.Sprintf("%s\n got %+v\nwant %+v", p.name, p.got, p.want)

@@ -5,6 +5,13 @@
 // for Tape's own client, and decodes server frames (Decoder) for `tape
 // watch` and the Alpaca upstream.
 //
+// Alpaca runs one protocol over several stream families — stocks, crypto
+// (spot and perpetual futures), options, news — that share message letters
+// and channel names but not fields. A Stream describes one family: its
+// channels and echo keys, its rules (options are msgpack only and refuse
+// "*" on quotes), and the decoder mode that maps its letters to its kinds
+// (NewDecoderFor). Encoding needs no mode: an event's kind says its family.
+//
 // The encoders are hand-written append functions rather than reflection-based
 // marshalling, for two reasons that a benchmark in this package measures:
 //   - Alpaca's SDKs require "T" to be the first key of every map (the Go SDK

@@ -5,8 +5,9 @@ import (
 )
 
 // AppendEvent appends the encoding of e in codec c: one JSON object or one
-// msgpack map with "T" first and "S" second, as Alpaca sends them. An event
-// of an unknown kind appends nothing.
+// msgpack map with "T" first and "S" second (news has no "S"), as Alpaca
+// sends them. An event of an unknown kind, or of a pointer kind whose
+// payload is nil, appends nothing.
 func AppendEvent(dst []byte, c Codec, e *market.Event) []byte {
 	if c == MsgPack {
 		return AppendMsgpack(dst, e)
@@ -16,6 +17,10 @@ func AppendEvent(dst []byte, c Codec, e *market.Event) []byte {
 
 // AppendJSON appends e as a JSON object.
 func AppendJSON(b []byte, e *market.Event) []byte {
+	if e.Kind > market.KindImbalance {
+		b, _ = appendJSONStream(b, e)
+		return b
+	}
 	switch e.Kind {
 	case market.KindTrade:
 		t := &e.Trade
@@ -172,6 +177,10 @@ func AppendJSON(b []byte, e *market.Event) []byte {
 
 // AppendMsgpack appends e as a msgpack map.
 func AppendMsgpack(b []byte, e *market.Event) []byte {
+	if e.Kind > market.KindImbalance {
+		b, _ = appendMsgpackStream(b, e)
+		return b
+	}
 	switch e.Kind {
 	case market.KindTrade:
 		t := &e.Trade

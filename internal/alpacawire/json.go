@@ -72,12 +72,25 @@ func jsChar(b []byte, c byte) []byte {
 	return jsStr(b, string(rune(c)))
 }
 
+// jsCharBody appends the ASCII character c (1..127) as it appears inside a
+// JSON string, escaped as jsStr escapes it.
+func jsCharBody(b []byte, c byte) []byte {
+	if c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+		return append(b, c)
+	}
+	s := jsStr(nil, string(rune(c)))
+	return append(b, s[1:len(s)-1]...)
+}
+
 // jsFloat appends f in the shortest form that reads back as f, like
 // strconv.AppendFloat(b, f, 'f', -1, 64). Prices are nearly always whole
 // cents, and for those a fast path writes the digits directly: it is exact
 // because c/100 == f proves the two-decimal string reads back as f, and no
 // shorter string can, since below 1e13 distinct cent values are more than
-// an ulp apart.
+// an ulp apart. Crypto prices and sizes carry up to nine decimals; the same
+// argument holds for nine decimals below 2^22, where an ulp is under 1e-9
+// (c = f·1e9 < 2^53 is exact, and c/1e9 is one correctly rounded division,
+// as reading the decimal string is).
 func jsFloat(b []byte, f float64) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return append(b, '0')
@@ -96,6 +109,29 @@ func jsFloat(b []byte, f float64) []byte {
 				}
 			}
 			return b
+		}
+		if a < 1<<22 {
+			if c := math.Round(a * 1e9); c/1e9 == a {
+				if f < 0 {
+					b = append(b, '-')
+				}
+				ci := int64(c)
+				b = strconv.AppendInt(b, ci/1e9, 10)
+				if r := ci % 1e9; r != 0 {
+					var frac [10]byte
+					frac[0] = '.'
+					for i := 9; i >= 1; i-- {
+						frac[i] = byte('0' + r%10)
+						r /= 10
+					}
+					end := 10
+					for frac[end-1] == '0' {
+						end--
+					}
+					b = append(b, frac[:end]...)
+				}
+				return b
+			}
 		}
 	}
 	return strconv.AppendFloat(b, f, 'f', -1, 64)

@@ -55,6 +55,7 @@ type Hub struct {
 
 	// Publisher-owned state (Publish is called from one goroutine).
 	cur      []*chunk // current chunk per format
+	stamp    uint64   // the current multi-symbol event (see publishMulti)
 	touched  []*Subscriber
 	enc      [][]byte // the current event's encoding per format
 	encChunk []*chunk // and the chunk each lives in
@@ -213,6 +214,10 @@ func (h *Hub) Publish(events []market.Event) {
 		if ch >= market.NumChannels {
 			continue
 		}
+		if e.Kind == market.KindNews {
+			h.publishMulti(e, ch)
+			continue
+		}
 		bySym := h.index[ch][e.Symbol]
 		wild := h.wild[ch]
 		if len(bySym) == 0 && len(wild) == 0 {
@@ -251,6 +256,11 @@ func (h *Hub) deliver(subs []*Subscriber, e *market.Event, lossless bool) {
 			msg, c = h.encode(f, e)
 			h.enc[f], h.encChunk[f] = msg, c
 		}
+		if len(msg) == 0 {
+			// The format cannot express the event (a pointer kind without
+			// its payload): an empty element would corrupt the frame.
+			continue
+		}
 		// Charge s for the memory it pins: the whole chunk the first time it
 		// references it, nothing for further messages in the same chunk.
 		cost := int32(len(msg))
@@ -265,6 +275,33 @@ func (h *Hub) deliver(subs []*Subscriber, e *market.Event, lossless bool) {
 			h.touched = append(h.touched, s)
 		}
 		s.pending = append(s.pending, item{msg: msg, sym: e.Symbol, cost: cost, lossless: lossless})
+	}
+}
+
+// publishMulti delivers an event that concerns several symbols (a news
+// article lists its own) to the subscribers of any of them, once each: a
+// subscriber of AAPL and TSLA gets an article about both once, not twice.
+// The publisher stamps each subscriber it delivers to with the event's
+// stamp instead of building a set. Caller holds h.mu for reading.
+func (h *Hub) publishMulti(e *market.Event, ch market.Channel) {
+	clear(h.enc)
+	h.stamp++
+	lossless := ch.Lossless()
+	h.deliverOnce(h.wild[ch], e, lossless)
+	if e.News != nil {
+		for _, sym := range e.News.Symbols {
+			h.deliverOnce(h.index[ch][sym], e, lossless)
+		}
+	}
+}
+
+func (h *Hub) deliverOnce(subs []*Subscriber, e *market.Event, lossless bool) {
+	for i, s := range subs {
+		if s.stamp == h.stamp {
+			continue
+		}
+		s.stamp = h.stamp
+		h.deliver(subs[i:i+1], e, lossless)
 	}
 }
 

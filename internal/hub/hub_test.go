@@ -56,6 +56,63 @@ func take(t *testing.T, s *Subscriber) []string {
 	return out
 }
 
+// TestRoutingNews: an article reaches the subscribers of any of its symbols,
+// once each, and wildcard subscribers; an event of another class with the
+// same channel name never crosses over.
+func TestRoutingNews(t *testing.T) {
+	h, enc := newTestHub(t, Options{})
+	both := h.Subscribe(0, "")  // AAPL and TSLA: one copy
+	other := h.Subscribe(0, "") // GOOG: none
+	wild := h.Subscribe(1, "")  // *: one copy, with the wildcard and a symbol
+	stock := h.Subscribe(0, "") // stock trades of AAPL: never news or crypto
+	h.SetChannel(both, market.ChanNews, []string{"AAPL", "TSLA"})
+	h.SetChannel(other, market.ChanNews, []string{"GOOG"})
+	h.SetChannel(wild, market.ChanNews, []string{"*", "AAPL"})
+	h.SetChannel(stock, market.ChanTrades, []string{"AAPL", "BTC/USD"})
+	seq = 0
+	news := func(syms ...string) market.Event {
+		e := ev(market.KindNews, "")
+		e.News = &market.News{Symbols: syms}
+		return e
+	}
+	h.Publish([]market.Event{news("AAPL", "TSLA", "MSFT"), news(), news("TSLA"), ev(market.KindCryptoTrade, "BTC/USD"),
+		ev(market.KindTrade, "AAPL"), {Seq: 99, Kind: market.KindNews}})
+	for _, tc := range []struct {
+		s    *Subscriber
+		want []string
+	}{
+		{both, []string{"n::1", "n::3"}},
+		{other, nil},
+		{wild, []string{"n::1!", "n::2!", "n::3!", "n::99!"}},
+		{stock, []string{"t:AAPL:5"}},
+	} {
+		if got := take(t, tc.s); !slices.Equal(got, tc.want) {
+			t.Errorf("subscriber %d: got %v want %v", tc.s.ID(), got, tc.want)
+		}
+	}
+	// Encoded once per format per article, whoever gets it.
+	if n := enc.calls.Load(); n != 2+1+2+1+1 {
+		t.Errorf("%d encodings", n)
+	}
+}
+
+// TestEmptyEncodingSkipped: an event a format encodes to nothing (a pointer
+// kind without its payload) is not queued as an empty message.
+func TestEmptyEncodingSkipped(t *testing.T) {
+	h := New(Options{Formats: []Encoder{func(dst []byte, e *market.Event) []byte {
+		if e.Kind == market.KindNews && e.News == nil {
+			return dst
+		}
+		return append(dst, e.Kind.Letter()...)
+	}}})
+	s := h.Subscribe(0, "")
+	h.SetChannel(s, market.ChanNews, []string{"*"})
+	h.Publish([]market.Event{{Kind: market.KindNews}, {Kind: market.KindNews, News: &market.News{}}})
+	if got := take(t, s); !slices.Equal(got, []string{"n"}) {
+		t.Fatalf("got %q", got)
+	}
+}
+
 func TestRouting(t *testing.T) {
 	h, _ := newTestHub(t, Options{})
 	a := h.Subscribe(0, "")

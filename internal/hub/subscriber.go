@@ -32,6 +32,7 @@ type Subscriber struct {
 	// Publisher-owned.
 	pending   []item
 	lastChunk *chunk
+	stamp     uint64 // the last multi-symbol event delivered (Hub.publishMulti)
 
 	dead atomic.Bool // kicked or removed: the publisher skips it
 

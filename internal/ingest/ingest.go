@@ -77,7 +77,7 @@ type Pipeline struct {
 	lastSeq  atomic.Uint64 // last sequenced
 	released atomic.Uint64 // last published
 	feedNow  atomic.Int64  // the feed clock of the last batch
-	kinds    [16]atomic.Uint64
+	kinds    [market.NumKinds]atomic.Uint64
 }
 
 // New returns a pipeline.

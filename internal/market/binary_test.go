@@ -2,6 +2,7 @@ package market
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -17,6 +18,25 @@ func binarySamples() []Event {
 		{Kind: KindCorrection, Symbol: "AAPL", Correction: &Correction{Exchange: 'Q', Tape: 'C', OrigID: 1, OrigPrice: 2, OrigSize: 3, OrigConds: MakeConditions("@"), CorrID: 4, CorrPrice: 5, CorrSize: 6, CorrConds: MakeConditions("I")}},
 		{Kind: KindCancelError, Symbol: "AAPL", CancelError: &CancelError{ID: 7, Price: 8, Size: 9, Exchange: 'N', Tape: 'A', Action: 'E'}},
 		{Kind: KindImbalance, Symbol: "AAPL", Imbalance: &Imbalance{Price: 10, Tape: 'C'}},
+		{Kind: KindCryptoTrade, Symbol: "BTC/USD", Time: 1_710_239_268_858_228_144,
+			CryptoTrade: CryptoTrade{ID: 3447222699101865076, Price: 71846.5, Size: 0.000123456, TakerSide: 'S'}},
+		{Kind: KindCryptoQuote, Symbol: "ETH/USD", CryptoQuote: CryptoQuote{BidPrice: 3989.1, BidSize: 4.21, AskPrice: 3989.6, AskSize: 13561.902}},
+		{Kind: KindCryptoBar, Symbol: "BTC/USD", Time: 60e9, CryptoBar: &CryptoBar{Open: 1, High: 2, Low: 0.5, Close: 1.5, Volume: 0.25, VWAP: 1.2, TradeCount: 3}},
+		{Kind: KindCryptoUpdatedBar, Symbol: "BTC/USD", CryptoBar: &CryptoBar{Volume: 0}},
+		{Kind: KindCryptoDailyBar, Symbol: "BTC/USD", CryptoBar: &CryptoBar{Close: 71000, Volume: 1234.5678}},
+		{Kind: KindCryptoOrderbook, Symbol: "BTC/USD", Orderbook: &Orderbook{Reset: true,
+			Bids: []BookLevel{{71859.53, 0.27994}, {71859.1, 1}}, Asks: []BookLevel{{71939.7, 0.83525}}}},
+		{Kind: KindCryptoOrderbook, Symbol: "MKR/USD", Orderbook: &Orderbook{Asks: []BookLevel{{2614.2, 0}}}},
+		{Kind: KindCryptoPricing, Symbol: "BTC-PERP", Pricing: &PerpPricing{IndexPrice: 71000.1, MarkPrice: 71001.2,
+			FundingRate: -0.0001, OpenInterest: 1234.5, NextFundingTime: 1_710_244_800e9}},
+		{Kind: KindOptionTrade, Symbol: "AAPL240315C00172500", Trade: Trade{Price: 2.84, Size: 1, Exchange: 'N', Conditions: MakeConditions("S")}},
+		{Kind: KindOptionQuote, Symbol: "SPXW240327P04925000", Quote: Quote{BidPrice: 9.46, AskPrice: 9.57, BidSize: 53, AskSize: 38,
+			BidExchange: 'C', AskExchange: 'C', Conditions: MakeConditions("A")}},
+		{Kind: KindNews, Time: 1_641_420_038e9, News: &News{ID: 24918784, Headline: "Tesla \"beats\"", Summary: "s",
+			Author: "Benzinga Insights", CreatedAt: 1_641_420_037e9, UpdatedAt: 1_641_420_038e9,
+			URL: "https://www.benzinga.com/x", Content: "<p>" + strings.Repeat("café 🚀 ", 100) + "</p>",
+			Symbols: []string{"AAPL", "TSLA"}, Source: "benzinga"}},
+		{Kind: KindNews, News: &News{}},
 	}
 }
 
@@ -43,6 +63,72 @@ func TestBinaryRoundTrip(t *testing.T) {
 				t.Fatal("trailing byte accepted")
 			}
 		})
+	}
+}
+
+// TestBinaryCorruptLengths: lengths and counts read from a record are checked
+// against the bytes present before anything is allocated.
+func TestBinaryCorruptLengths(t *testing.T) {
+	head := func(k Kind) []byte { return append([]byte{binaryVersion, byte(k)}, make([]byte, 9)...) }
+	for _, b := range [][]byte{
+		append(head(KindCryptoOrderbook), 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0),
+		append(head(KindCryptoOrderbook), 2, 0, 0, 0, 0, 0, 0, 0, 0), // reset must be 0 or 1
+		append(append(head(KindNews), make([]byte, 24)...), 0xff, 0xff, 0xff, 0x7f),
+		append(append(head(KindNews), make([]byte, 48)...), 0xff, 0xff),
+	} {
+		var e Event
+		if n := testing.AllocsPerRun(10, func() { _ = DecodeBinary(b, &e, nil) }); n > 2 {
+			t.Errorf("%x: %v allocations", b, n)
+		}
+		if err := DecodeBinary(b, &e, nil); err == nil {
+			t.Errorf("%x decoded", b)
+		}
+	}
+}
+
+// TestKindsAndChannels checks the tables agree: every kind of a class maps to
+// a channel of that class, and letters and names round-trip per class.
+func TestKindsAndChannels(t *testing.T) {
+	for k := KindTrade; k < NumKinds; k++ {
+		ch := k.Channel()
+		if ch >= NumChannels || ch.Class() != k.Class() {
+			t.Errorf("%s: channel %s of class %s", k, ch, ch.Class())
+		}
+		if got := KindIn(k.Class(), k.Letter()); got != k {
+			t.Errorf("%s: KindIn(%s, %q) = %s", k, k.Class(), k.Letter(), got)
+		}
+	}
+	for c := Channel(0); c < NumChannels; c++ {
+		if got, ok := ChannelIn(c.Class(), c.Name()); !ok || got != c {
+			t.Errorf("%s: ChannelIn(%s, %q) = %s", c, c.Class(), c.Name(), got)
+		}
+	}
+	if KindOfLetter("t") != KindTrade || KindIn(ClassCrypto, "t") != KindCryptoTrade || KindIn(ClassOptions, "t") != KindOptionTrade ||
+		KindIn(ClassNews, "t") != KindInvalid || KindIn(ClassStocks, "o") != KindInvalid {
+		t.Error("letters per class")
+	}
+	if ch, _ := ChannelByName("trades"); ch != ChanTrades {
+		t.Error("ChannelByName is the stock channel")
+	}
+	for _, c := range []Channel{ChanQuotes, ChanCryptoQuotes, ChanOptionQuotes} {
+		if c.Lossless() {
+			t.Errorf("%s is lossless", c)
+		}
+	}
+	if !ChanCryptoOrderbooks.Lossless() || !ChanNews.Lossless() {
+		t.Error("orderbooks and news must be lossless")
+	}
+}
+
+func TestOptionCondition(t *testing.T) {
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{{"", true}, {"S", true}, {"a", true}, {"ABCD", true}, {"ABCDE", false}, {"é", false}, {"\x00", false}} {
+		c, ok := OptionCondition(tc.in)
+		if ok != tc.ok || (ok && c.Code() != tc.in) || (!ok && c != (Conditions{})) {
+			t.Errorf("%q: %v %v", tc.in, c, ok)
+		}
 	}
 }
 
@@ -75,22 +161,31 @@ func FuzzDecodeBinary(f *testing.F) {
 }
 
 func BenchmarkBinary(b *testing.B) {
-	e := binarySamples()[0]
-	buf := AppendBinary(nil, &e)
-	b.Run("append", func(b *testing.B) {
-		b.SetBytes(int64(len(buf)))
-		b.ReportAllocs()
-		for b.Loop() {
-			buf = AppendBinary(buf[:0], &e)
+	for _, e := range binarySamples() {
+		switch e.Kind {
+		case KindTrade, KindCryptoTrade, KindCryptoQuote, KindOptionTrade, KindOptionQuote, KindNews:
+		default:
+			continue
 		}
-	})
-	b.Run("decode", func(b *testing.B) {
-		var in Interner
-		var got Event
-		b.SetBytes(int64(len(buf)))
-		b.ReportAllocs()
-		for b.Loop() {
-			_ = DecodeBinary(buf, &got, &in)
+		if e.Kind == KindNews && e.News.ID == 0 {
+			continue
 		}
-	})
+		buf := AppendBinary(nil, &e)
+		b.Run(e.Kind.String()+"/append", func(b *testing.B) {
+			b.SetBytes(int64(len(buf)))
+			b.ReportAllocs()
+			for b.Loop() {
+				buf = AppendBinary(buf[:0], &e)
+			}
+		})
+		b.Run(e.Kind.String()+"/decode", func(b *testing.B) {
+			var in Interner
+			var got Event
+			b.SetBytes(int64(len(buf)))
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = DecodeBinary(buf, &got, &in)
+			}
+		})
+	}
 }

@@ -6,6 +6,15 @@ import (
 )
 
 // Kind says which payload of an Event is valid.
+//
+// Every stream family (stocks, crypto, options, news) has kinds of its own,
+// even where Alpaca reuses a wire letter ("t" is a trade on every stream):
+// a crypto trade has a fractional size and a taker side, an option trade a
+// single condition, so they cannot share a kind without every consumer
+// (bar builder, history, hub routing) having to ask which stream an event
+// came from. With distinct kinds, code that switches on the stock kinds
+// ignores the others without change. Values are stable: they are stored in
+// the journal, so new kinds are only ever appended.
 type Kind uint8
 
 // Event kinds. The wire letter of each (Alpaca's "T" field) is Kind.Letter.
@@ -21,45 +30,105 @@ const (
 	KindCorrection       // "c": a trade correction
 	KindCancelError      // "x": a trade cancel or error
 	KindImbalance        // "i": order imbalance
-	numKinds
+
+	KindCryptoTrade      // "t" on a crypto stream
+	KindCryptoQuote      // "q" on a crypto stream
+	KindCryptoBar        // "b" on a crypto stream
+	KindCryptoUpdatedBar // "u" on a crypto stream
+	KindCryptoDailyBar   // "d" on a crypto stream
+	KindCryptoOrderbook  // "o": order book snapshot or update
+	KindCryptoPricing    // "p": perpetual futures pricing (index, mark, funding)
+	KindOptionTrade      // "t" on an option stream
+	KindOptionQuote      // "q" on an option stream
+	KindNews             // "n": a news article
+
+	NumKinds // one past the last kind
 )
 
-var kindLetters = [numKinds]string{"", "t", "q", "b", "u", "d", "s", "l", "c", "x", "i"}
+var kindLetters = [NumKinds]string{"", "t", "q", "b", "u", "d", "s", "l", "c", "x", "i",
+	"t", "q", "b", "u", "d", "o", "p", "t", "q", "n"}
 
-var kindNames = [numKinds]string{"invalid", "trade", "quote", "bar", "updatedBar", "dailyBar",
-	"status", "luld", "correction", "cancelError", "imbalance"}
+var kindNames = [NumKinds]string{"invalid", "trade", "quote", "bar", "updatedBar", "dailyBar",
+	"status", "luld", "correction", "cancelError", "imbalance",
+	"cryptoTrade", "cryptoQuote", "cryptoBar", "cryptoUpdatedBar", "cryptoDailyBar", "cryptoOrderbook",
+	"cryptoPricing", "optionTrade", "optionQuote", "news"}
 
-// Letter returns the Alpaca "T" value of the kind ("t" for a trade).
+// Letter returns the Alpaca "T" value of the kind ("t" for a trade of any
+// class).
 func (k Kind) Letter() string {
-	if k >= numKinds {
+	if k >= NumKinds {
 		return ""
 	}
 	return kindLetters[k]
 }
 
 func (k Kind) String() string {
-	if k >= numKinds {
+	if k >= NumKinds {
 		return "invalid"
 	}
 	return kindNames[k]
 }
 
-// KindOfLetter is the inverse of Letter; it returns KindInvalid for an
-// unknown letter.
-func KindOfLetter(s string) Kind {
-	for k := KindTrade; k < numKinds; k++ {
-		if kindLetters[k] == s {
+// KindOfLetter is the inverse of Letter for the stock stream; it returns
+// KindInvalid for an unknown letter. Use KindIn for other streams, whose
+// letters mean other kinds.
+func KindOfLetter(s string) Kind { return KindIn(ClassStocks, s) }
+
+// KindIn returns the kind the letter s means on a stream of class c, or
+// KindInvalid if that stream has no such message.
+func KindIn(c Class, s string) Kind {
+	for k := KindTrade; k < NumKinds; k++ {
+		if kindLetters[k] == s && k.Class() == c {
 			return k
 		}
 	}
 	return KindInvalid
 }
 
-// Channel is a stock stream subscription channel, as named by Alpaca.
+// Class is an asset class: which of Alpaca's stream families carries a kind
+// or a channel.
+type Class uint8
+
+// Asset classes.
+const (
+	ClassStocks Class = iota
+	ClassCrypto       // crypto spot and perpetual futures
+	ClassOptions
+	ClassNews
+	NumClasses
+)
+
+var classNames = [NumClasses]string{"stocks", "crypto", "options", "news"}
+
+func (c Class) String() string {
+	if c >= NumClasses {
+		return "invalid"
+	}
+	return classNames[c]
+}
+
+// Class returns the asset class of events of kind k (stocks for
+// KindInvalid).
+func (k Kind) Class() Class {
+	switch {
+	case k >= KindCryptoTrade && k <= KindCryptoPricing:
+		return ClassCrypto
+	case k == KindOptionTrade || k == KindOptionQuote:
+		return ClassOptions
+	case k == KindNews:
+		return ClassNews
+	}
+	return ClassStocks
+}
+
+// Channel is a subscription channel of one asset class, as named by Alpaca
+// (Name). The same name means a different Channel on each stream ("trades"
+// is ChanTrades on a stock stream, ChanCryptoTrades on a crypto one), so a
+// subscriber of crypto trades never receives stock trades from a shared hub.
 type Channel uint8
 
-// Stock channels. Corrections and cancel errors have no channel of their own:
-// they ride on Trades, as they do at Alpaca.
+// Channels. Stock corrections and cancel errors have no channel of their
+// own: they ride on Trades, as they do at Alpaca.
 const (
 	ChanTrades Channel = iota
 	ChanQuotes
@@ -69,30 +138,86 @@ const (
 	ChanStatuses
 	ChanLULDs
 	ChanImbalances
+
+	ChanCryptoTrades
+	ChanCryptoQuotes
+	ChanCryptoBars
+	ChanCryptoUpdatedBars
+	ChanCryptoDailyBars
+	ChanCryptoOrderbooks
+	ChanCryptoPricing // perpetual futures only
+
+	ChanOptionTrades
+	ChanOptionQuotes
+
+	ChanNews
+
 	NumChannels
 )
 
-var channelNames = [NumChannels]string{"trades", "quotes", "bars", "updatedBars", "dailyBars",
-	"statuses", "lulds", "imbalances"}
+// channelNames are Alpaca's subscribe keys; channelStrings qualify the ones
+// other classes share with stocks, for logs and metrics.
+var (
+	channelNames = [NumChannels]string{"trades", "quotes", "bars", "updatedBars", "dailyBars",
+		"statuses", "lulds", "imbalances",
+		"trades", "quotes", "bars", "updatedBars", "dailyBars", "orderbooks", "pricing",
+		"trades", "quotes",
+		"news"}
+	channelStrings = [NumChannels]string{"trades", "quotes", "bars", "updatedBars", "dailyBars",
+		"statuses", "lulds", "imbalances",
+		"crypto.trades", "crypto.quotes", "crypto.bars", "crypto.updatedBars", "crypto.dailyBars",
+		"crypto.orderbooks", "crypto.pricing",
+		"options.trades", "options.quotes",
+		"news"}
+	channelClasses = [NumChannels]Class{ClassStocks, ClassStocks, ClassStocks, ClassStocks, ClassStocks,
+		ClassStocks, ClassStocks, ClassStocks,
+		ClassCrypto, ClassCrypto, ClassCrypto, ClassCrypto, ClassCrypto, ClassCrypto, ClassCrypto,
+		ClassOptions, ClassOptions,
+		ClassNews}
+)
 
-func (c Channel) String() string {
+// Name returns Alpaca's subscribe key of the channel ("trades" for the
+// trades of every class).
+func (c Channel) Name() string {
 	if c >= NumChannels {
 		return "invalid"
 	}
 	return channelNames[c]
 }
 
-// ChannelByName returns the channel with Alpaca's name s.
-func ChannelByName(s string) (Channel, bool) {
+// String returns the channel's name, qualified by its class unless it is a
+// stock channel or news ("crypto.trades").
+func (c Channel) String() string {
+	if c >= NumChannels {
+		return "invalid"
+	}
+	return channelStrings[c]
+}
+
+// Class returns the asset class whose stream offers the channel.
+func (c Channel) Class() Class {
+	if c >= NumChannels {
+		return NumClasses
+	}
+	return channelClasses[c]
+}
+
+// ChannelByName returns the stock channel with Alpaca's name s.
+func ChannelByName(s string) (Channel, bool) { return ChannelIn(ClassStocks, s) }
+
+// ChannelIn returns the channel with Alpaca's name s on a stream of class
+// cl.
+func ChannelIn(cl Class, s string) (Channel, bool) {
 	for c := Channel(0); c < NumChannels; c++ {
-		if channelNames[c] == s {
+		if channelNames[c] == s && channelClasses[c] == cl {
 			return c, true
 		}
 	}
 	return 0, false
 }
 
-// Channel returns the subscription channel that carries events of kind k.
+// Channel returns the subscription channel that carries events of kind k
+// (NumChannels for KindInvalid).
 func (k Kind) Channel() Channel {
 	switch k {
 	case KindTrade, KindCorrection, KindCancelError:
@@ -111,6 +236,26 @@ func (k Kind) Channel() Channel {
 		return ChanLULDs
 	case KindImbalance:
 		return ChanImbalances
+	case KindCryptoTrade:
+		return ChanCryptoTrades
+	case KindCryptoQuote:
+		return ChanCryptoQuotes
+	case KindCryptoBar:
+		return ChanCryptoBars
+	case KindCryptoUpdatedBar:
+		return ChanCryptoUpdatedBars
+	case KindCryptoDailyBar:
+		return ChanCryptoDailyBars
+	case KindCryptoOrderbook:
+		return ChanCryptoOrderbooks
+	case KindCryptoPricing:
+		return ChanCryptoPricing
+	case KindOptionTrade:
+		return ChanOptionTrades
+	case KindOptionQuote:
+		return ChanOptionQuotes
+	case KindNews:
+		return ChanNews
 	}
 	return NumChannels
 }
@@ -118,8 +263,12 @@ func (k Kind) Channel() Channel {
 // Lossless reports whether a subscriber must receive every event of the
 // channel (trades, bars, statuses, ...) rather than only the latest value
 // (quotes). A slow subscriber is disconnected rather than silently losing a
-// lossless event; a latest-value event may be conflated instead.
-func (c Channel) Lossless() bool { return c != ChanQuotes }
+// lossless event; a latest-value event may be conflated instead. Quotes of
+// every class are latest-value; order book updates are not (they are
+// deltas: dropping one corrupts the book), nor is anything else.
+func (c Channel) Lossless() bool {
+	return c != ChanQuotes && c != ChanCryptoQuotes && c != ChanOptionQuotes
+}
 
 // Conditions holds up to four single-character condition codes ("@", "F",
 // "T", "I", ...), as used by the CTA and UTP plans. Unused slots are zero.
@@ -174,7 +323,31 @@ func (c Conditions) Strings() []string {
 
 func (c Conditions) String() string { return strings.Join(c.Strings(), ",") }
 
-// Trade is one reported stock trade.
+// OptionCondition packs an option message's condition, which Alpaca sends as
+// one string rather than a list ("c":"S"), into Conditions: its bytes, in
+// order. OPRA condition codes are one character; up to four ASCII
+// characters fit. ok is false, and c zero, for anything else (longer, or
+// bytes outside 1..127), which Tape then drops rather than mangles.
+func OptionCondition(s string) (c Conditions, ok bool) {
+	if len(s) > len(c) {
+		return Conditions{}, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 || s[i] >= 0x80 {
+			return Conditions{}, false
+		}
+		c[i] = s[i]
+	}
+	return c, true
+}
+
+// Code returns the codes as one string: the inverse of OptionCondition
+// (allocates; for tests and cold paths).
+func (c Conditions) Code() string { return string(c[:c.Len()]) }
+
+// Trade is one reported stock or option trade. An option trade (KindOptionTrade)
+// has no ID or Tape, and its Conditions hold its single condition string
+// (see OptionCondition).
 type Trade struct {
 	ID         int64
 	Price      float64
@@ -184,7 +357,8 @@ type Trade struct {
 	Conditions Conditions
 }
 
-// Quote is a national best bid and offer update.
+// Quote is a national best bid and offer update of a stock, or an option's
+// (KindOptionQuote: no Tape; Conditions hold its single condition string).
 type Quote struct {
 	BidPrice    float64
 	AskPrice    float64
@@ -254,24 +428,108 @@ type Imbalance struct {
 	Tape  byte
 }
 
-// Event is one market data message. Kind selects the valid payload: Trade,
-// Quote and Bar are inline; the rare kinds use the pointer fields, which are
-// immutable once the event is published (subscribers share them).
+// CryptoTrade is one crypto trade. Sizes are fractional (0.0025 BTC), hence
+// float64, as in Alpaca's schema and the SDK.
+type CryptoTrade struct {
+	ID        int64
+	Price     float64
+	Size      float64
+	TakerSide byte // "tks": 'B' (buyer took), 'S' (seller took) or '-'; 0 if absent
+}
+
+// CryptoQuote is a crypto best bid and offer; sizes are fractional.
+type CryptoQuote struct {
+	BidPrice float64
+	BidSize  float64
+	AskPrice float64
+	AskSize  float64
+}
+
+// CryptoBar is a crypto OHLCV aggregate. Unlike a stock bar its volume is
+// fractional, and Alpaca emits one for every minute, trades or not (volume 0,
+// prices from quote midpoints). The event's Time is the bar's start.
+type CryptoBar struct {
+	Open       float64
+	High       float64
+	Low        float64
+	Close      float64
+	Volume     float64
+	VWAP       float64
+	TradeCount uint64
+}
+
+// BookLevel is one price level of an order book update; Size 0 deletes the
+// level.
+type BookLevel struct {
+	Price float64
+	Size  float64
+}
+
+// Orderbook is a crypto order book message: a full snapshot when Reset is
+// set (the first message for a symbol, and after any gap), else the changed
+// levels only.
+type Orderbook struct {
+	Bids  []BookLevel
+	Asks  []BookLevel
+	Reset bool
+}
+
+// PerpPricing is the pricing of a perpetual future: index and mark prices,
+// funding rate, open interest and the next funding time.
+type PerpPricing struct {
+	IndexPrice      float64
+	MarkPrice       float64
+	FundingRate     float64
+	OpenInterest    float64
+	NextFundingTime int64 // ns since the Unix epoch
+}
+
+// News is one news article. It concerns any number of symbols, so its
+// event's Symbol is empty and the hub routes it by Symbols instead.
+type News struct {
+	ID        int64
+	Headline  string
+	Summary   string
+	Author    string
+	CreatedAt int64 // ns since the Unix epoch
+	UpdatedAt int64 // ns since the Unix epoch; the event's Time is this (or CreatedAt if 0)
+	URL       string
+	Content   string // may hold HTML
+	Symbols   []string
+	Source    string // "benzinga", ...
+}
+
+// Event is one market data message. Kind selects the valid payload: the hot
+// kinds (stock and option trades and quotes, stock bars, crypto trades and
+// quotes) are inline so that decoding, sequencing and fanning them out
+// allocates nothing; the rare or variable-size kinds use the pointer fields,
+// which are immutable once the event is published (subscribers share them).
+//
+// Option trades and quotes reuse Trade and Quote (same fields, see there)
+// rather than adding payloads of their own: every byte of Event is copied
+// for every event of every class, so the struct only grows where a shape is
+// genuinely new (fractional crypto sizes).
 type Event struct {
 	Seq    uint64 // assigned by the sequencer; 0 before it
 	Time   int64  // event time in ns since the Unix epoch; bar start for bars
-	Symbol string
+	Symbol string // empty for news (see News.Symbols)
 	Kind   Kind
 
-	Trade Trade
-	Quote Quote
-	Bar   Bar
+	Trade       Trade       // KindTrade, KindOptionTrade
+	Quote       Quote       // KindQuote, KindOptionQuote
+	Bar         Bar         // KindBar, KindUpdatedBar, KindDailyBar
+	CryptoTrade CryptoTrade // KindCryptoTrade
+	CryptoQuote CryptoQuote // KindCryptoQuote
 
 	Status      *Status
 	LULD        *LULD
 	Correction  *Correction
 	CancelError *CancelError
 	Imbalance   *Imbalance
+	CryptoBar   *CryptoBar   // KindCryptoBar, KindCryptoUpdatedBar, KindCryptoDailyBar
+	Orderbook   *Orderbook   // KindCryptoOrderbook
+	Pricing     *PerpPricing // KindCryptoPricing
+	News        *News        // KindNews
 }
 
 // Timestamp returns Time as a time.Time in UTC.

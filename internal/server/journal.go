@@ -51,9 +51,10 @@ func (s *Server) openJournal(ctx context.Context) error {
 		return nil
 	}
 	bars := s.bars
-	if s.opts.Feed == "alpaca" {
-		// Alpaca sends its own bars (and updatedBars, dailyBars): pass them
-		// through rather than derive a second set.
+	if s.opts.Feed == "alpaca" || s.opts.Feed == "poll" {
+		// Alpaca sends its own bars (and updatedBars, dailyBars; polled,
+		// its latest minute bars): pass them through rather than derive a
+		// second set.
 		bars = nil
 	} else if err := s.warmBars(ctx); err != nil {
 		j.Close()

@@ -7,6 +7,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tapehq/tape/internal/feed/poll"
 )
 
 // metricsHandler exposes Tape's counters. They are read from the components'
@@ -35,6 +37,10 @@ func (s *Server) metricsHandler() http.Handler {
 	counter("stream_bytes_total", "Bytes written to stream clients.", func() float64 { return float64(s.stream.Stats().Bytes) })
 	counter("stream_auth_failures_total", "Failed stream authentications.", func() float64 { return float64(s.stream.Stats().AuthFailures) })
 	counter("stream_write_timeouts_total", "Clients disconnected because a write stalled or their queue overflowed.", func() float64 { return float64(s.stream.Stats().SlowKicks) })
+	if pf, ok := s.feed.(*poll.Feed); ok {
+		counter("poll_polls_total", "Polls of Alpaca's REST API (--feed poll).", func() float64 { n, _, _ := pf.Stats(); return float64(n) })
+		counter("poll_errors_total", "Polls that failed and backed off (--feed poll).", func() float64 { _, n, _ := pf.Stats(); return float64(n) })
+	}
 	reg.MustRegister(&errorCollector{s: s, desc: prometheus.NewDesc("tape_stream_errors_total",
 		"Protocol errors sent to stream clients, by Alpaca error code.", []string{"code"}, nil)})
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tapehq/tape/internal/backfill"
 	"github.com/tapehq/tape/internal/feed"
 	"github.com/tapehq/tape/internal/feed/sim"
 	"github.com/tapehq/tape/internal/journal"
@@ -18,6 +19,10 @@ import (
 
 // StockFeeds are the stock stream feeds Tape serves, as path elements.
 var StockFeeds = []string{"iex", "sip", "delayed_sip", "test", "otc", "boats", "overnight"}
+
+// PollFeeds are the feeds Alpaca's latest-values endpoints accept
+// (--feed poll --alpaca-feed ...).
+var PollFeeds = []string{"iex", "sip", "delayed_sip", "otc", "boats", "overnight"}
 
 // Options configures a Server. Zero values take the defaults documented on
 // each field; cmd/tape exposes them as flags.
@@ -27,8 +32,9 @@ type Options struct {
 	Listen string
 	// DataDir holds Tape's files; default DefaultDataDir().
 	DataDir string
-	// Feed selects the source: "sim" (default) or "replay" (the journal's
-	// recording of ReplayFrom..ReplayTo).
+	// Feed selects the source: "sim" (default), "alpaca" (Alpaca's
+	// stream), "poll" (Alpaca's REST API, polled) or "replay" (the
+	// journal's recording of ReplayFrom..ReplayTo).
 	Feed string
 	// Source, if set, is used as the feed instead of the one Feed names;
 	// tests and embedders inject their own sources this way.
@@ -53,6 +59,13 @@ type Options struct {
 	AlpacaStreamURL         string
 	AlpacaFeed              string
 	AlpacaKey, AlpacaSecret string
+
+	// REST polling (Feed "poll"): the market-data API's base URL (default
+	// https://data.alpaca.markets) and the time between polls (default
+	// 1 s). Symbols are polled; AlpacaFeed is the feed asked for, and the
+	// keys are AlpacaKey and AlpacaSecret.
+	AlpacaDataURL string
+	PollInterval  time.Duration
 
 	// ReplayFrom and ReplayTo bound a replay (To inclusive; zero: to the
 	// end). Speed applies: recorded seconds per second, +Inf as fast as
@@ -122,6 +135,12 @@ func (o *Options) setDefaults() {
 	if o.AlpacaFeed == "" {
 		o.AlpacaFeed = "iex"
 	}
+	if o.AlpacaDataURL == "" {
+		o.AlpacaDataURL = backfill.DefaultBaseURL
+	}
+	if o.PollInterval == 0 {
+		o.PollInterval = time.Second
+	}
 	if o.Rate == 0 {
 		o.Rate = 1000
 	}
@@ -166,12 +185,25 @@ func (o *Options) Validate() error {
 		if o.AlpacaKey == "" || o.AlpacaSecret == "" {
 			return errors.New("--feed alpaca needs your Alpaca keys: set APCA_API_KEY_ID and APCA_API_SECRET_KEY")
 		}
+	case o.Feed == "poll":
+		if o.AlpacaKey == "" || o.AlpacaSecret == "" {
+			return errors.New("--feed poll needs your Alpaca keys: set APCA_API_KEY_ID and APCA_API_SECRET_KEY")
+		}
+		if len(o.Symbols) == 0 {
+			return errors.New("--feed poll needs --symbols: the symbols to poll, like AAPL,MSFT")
+		}
+		if o.PollInterval < 0 {
+			return fmt.Errorf("--poll-interval must be positive, not %v", o.PollInterval)
+		}
+		if !slices.Contains(PollFeeds, o.AlpacaFeed) {
+			return fmt.Errorf("--alpaca-feed %s cannot be polled: choose one of %s", o.AlpacaFeed, strings.Join(PollFeeds, ", "))
+		}
 	case o.Feed == "replay":
 		if o.ReplayFrom.IsZero() {
 			return errors.New("--feed replay needs --from (a date like 2026-11-25 or an RFC 3339 time)")
 		}
 	default:
-		return fmt.Errorf("unknown feed %q: choose sim, alpaca or replay", o.Feed)
+		return fmt.Errorf("unknown feed %q: choose sim, alpaca, poll or replay", o.Feed)
 	}
 	if _, err := journal.ParseFsyncPolicy(o.Fsync); err != nil {
 		return fmt.Errorf("--fsync: %w", err)

@@ -57,7 +57,7 @@ func TestReplayYieldsTheRecording(t *testing.T) {
 	// simulator's start.
 	rs, _ := start(t, Options{DataDir: dir, Feed: "replay", ReplayFrom: start0.Add(-time.Minute), Speed: math.Inf(1)})
 	var sub alpacawire.Subscription
-	for c := range market.NumChannels {
+	for _, c := range alpacawire.StreamStocks.Channels() { // every channel of the stock stream it dials
 		sub[c] = []string{"*"}
 	}
 	c, _ := streamclient.New(streamclient.Options{URL: "ws://" + rs.Addr().String() + "/v2/iex", Subscription: sub})

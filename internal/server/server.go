@@ -17,9 +17,11 @@ import (
 
 	"github.com/tapehq/tape/internal/alpacawire"
 	"github.com/tapehq/tape/internal/auth"
+	"github.com/tapehq/tape/internal/backfill"
 	"github.com/tapehq/tape/internal/bars"
 	"github.com/tapehq/tape/internal/feed"
 	"github.com/tapehq/tape/internal/feed/alpaca"
+	"github.com/tapehq/tape/internal/feed/poll"
 	"github.com/tapehq/tape/internal/feed/sim"
 	"github.com/tapehq/tape/internal/history"
 	"github.com/tapehq/tape/internal/hub"
@@ -91,6 +93,13 @@ func New(opts Options) (*Server, error) {
 		}
 		s.feed = up
 		wsOpts.Upstream = up
+	}
+	if opts.Feed == "poll" && opts.Source == nil {
+		pf, err := s.newPollFeed()
+		if err != nil {
+			return nil, err
+		}
+		s.feed = pf
 	}
 	s.stream = wsapi.New(wsOpts)
 	wsOpts.Upstream = nil
@@ -183,6 +192,9 @@ func (s *Server) Run(ctx context.Context) error {
 	case s.opts.Source != nil:
 	case s.opts.Feed == "alpaca":
 		attrs = append(attrs, "upstream", strings.TrimSuffix(s.opts.AlpacaStreamURL, "/")+"/"+s.opts.AlpacaFeed, "always", s.opts.Symbols)
+	case s.opts.Feed == "poll":
+		attrs = append(attrs, "data_url", s.opts.AlpacaDataURL, "alpaca_feed", s.opts.AlpacaFeed, "symbols", len(s.opts.Symbols),
+			"poll_interval", s.opts.PollInterval)
 	case s.opts.Feed == "replay":
 		attrs = append(attrs, "from", s.opts.ReplayFrom, "to", s.opts.ReplayTo, "speed", s.opts.Speed)
 	default:
@@ -243,6 +255,36 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.log.Info("stopped")
 	return nil
+}
+
+// newPollFeed builds the REST polling feed (--feed poll). Its client does
+// not retry on its own: a retry would hold up the whole poll, and the feed
+// backs off by itself. What the history store already holds seeds the
+// feed, so a restart does not publish the same latest values again.
+func (s *Server) newPollFeed() (*poll.Feed, error) {
+	c, err := backfill.New(backfill.Options{BaseURL: s.opts.AlpacaDataURL, Key: s.opts.AlpacaKey, Secret: s.opts.AlpacaSecret,
+		Timeout: max(10*time.Second, 2*s.opts.PollInterval), MaxRetries: -1, UserAgent: "tape/" + Version, Logger: s.log})
+	if err != nil {
+		return nil, fmt.Errorf("--alpaca-data-url: %w", err)
+	}
+	return poll.New(poll.Options{Client: c, Symbols: s.opts.Symbols, Feed: s.opts.AlpacaFeed, Interval: s.opts.PollInterval,
+		Logger: s.log.With("feed", "poll"), Known: s.latestKnown})
+}
+
+// latestKnown is what the history store holds last of a symbol; the poll
+// feed calls it from Run, after the store is open.
+func (s *Server) latestKnown(sym string) []market.Event {
+	var out []market.Event
+	if e, ok := s.history.LatestTrade(sym); ok {
+		out = append(out, e)
+	}
+	if e, ok := s.history.LatestQuote(sym); ok {
+		out = append(out, e)
+	}
+	if e, ok := s.history.LatestBar(sym); ok {
+		out = append(out, e)
+	}
+	return out
 }
 
 type health struct {

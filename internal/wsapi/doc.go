@@ -1,5 +1,9 @@
 // Package wsapi serves Alpaca's market data stream protocol over websocket,
 // so that unmodified Alpaca SDKs connect to Tape by changing only a URL.
+// A Server serves one stream family (Options.Stream: stocks by default,
+// crypto, crypto perpetuals, options or news), whose channels, echo keys and
+// rules (412 for JSON on options, 413 for "*" on option quotes) it follows;
+// several Servers can share one hub, since each family has its own channels.
 //
 // A session follows Alpaca's flow exactly: "connected" on upgrade, auth
 // within AuthTimeout (else 404), subscribe/unsubscribe answered with the

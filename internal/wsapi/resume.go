@@ -177,6 +177,18 @@ func (f *filter) match(e *market.Event) bool {
 	if f.wild[c] {
 		return true
 	}
+	if e.Kind == market.KindNews {
+		// An article matches a subscription to any of its symbols, as the
+		// hub routes it (Hub.publishMulti).
+		if e.News != nil {
+			for _, sym := range e.News.Symbols {
+				if _, ok := f.syms[c][sym]; ok {
+					return true
+				}
+			}
+		}
+		return false
+	}
 	_, ok := f.syms[c][e.Symbol]
 	return ok
 }

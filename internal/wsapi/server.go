@@ -14,7 +14,6 @@ import (
 	"github.com/tapehq/tape/internal/alpacawire"
 	"github.com/tapehq/tape/internal/auth"
 	"github.com/tapehq/tape/internal/hub"
-	"github.com/tapehq/tape/internal/market"
 )
 
 // Options configures a Server. Zero fields take the documented defaults.
@@ -56,9 +55,13 @@ type Options struct {
 	// Compression enables permessage-deflate when the client offers it. Off
 	// by default: on loopback it costs CPU and saves nothing.
 	Compression bool
-	// Channels maps subscribe keys to hub channels. Default: the stock
-	// channels.
-	Channels map[string]market.Channel
+	// Stream is the stream family this endpoint serves: it names the
+	// channels of subscribe messages and echoes, and sets the stream's
+	// rules (options: msgpack only, error 412 for a JSON client; no "*" on
+	// quotes, error 413). Default alpacawire.StreamStocks. One Server
+	// serves one stream; the hub may be shared between streams, since each
+	// stream's channels are distinct.
+	Stream *alpacawire.Stream
 	// Journal, when set, serves Tape's resume extension: a subscribe with
 	// "tape_from_seq" or "tape_from_time" first gets the journal's records
 	// from there, then live data, with no gap and no duplicate. The hub must
@@ -101,11 +104,8 @@ func (o *Options) setDefaults() {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.Channels == nil {
-		o.Channels = make(map[string]market.Channel)
-		for c := range market.NumChannels {
-			o.Channels[c.String()] = c
-		}
+	if o.Stream == nil {
+		o.Stream = alpacawire.StreamStocks
 	}
 }
 
@@ -113,10 +113,6 @@ func (o *Options) setDefaults() {
 type Upstream interface {
 	Change(ctx context.Context, add, remove alpacawire.Subscription) error
 }
-
-// autoChannels are accepted in subscribe messages and ignored: corrections
-// and cancel errors come automatically with trades.
-var autoChannels = map[string]bool{"corrections": true, "cancelErrors": true}
 
 // Server is an http.Handler serving the stream protocol for one hub.
 type Server struct {

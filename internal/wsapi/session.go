@@ -229,6 +229,12 @@ func (ss *session) auth(key, secret string) (keepOpen bool) {
 		ss.terminal(alpacawire.CodeInsufficientSub, websocket.StatusPolicyViolation, "insufficient subscription")
 		return false
 	}
+	if srv.opts.Stream.MsgpackOnly && ss.codec != alpacawire.MsgPack {
+		// Alpaca's option stream answers a JSON client's auth with 412:
+		// nothing it could subscribe to can be sent to it.
+		ss.terminal(alpacawire.CodeMsgpackOnly, websocket.StatusPolicyViolation, "msgpack only")
+		return false
+	}
 	if err := srv.opts.Keys.Acquire(key); err != nil {
 		// Like Alpaca we keep the socket: the Go SDK retries auth on it.
 		ss.error(alpacawire.CodeConnectionLimit)
@@ -241,17 +247,27 @@ func (ss *session) auth(key, secret string) (keepOpen bool) {
 }
 
 // subscribe applies a subscribe or unsubscribe and echoes the full set.
+// A refused request (410 unknown channel, 413 "*" where the stream forbids
+// it, 405 symbol limit, an upstream refusal) changes nothing.
 func (ss *session) subscribe(ctx context.Context, req *alpacawire.Request) {
-	chans := ss.srv.opts.Channels
+	st := ss.srv.opts.Stream
 	next := ss.subs
 	changed := [market.NumChannels]bool{}
 	for name, syms := range req.Lists {
-		ch, ok := chans[name]
+		ch, ok := st.Channel(name)
 		if !ok {
-			if autoChannels[name] || len(syms) == 0 {
+			// Mirror keys (stock corrections and cancelErrors, which come
+			// with trades) are accepted and ignored, as are empty lists of
+			// other streams' channels, which the Go SDK sends on every
+			// subscribe.
+			if st.IsMirror(name) || len(syms) == 0 {
 				continue
 			}
 			ss.error(alpacawire.CodeInvalidSubscribe)
+			return
+		}
+		if req.Action == alpacawire.ActionSubscribe && !st.WildcardAllowed(ch) && slices.Contains(syms, "*") {
+			ss.error(alpacawire.CodeStarOptionQuotes)
 			return
 		}
 		cur := next[ch]
@@ -314,7 +330,7 @@ func (ss *session) subscribe(ctx context.Context, req *alpacawire.Request) {
 	}
 	ss.takeMu.Lock()
 	boundary := ss.srv.opts.Hub.Update(ss.sub, changes)
-	ss.control(alpacawire.AppendSubscription(nil, ss.codec, &ss.subs))
+	ss.control(ss.srv.opts.Stream.AppendSubscription(nil, ss.codec, &ss.subs))
 	if req.HasFrom {
 		// Everything after boundary reaches the queue live; the journal
 		// supplies the rest, and the writer sends it first.
