@@ -101,6 +101,9 @@ Health:  GET /healthz      Metrics: GET /metrics (Prometheus)`,
 	f.StringVar(&opts.Feed, "feed", "sim", `market data source: "sim" (the deterministic simulator), "alpaca" (live, keys from APCA_API_KEY_ID/APCA_API_SECRET_KEY), `+
 		`"poll" (Alpaca's REST API polled every --poll-interval for --symbols, same keys) or "replay" (a recorded period, see --from)`)
 	f.StringVar(&opts.AlpacaFeed, "alpaca-feed", "iex", "the Alpaca stock feed to stream: iex, sip, delayed_sip, test (FAKEPACA, 24/7); or to poll: iex, sip, delayed_sip, otc, boats, overnight")
+	f.StringVar(&opts.AlpacaCrypto, "alpaca-crypto", "us", `with --feed alpaca: also proxy crypto from this location (us, us-1, eu-1; "" to turn off)`)
+	f.StringVar(&opts.AlpacaOptions, "alpaca-options", "", "with --feed alpaca: also proxy options from this feed (indicative or opra; msgpack clients only)")
+	f.BoolVar(&opts.AlpacaNews, "alpaca-news", true, "with --feed alpaca: also proxy news")
 	f.StringVar(&opts.AlpacaStreamURL, "alpaca-stream-url", "wss://stream.data.alpaca.markets/v2", "upstream stream base URL (another Tape works too: ws://host:8080/v2)")
 	f.StringVar(&opts.AlpacaDataURL, "alpaca-data-url", backfill.DefaultBaseURL, "--feed poll: Alpaca's market-data REST API (another Tape works too: http://host:8080)")
 	f.DurationVar(&opts.PollInterval, "poll-interval", time.Second, "--feed poll: time between polls; each polls the latest trades, quotes and bars, one call each per 100 symbols "+

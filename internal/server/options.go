@@ -59,6 +59,13 @@ type Options struct {
 	AlpacaStreamURL         string
 	AlpacaFeed              string
 	AlpacaKey, AlpacaSecret string
+	// The other Alpaca streams proxied with Feed "alpaca", each over its
+	// own single upstream connection: crypto at AlpacaCrypto's location
+	// ("us", "us-1", ...; empty: off), options on AlpacaOptions' feed
+	// ("indicative" or "opra"; empty: off; msgpack only), and news.
+	AlpacaCrypto  string
+	AlpacaOptions string
+	AlpacaNews    bool
 
 	// REST polling (Feed "poll"): the market-data API's base URL (default
 	// https://data.alpaca.markets) and the time between polls (default
@@ -182,6 +189,9 @@ func (o *Options) Validate() error {
 	case o.Source != nil:
 	case o.Feed == "sim":
 	case o.Feed == "alpaca":
+		if o.AlpacaOptions != "" && o.AlpacaOptions != "indicative" && o.AlpacaOptions != "opra" {
+			return fmt.Errorf("--alpaca-options %q: choose indicative or opra", o.AlpacaOptions)
+		}
 		if o.AlpacaKey == "" || o.AlpacaSecret == "" {
 			return errors.New("--feed alpaca needs your Alpaca keys: set APCA_API_KEY_ID and APCA_API_SECRET_KEY")
 		}

@@ -44,9 +44,11 @@ type Server struct {
 	history  *history.Store
 	rest     *lazyHandler // the REST API, ready once the store is open
 	feed     feed.Feed
-	stream   *wsapi.Server // enabled stock feeds
-	denied   *wsapi.Server // disabled stock feeds: 409
-	mux      *http.ServeMux
+	// upstreams are the non-stock Alpaca streams proxied with --feed alpaca.
+	upstreams []*upstream
+	stream    *wsapi.Server // enabled stock feeds
+	denied    *wsapi.Server // disabled stock feeds: 409
+	mux       *http.ServeMux
 
 	started time.Time
 	addr    atomic.Pointer[net.TCPAddr]
@@ -93,6 +95,9 @@ func New(opts Options) (*Server, error) {
 		}
 		s.feed = up
 		wsOpts.Upstream = up
+		if err := s.addUpstreams(wsOpts); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Feed == "poll" && opts.Source == nil {
 		pf, err := s.newPollFeed()
@@ -126,6 +131,11 @@ func (s *Server) routes() *http.ServeMux {
 		mux.Handle("/v2/"+f, h)
 		mux.Handle("/v1beta1/"+f, h)
 		mux.Handle("/"+f, h)
+	}
+	for _, u := range s.upstreams {
+		for _, p := range u.paths {
+			mux.Handle(p, u.ws)
+		}
 	}
 	s.rest = &lazyHandler{}
 	mux.Handle("/v2/stocks/", s.rest)
@@ -212,10 +222,26 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error {
 		err := s.feed.Run(coreCtx, batches)
 		if err != nil && !errors.Is(err, context.Canceled) {
+			if _, ok := s.feed.(*alpaca.Feed); ok {
+				// 402, 409, 410, 411: fatal for the endpoint, not for Tape.
+				// History, the other streams and the dashboard go on; the
+				// log, /healthz, /tape/v1/status and /metrics say why.
+				s.log.Error("upstream stopped for good", "feed", s.opts.AlpacaFeed, "err", err)
+				return nil
+			}
 			return fmt.Errorf("feed %s: %w", s.opts.Feed, err)
 		}
 		return nil
 	})
+	for _, u := range s.upstreams {
+		g.Go(func() error {
+			err := u.feed.Run(coreCtx, batches)
+			if err != nil && !errors.Is(err, context.Canceled) {
+				s.log.Error("upstream stopped for good", "stream", u.name, "err", err)
+			}
+			return nil
+		})
+	}
 	g.Go(func() error {
 		err := s.history.Run(coreCtx)
 		if err != nil && !errors.Is(err, context.Canceled) {
@@ -244,6 +270,9 @@ func (s *Server) Run(ctx context.Context) error {
 		err := httpSrv.Shutdown(shCtx)
 		s.stream.Close()
 		s.denied.Close()
+		for _, u := range s.upstreams {
+			u.ws.Close()
+		}
 		stopCore()
 		return err
 	})

@@ -14,6 +14,7 @@ type Status struct {
 	Started     time.Time     `json:"started"`
 	Uptime      float64       `json:"uptime_seconds"`
 	Feed        FeedStatus    `json:"feed"`
+	Upstreams   []FeedStatus  `json:"upstreams,omitempty"` // crypto, options, news proxies
 	Symbols     []string      `json:"symbols"`
 	Ingest      IngestStatus  `json:"ingest"`
 	Hub         HubStatus     `json:"hub"`
@@ -94,6 +95,15 @@ func (s *Server) Status() Status {
 	}
 	if ps.FeedNow != 0 {
 		st.Feed.FeedTime = time.Unix(0, ps.FeedNow).UTC()
+	}
+	for _, u := range s.upstreams {
+		state, lastErr := u.feed.FeedState()
+		st.Upstreams = append(st.Upstreams, FeedStatus{Name: u.name, State: state, LastError: lastErr})
+		us := u.ws.Stats()
+		st.Stream.Sessions += us.Sessions
+		st.Stream.Frames += us.Frames
+		st.Stream.Messages += us.Messages
+		st.Stream.Bytes += us.Bytes
 	}
 	for _, m := range []map[int]uint64{ws.Errors, ds.Errors} {
 		for code, n := range m {

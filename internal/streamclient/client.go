@@ -75,10 +75,16 @@ type Options struct {
 	URL string
 	// Key and Secret authenticate.
 	Key, Secret string
-	// Codec to ask for; default msgpack, like every official SDK.
-	Codec alpacawire.Codec
+	// JSON asks for JSON instead of msgpack, which every official SDK uses
+	// (and the only codec the options stream allows).
+	JSON bool
+	// codec is the one in use, from JSON.
+	codec alpacawire.Codec
 	// Subscription is subscribed after every (re)connect.
 	Subscription alpacawire.Subscription
+	// Stream is the stream family of the endpoint (it decides what the
+	// shared message letters mean); default alpacawire.StreamStocks.
+	Stream *alpacawire.Stream
 	// Logger; nil discards.
 	Logger *slog.Logger
 
@@ -104,11 +110,15 @@ type Options struct {
 }
 
 func (o *Options) setDefaults() {
-	if o.Codec != alpacawire.JSON {
-		o.Codec = alpacawire.MsgPack
+	o.codec = alpacawire.MsgPack
+	if o.JSON {
+		o.codec = alpacawire.JSON
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Stream == nil {
+		o.Stream = alpacawire.StreamStocks
 	}
 	if o.DialTimeout <= 0 {
 		o.DialTimeout = 10 * time.Second
@@ -232,12 +242,12 @@ func (c *Client) Change(ctx context.Context, subscribe bool, delta alpacawire.Su
 	}()
 
 	typ := websocket.MessageText
-	if c.opts.Codec == alpacawire.MsgPack {
+	if c.opts.codec == alpacawire.MsgPack {
 		typ = websocket.MessageBinary
 	}
 	wctx, cancel := context.WithTimeout(ctx, c.opts.ReplyTimeout)
 	defer cancel()
-	if err := conn.Write(wctx, typ, alpacawire.AppendSubscribe(nil, c.opts.Codec, subscribe, &delta)); err != nil {
+	if err := conn.Write(wctx, typ, alpacawire.AppendSubscribe(nil, c.opts.codec, subscribe, &delta)); err != nil {
 		// The session is failing; the next one subscribes the union.
 		c.mu.Lock()
 		c.sub = applyDelta(c.sub, subscribe, &delta)
@@ -352,7 +362,7 @@ func (c *Client) session(ctx context.Context, h Handler) (healthy bool, err erro
 	o := &c.opts
 	dctx, cancel := context.WithTimeout(ctx, o.DialTimeout)
 	ct := "application/json"
-	if o.Codec == alpacawire.MsgPack {
+	if o.codec == alpacawire.MsgPack {
 		ct = "application/msgpack"
 	}
 	conn, resp, err := websocket.Dial(dctx, o.URL, &websocket.DialOptions{HTTPHeader: http.Header{"Content-Type": {ct}}})
@@ -368,7 +378,7 @@ func (c *Client) session(ctx context.Context, h Handler) (healthy bool, err erro
 	// one (coder/websocket closes the connection past it, and we reconnect).
 	conn.SetReadLimit(maxFrame)
 
-	dec := alpacawire.NewDecoder()
+	dec := alpacawire.NewDecoderFor(o.Stream)
 	var msgs []alpacawire.Message
 	read := func(ctx context.Context) ([]alpacawire.Message, error) {
 		typ, data, err := conn.Read(ctx)
@@ -393,7 +403,7 @@ func (c *Client) session(ctx context.Context, h Handler) (healthy bool, err erro
 		wctx, cancel := context.WithTimeout(ctx, o.ReplyTimeout)
 		defer cancel()
 		typ := websocket.MessageText
-		if o.Codec == alpacawire.MsgPack {
+		if o.codec == alpacawire.MsgPack {
 			typ = websocket.MessageBinary
 		}
 		return conn.Write(wctx, typ, frame)
@@ -421,7 +431,7 @@ func (c *Client) session(ctx context.Context, h Handler) (healthy bool, err erro
 	if _, err := expect("connected"); err != nil {
 		return false, err
 	}
-	if err := write(alpacawire.AppendAuth(nil, o.Codec, o.Key, o.Secret)); err != nil {
+	if err := write(alpacawire.AppendAuth(nil, o.codec, o.Key, o.Secret)); err != nil {
 		return false, fmt.Errorf("auth: %w", err)
 	}
 	if _, err := expect("authenticated"); err != nil {
@@ -434,7 +444,7 @@ func (c *Client) session(ctx context.Context, h Handler) (healthy bool, err erro
 	sub := c.sub
 	c.mu.Unlock()
 	if !empty(&sub) {
-		if err := write(alpacawire.AppendSubscribe(nil, o.Codec, true, &sub)); err != nil {
+		if err := write(alpacawire.AppendSubscribe(nil, o.codec, true, &sub)); err != nil {
 			c.changeMu.Unlock()
 			return false, fmt.Errorf("subscribe: %w", err)
 		}

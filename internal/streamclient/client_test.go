@@ -97,7 +97,7 @@ func TestReceivesInBothCodecs(t *testing.T) {
 	for _, codec := range []alpacawire.Codec{alpacawire.JSON, alpacawire.MsgPack} {
 		t.Run(codec.String(), func(t *testing.T) {
 			srv := newTapeServer(t, nil)
-			c, err := New(Options{URL: srv.url, Key: "k", Secret: "s", Codec: codec, Subscription: subscription(market.ChanTrades, "AAPL")})
+			c, err := New(Options{URL: srv.url, Key: "k", Secret: "s", JSON: codec == alpacawire.JSON, Subscription: subscription(market.ChanTrades, "AAPL")})
 			if err != nil {
 				t.Fatal(err)
 			}

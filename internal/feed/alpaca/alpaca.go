@@ -37,6 +37,8 @@ type Options struct {
 	Key, Secret string
 	// Always is subscribed whatever the clients want.
 	Always alpacawire.Subscription
+	// Stream is the endpoint's stream family; default stocks.
+	Stream *alpacawire.Stream
 	// Client tunes the upstream connection (backoff, watchdog, clock); URL,
 	// keys and subscription are filled in from the fields above.
 	Client streamclient.Options
@@ -63,6 +65,7 @@ func New(opts Options) (*Feed, error) {
 	}
 	co := opts.Client
 	co.URL, co.Key, co.Secret, co.Subscription, co.Logger = opts.URL, opts.Key, opts.Secret, opts.Always, opts.Logger
+	co.Stream = opts.Stream
 	c, err := streamclient.New(co)
 	if err != nil {
 		return nil, err

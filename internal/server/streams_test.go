@@ -1,0 +1,105 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/alpacahq/alpaca-trade-api-go/v3/marketdata"
+	"github.com/alpacahq/alpaca-trade-api-go/v3/marketdata/stream"
+
+	"github.com/tapehq/tape/internal/alpacawire"
+	"github.com/tapehq/tape/internal/hub"
+	"github.com/tapehq/tape/internal/market"
+	"github.com/tapehq/tape/internal/wsapi"
+)
+
+// fakeAlpaca serves Alpaca's stock, crypto, options and news streams from
+// one hub the test publishes into: a scripted upstream built from Tape's
+// own protocol pieces.
+type fakeAlpaca struct {
+	hub     *hub.Hub
+	streams map[string]*wsapi.Server
+	url     string
+}
+
+func newFakeAlpaca(t *testing.T) *fakeAlpaca {
+	t.Helper()
+	f := &fakeAlpaca{hub: hub.New(hub.Options{Formats: wsapi.HubFormats}), streams: map[string]*wsapi.Server{}}
+	mux := http.NewServeMux()
+	for path, st := range map[string]*alpacawire.Stream{"/v2/sip": alpacawire.StreamStocks, "/v1beta3/crypto/us": alpacawire.StreamCrypto,
+		"/v1beta1/indicative": alpacawire.StreamOptions, "/v1beta1/news": alpacawire.StreamNews} {
+		ws := wsapi.New(wsapi.Options{Hub: f.hub, Stream: st})
+		f.streams[path] = ws
+		mux.Handle(path, ws)
+	}
+	hs := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		for _, ws := range f.streams {
+			ws.Close()
+		}
+		hs.Close()
+	})
+	f.url = "ws" + strings.TrimPrefix(hs.URL, "http") + "/v2"
+	return f
+}
+
+// TestProxyCryptoOptionsNews: the official SDK's crypto, option and news
+// clients, pointed at Tape, receive what the (fake) Alpaca upstream sends,
+// each stream over exactly one upstream connection.
+func TestProxyCryptoOptionsNews(t *testing.T) {
+	up := newFakeAlpaca(t)
+	proxy, _ := start(t, Options{Feed: "alpaca", AlpacaStreamURL: up.url, AlpacaFeed: "sip", AlpacaKey: "k", AlpacaSecret: "s",
+		AlpacaCrypto: "us", AlpacaOptions: "indicative", AlpacaNews: true})
+	base := "ws://" + proxy.Addr().String()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	var crypto, option, news atomic.Int64
+	var cryptoSize atomic.Value
+	cc := stream.NewCryptoClient(marketdata.US, stream.WithBaseURL(base+"/v1beta3/crypto"), stream.WithCredentials("k", "s"),
+		stream.WithLogger(stream.ErrorOnlyLogger()),
+		stream.WithCryptoTrades(func(tr stream.CryptoTrade) { crypto.Add(1); cryptoSize.Store(tr.Size) }, "BTC/USD"))
+	oc := stream.NewOptionClient(marketdata.Indicative, stream.WithBaseURL(base+"/v1beta1"), stream.WithCredentials("k", "s"),
+		stream.WithLogger(stream.ErrorOnlyLogger()),
+		stream.WithOptionTrades(func(stream.OptionTrade) { option.Add(1) }, "AAPL240315C00172500"))
+	nc := stream.NewNewsClient(stream.WithBaseURL(base+"/v1beta1/news"), stream.WithCredentials("k", "s"),
+		stream.WithLogger(stream.ErrorOnlyLogger()),
+		stream.WithNews(func(stream.News) { news.Add(1) }, "*"))
+	for name, c := range map[string]interface{ Connect(context.Context) error }{"crypto": cc, "options": oc, "news": nc} {
+		if err := c.Connect(ctx); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	now := time.Now().UnixNano()
+	evs := []market.Event{
+		{Kind: market.KindCryptoTrade, Symbol: "BTC/USD", Time: now, CryptoTrade: market.CryptoTrade{ID: 1, Price: 91234.5, Size: 0.0123, TakerSide: 'B'}},
+		{Kind: market.KindOptionTrade, Symbol: "AAPL240315C00172500", Time: now, Trade: market.Trade{ID: 2, Price: 3.45, Size: 10, Exchange: 'C', Conditions: market.MakeConditions("I")}},
+		{Kind: market.KindNews, Time: now, News: &market.News{ID: 3, Headline: "Tape ships", CreatedAt: now, UpdatedAt: now, Symbols: []string{"AAPL"}, Source: "benzinga"}},
+	}
+	waitFor(t, ctx, "crypto, option and news messages through Tape", func() bool {
+		up.hub.Publish(evs)
+		return crypto.Load() > 0 && option.Load() > 0 && news.Load() > 0
+	}, nil)
+	if got := cryptoSize.Load(); got != 0.0123 {
+		t.Fatalf("crypto size %v, want the fractional 0.0123", got)
+	}
+	for path, ws := range up.streams {
+		if n := ws.Stats().Sessions; n != 1 {
+			t.Errorf("%s: %d upstream connections, want 1", path, n)
+		}
+	}
+	st := proxy.Status()
+	if len(st.Upstreams) != 3 {
+		t.Fatalf("status upstreams %+v", st.Upstreams)
+	}
+	for _, u := range st.Upstreams {
+		if u.State != "connected" {
+			t.Errorf("%s is %s (%s)", u.Name, u.State, u.LastError)
+		}
+	}
+}
