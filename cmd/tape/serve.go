@@ -101,6 +101,7 @@ Health:  GET /healthz      Metrics: GET /metrics (Prometheus)`,
 	f.StringVar(&opts.Feed, "feed", "sim", `market data source: "sim" (the deterministic simulator), "alpaca" (live, keys from APCA_API_KEY_ID/APCA_API_SECRET_KEY), `+
 		`"poll" (Alpaca's REST API polled every --poll-interval for --symbols, same keys) or "replay" (a recorded period, see --from)`)
 	f.StringVar(&opts.AlpacaFeed, "alpaca-feed", "iex", "the Alpaca stock feed to stream: iex, sip, delayed_sip, test (FAKEPACA, 24/7); or to poll: iex, sip, delayed_sip, otc, boats, overnight")
+	f.BoolVar(&opts.UpstreamResume, "upstream-resume", false, "with --feed alpaca: the upstream is another Tape, so resume after reconnects with no gap or duplicate")
 	f.StringVar(&opts.AlpacaCrypto, "alpaca-crypto", "us", `with --feed alpaca: also proxy crypto from this location (us, us-1, eu-1; "" to turn off)`)
 	f.StringVar(&opts.AlpacaOptions, "alpaca-options", "", "with --feed alpaca: also proxy options from this feed (indicative or opra; msgpack clients only)")
 	f.BoolVar(&opts.AlpacaNews, "alpaca-news", true, "with --feed alpaca: also proxy news")

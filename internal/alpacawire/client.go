@@ -21,10 +21,18 @@ func AppendAuth(b []byte, c Codec, key, secret string) []byte {
 }
 
 // AppendSubscribe appends a client's subscribe (or, with subscribe false,
-// unsubscribe) message for the non-empty channels of s, keyed by their
-// Alpaca names. s must hold the channels of one class only (one stream's):
-// "trades" of two classes would be two keys of the same name.
+// unsubscribe) message for the non-empty channels of s.
 func AppendSubscribe(b []byte, c Codec, subscribe bool, s *Subscription) []byte {
+	return appendSubscribe(b, c, subscribe, s, 0)
+}
+
+// AppendSubscribeFrom appends a subscribe with Tape's resume extension:
+// "tape_from_seq": from (see docs/resume.md). Only a Tape understands it.
+func AppendSubscribeFrom(b []byte, c Codec, s *Subscription, from uint64) []byte {
+	return appendSubscribe(b, c, true, s, from)
+}
+
+func appendSubscribe(b []byte, c Codec, subscribe bool, s *Subscription, from uint64) []byte {
 	action := "unsubscribe"
 	if subscribe {
 		action = "subscribe"
@@ -35,6 +43,9 @@ func AppendSubscribe(b []byte, c Codec, subscribe bool, s *Subscription) []byte 
 			n++
 		}
 	}
+	if from > 0 {
+		n++
+	}
 	if c == MsgPack {
 		b = mpMapHeader(b, n+1)
 		b = mpStr(b, "action")
@@ -44,6 +55,10 @@ func AppendSubscribe(b []byte, c Codec, subscribe bool, s *Subscription) []byte 
 				b = mpStr(b, ch.Name())
 				b = mpStrs(b, s[ch])
 			}
+		}
+		if from > 0 {
+			b = mpStr(b, "tape_from_seq")
+			b = mpUint(b, from)
 		}
 		return b
 	}
@@ -56,6 +71,10 @@ func AppendSubscribe(b []byte, c Codec, subscribe bool, s *Subscription) []byte 
 			b = append(b, ':')
 			b = jsStrs(b, s[ch])
 		}
+	}
+	if from > 0 {
+		b = append(b, `,"tape_from_seq":`...)
+		b = appendUint(b, from)
 	}
 	return append(b, '}')
 }

@@ -29,3 +29,14 @@ func TestClientMessagesParse(t *testing.T) {
 		}
 	}
 }
+
+func TestSubscribeFrom(t *testing.T) {
+	var s Subscription
+	s[market.ChanTrades] = []string{"*"}
+	for _, c := range []Codec{JSON, MsgPack} {
+		r, err := ParseRequest(c, AppendSubscribeFrom(nil, c, &s, 12345))
+		if err != nil || !r.HasFrom || r.FromSeq != 12345 || r.Lists["trades"][0] != "*" {
+			t.Fatalf("%v: %+v %v", c, r, err)
+		}
+	}
+}

@@ -347,6 +347,7 @@ const (
 	slotT                // a "T" seen again after the type is known
 	slotSymbol
 	slotTime
+	slotSeq // Tape's "#" sequence number extension
 
 	slotTradeID
 	slotTradeExch
@@ -480,7 +481,7 @@ const (
 
 var slotTypes = func() [numSlots]valType {
 	t := [numSlots]valType{
-		slotSymbol: vtStr, slotTime: vtTime,
+		slotSymbol: vtStr, slotTime: vtTime, slotSeq: vtUint64,
 
 		slotTradeID: vtInt64, slotTradeExch: vtChar, slotTradePrice: vtFloat, slotTradeSize: vtUint32,
 		slotTradeConds: vtConds, slotTradeTape: vtChar,
@@ -549,48 +550,50 @@ func key2(k []byte) uint16 {
 }
 
 const (
-	kT  = 'T'
-	kS  = 'S'
-	kt  = 't'
-	ki  = 'i'
-	kx  = 'x'
-	kp  = 'p'
-	ks  = 's'
-	kc  = 'c'
-	kz  = 'z'
-	ko  = 'o'
-	kh  = 'h'
-	kl  = 'l'
-	kv  = 'v'
-	kn  = 'n'
-	ku  = 'u'
-	kd  = 'd'
-	ka  = 'a'
-	kbx = 'b'<<8 | 'x'
-	kbp = 'b'<<8 | 'p'
-	kbs = 'b'<<8 | 's'
-	kax = 'a'<<8 | 'x'
-	kap = 'a'<<8 | 'p'
-	kas = 'a'<<8 | 's'
-	kvw = 'v'<<8 | 'w'
-	ksc = 's'<<8 | 'c'
-	ksm = 's'<<8 | 'm'
-	krc = 'r'<<8 | 'c'
-	krm = 'r'<<8 | 'm'
-	koi = 'o'<<8 | 'i'
-	kop = 'o'<<8 | 'p'
-	kos = 'o'<<8 | 's'
-	koc = 'o'<<8 | 'c'
-	kci = 'c'<<8 | 'i'
-	kcp = 'c'<<8 | 'p'
-	kcs = 'c'<<8 | 's'
-	kcc = 'c'<<8 | 'c'
-	kr  = 'r'
-	kb  = 'b'
-	kip = 'i'<<8 | 'p'
-	kmp = 'm'<<8 | 'p'
-	kfr = 'f'<<8 | 'r'
-	kft = 'f'<<8 | 't'
+	kT = 'T'
+	// kSeq is Tape's sequence number key (see seq.go).
+	kSeq = '#'
+	kS   = 'S'
+	kt   = 't'
+	ki   = 'i'
+	kx   = 'x'
+	kp   = 'p'
+	ks   = 's'
+	kc   = 'c'
+	kz   = 'z'
+	ko   = 'o'
+	kh   = 'h'
+	kl   = 'l'
+	kv   = 'v'
+	kn   = 'n'
+	ku   = 'u'
+	kd   = 'd'
+	ka   = 'a'
+	kbx  = 'b'<<8 | 'x'
+	kbp  = 'b'<<8 | 'p'
+	kbs  = 'b'<<8 | 's'
+	kax  = 'a'<<8 | 'x'
+	kap  = 'a'<<8 | 'p'
+	kas  = 'a'<<8 | 's'
+	kvw  = 'v'<<8 | 'w'
+	ksc  = 's'<<8 | 'c'
+	ksm  = 's'<<8 | 'm'
+	krc  = 'r'<<8 | 'c'
+	krm  = 'r'<<8 | 'm'
+	koi  = 'o'<<8 | 'i'
+	kop  = 'o'<<8 | 'p'
+	kos  = 'o'<<8 | 's'
+	koc  = 'o'<<8 | 'c'
+	kci  = 'c'<<8 | 'i'
+	kcp  = 'c'<<8 | 'p'
+	kcs  = 'c'<<8 | 's'
+	kcc  = 'c'<<8 | 'c'
+	kr   = 'r'
+	kb   = 'b'
+	kip  = 'i'<<8 | 'p'
+	kmp  = 'm'<<8 | 'p'
+	kfr  = 'f'<<8 | 'r'
+	kft  = 'f'<<8 | 't'
 )
 
 // dataSlot maps a data message's key to its slot. The keys and their types
@@ -599,6 +602,9 @@ const (
 // and quotes, and the legacy crypto exchange "x" (see encode_streams.go),
 // are skipped.
 func dataSlot(k market.Kind, key []byte) slot {
+	if len(key) == 1 && key[0] == kSeq {
+		return slotSeq
+	}
 	if k == market.KindNews {
 		return newsSlot(key) // no "S" or "t": its own keys only
 	}
@@ -1090,6 +1096,8 @@ func (d *Decoder) setFloat(m *Message, s slot, f float64) {
 func (d *Decoder) setInt(m *Message, s slot, u uint64) {
 	e := &m.Event
 	switch s {
+	case slotSeq:
+		e.Seq = u
 	case slotTradeID:
 		e.Trade.ID = int64(u)
 	case slotTradeSize:

@@ -115,7 +115,7 @@ func checkStreamProperties(t *testing.T, st *Stream, c Codec, frame []byte) []Me
 			}
 			continue
 		}
-		if m.Type != e.Kind.Letter() || m.Msg != "" || m.Code != 0 || m.Sub != nil || e.Seq != 0 {
+		if m.Type != e.Kind.Letter() || m.Msg != "" || m.Code != 0 || m.Sub != nil {
 			t.Fatalf("data message %q: %+v", m.Type, m)
 		}
 		if e.Kind.Class() != st.Class {
@@ -137,7 +137,14 @@ func checkStreamProperties(t *testing.T, st *Stream, c Codec, frame []byte) []Me
 		if got != want {
 			t.Fatalf("%s event with %d payload pointers", e.Kind, got)
 		}
-		encoded = append(encoded, AppendEvent(nil, c, e))
+		switch {
+		case e.Seq == 0:
+			encoded = append(encoded, AppendEvent(nil, c, e))
+		case c == MsgPack:
+			encoded = append(encoded, AppendMsgpackSeq(nil, e))
+		default:
+			encoded = append(encoded, AppendJSONSeq(nil, e))
+		}
 		events = append(events, *e)
 	}
 	re := AppendFrame(nil, c, encoded)
@@ -187,6 +194,7 @@ func checkAgainstSDK(t *testing.T, frame []byte, msgs []Message) {
 		if got.Event.Time == zeroTimeNano {
 			got.Event.Time = 0
 		}
+		got.Event.Seq = 0 // Tape's "#" extension: the SDK skips it
 		if ref[i].Type == "success" {
 			ref[i].Msg = got.Msg // the SDK's frame decoder skips success messages
 		}

@@ -315,6 +315,8 @@ func (d *Decoder) mpCryptoTrade(b []byte, i, pairs int, e *market.Event) int {
 			t.Price, i = d.mpFloat(b, i)
 		case ks:
 			t.Size, i = d.mpFloat(b, i)
+		case kSeq:
+			e.Seq, i = d.mpInt(b, i)
 		default:
 			if string(key) == "tks" {
 				s, i = d.mpStr(b, i)
@@ -359,6 +361,10 @@ func (d *Decoder) mpOptionTrade(b []byte, i, pairs int, e *market.Event) int {
 			if s, i = d.mpStr(b, i); i >= 0 {
 				t.Conditions = optionCond(s)
 			}
+		case kSeq:
+			var seq uint64
+			seq, i = d.mpInt(b, i)
+			e.Seq = seq
 		default:
 			i = d.mpSkip(b, i, 1)
 		}
@@ -406,6 +412,10 @@ func (d *Decoder) mpOptionQuote(b []byte, i, pairs int, e *market.Event) int {
 			if s, i = d.mpStr(b, i); i >= 0 {
 				q.Conditions = optionCond(s)
 			}
+		case kSeq:
+			var seq uint64
+			seq, i = d.mpInt(b, i)
+			e.Seq = seq
 		default:
 			i = d.mpSkip(b, i, 1)
 		}
@@ -438,6 +448,10 @@ func (d *Decoder) mpOrderbook(b []byte, i, pairs int, e *market.Event) int {
 			d.rare.asks, i = d.mpLevels(b, i, d.rare.asks[:0])
 		case kr:
 			d.rare.reset, i = d.mpBool(b, i)
+		case kSeq:
+			var seq uint64
+			seq, i = d.mpInt(b, i)
+			e.Seq = seq
 		default:
 			i = d.mpSkip(b, i, 1)
 		}
@@ -472,6 +486,10 @@ func (d *Decoder) mpCryptoQuote(b []byte, i, pairs int, e *market.Event) int {
 			q.AskPrice, i = d.mpFloat(b, i)
 		case kas:
 			q.AskSize, i = d.mpFloat(b, i)
+		case kSeq:
+			var seq uint64
+			seq, i = d.mpInt(b, i)
+			e.Seq = seq
 		default:
 			i = d.mpSkip(b, i, 1)
 		}
@@ -535,6 +553,10 @@ func (d *Decoder) mpTrade(b []byte, i, pairs int, e *market.Event) int {
 		case kz:
 			s, i = d.mpStr(b, i)
 			t.Tape = charOf(s)
+		case kSeq:
+			var seq uint64
+			seq, i = d.mpInt(b, i)
+			e.Seq = seq
 		default:
 			i = d.mpSkip(b, i, 1)
 		}
@@ -583,6 +605,10 @@ func (d *Decoder) mpQuote(b []byte, i, pairs int, e *market.Event) int {
 		case kz:
 			s, i = d.mpStr(b, i)
 			q.Tape = charOf(s)
+		case kSeq:
+			var seq uint64
+			seq, i = d.mpInt(b, i)
+			e.Seq = seq
 		default:
 			i = d.mpSkip(b, i, 1)
 		}
@@ -623,6 +649,10 @@ func (d *Decoder) mpBar(b []byte, i, pairs int, e *market.Event) int {
 			r.TradeCount, i = d.mpInt(b, i)
 		case kvw:
 			r.VWAP, i = d.mpFloat(b, i)
+		case kSeq:
+			var seq uint64
+			seq, i = d.mpInt(b, i)
+			e.Seq = seq
 		default:
 			i = d.mpSkip(b, i, 1)
 		}

@@ -56,3 +56,28 @@ func TestParseFrom(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeSeq: the decoder reads Tape's "#" back into Event.Seq, in both
+// codecs and every kind, and leaves it 0 on messages without one.
+func TestDecodeSeq(t *testing.T) {
+	d := NewDecoder()
+	for _, c := range []Codec{JSON, MsgPack} {
+		for _, e := range sampleEvents() {
+			e.Seq = 987654321
+			enc := AppendJSONSeq
+			if c == MsgPack {
+				enc = AppendMsgpackSeq
+			}
+			plain := e
+			plain.Seq = 0
+			frame := AppendFrame(nil, c, [][]byte{enc(nil, &e), AppendEvent(nil, c, &plain)})
+			msgs, err := d.DecodeFrame(c, frame, nil)
+			if err != nil || len(msgs) != 2 {
+				t.Fatalf("%v %v: %v %d", c, e.Kind, err, len(msgs))
+			}
+			if msgs[0].Event.Seq != 987654321 || msgs[1].Event.Seq != 0 {
+				t.Fatalf("%v %v: seqs %d %d", c, e.Kind, msgs[0].Event.Seq, msgs[1].Event.Seq)
+			}
+		}
+	}
+}

@@ -63,9 +63,12 @@ type Options struct {
 	// own single upstream connection: crypto at AlpacaCrypto's location
 	// ("us", "us-1", ...; empty: off), options on AlpacaOptions' feed
 	// ("indicative" or "opra"; empty: off; msgpack only), and news.
-	AlpacaCrypto  string
-	AlpacaOptions string
-	AlpacaNews    bool
+	// UpstreamResume: the upstream is another Tape, so reconnects resume
+	// from the last sequence number received (no gap, no duplicate).
+	UpstreamResume bool
+	AlpacaCrypto   string
+	AlpacaOptions  string
+	AlpacaNews     bool
 
 	// REST polling (Feed "poll"): the market-data API's base URL (default
 	// https://data.alpaca.markets) and the time between polls (default

@@ -28,6 +28,7 @@ import (
 	"github.com/tapehq/tape/internal/ingest"
 	"github.com/tapehq/tape/internal/journal"
 	"github.com/tapehq/tape/internal/market"
+	"github.com/tapehq/tape/internal/streamclient"
 	"github.com/tapehq/tape/internal/webui"
 	"github.com/tapehq/tape/internal/wsapi"
 )
@@ -89,7 +90,8 @@ func New(opts Options) (*Server, error) {
 			always[ch] = opts.Symbols
 		}
 		up, err := alpaca.New(alpaca.Options{URL: strings.TrimSuffix(opts.AlpacaStreamURL, "/") + "/" + opts.AlpacaFeed,
-			Key: opts.AlpacaKey, Secret: opts.AlpacaSecret, Always: always, Logger: s.log.With("upstream", opts.AlpacaFeed)})
+			Key: opts.AlpacaKey, Secret: opts.AlpacaSecret, Always: always, Logger: s.log.With("upstream", opts.AlpacaFeed),
+			Client: streamclient.Options{Resume: opts.UpstreamResume}})
 		if err != nil {
 			return nil, err
 		}

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/alpacahq/alpaca-trade-api-go/v3/marketdata/stream"
+
+	"github.com/tapehq/tape/internal/journal"
+	"github.com/tapehq/tape/internal/market"
 )
 
 // upstreamPair runs a simulated Tape as the upstream and a second Tape in
@@ -110,5 +113,85 @@ func TestProxyUpstreamRefusal(t *testing.T) {
 	waitFor(t, ctx, "a keeps receiving", func() bool { mu.Lock(); defer mu.Unlock(); return aTrades > before }, nil)
 	if n := up.stream.Stats().Sessions; n != 1 {
 		t.Fatalf("%d upstream connections", n)
+	}
+}
+
+// TestProxyResumeAcrossReconnect: with the upstream being another Tape
+// (--upstream-resume), a dropped upstream connection costs a client of the
+// proxy nothing: it receives exactly the upstream's trades, in the
+// upstream's order, with no gap and no duplicate, across the reconnect.
+func TestProxyResumeAcrossReconnect(t *testing.T) {
+	upDir := t.TempDir()
+	up, stopUp := start(t, Options{DataDir: upDir, Source: simSource(t, 2000, 10)})
+	proxy, _ := start(t, Options{Feed: "alpaca", AlpacaStreamURL: "ws://" + up.Addr().String() + "/v2", AlpacaFeed: "iex",
+		AlpacaKey: "k", AlpacaSecret: "s", UpstreamResume: true})
+	type tradeKey struct {
+		sym string
+		id  int64
+	}
+	var mu sync.Mutex
+	var got []tradeKey
+	c := stream.NewStocksClient("iex", stream.WithBaseURL(baseURL(proxy)), stream.WithCredentials("k", "s"),
+		stream.WithLogger(stream.ErrorOnlyLogger()), stream.WithTrades(func(tr stream.Trade) {
+			mu.Lock()
+			got = append(got, tradeKey{tr.Symbol, tr.ID})
+			mu.Unlock()
+		}, "*"))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := c.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n := func() int { mu.Lock(); defer mu.Unlock(); return len(got) }
+	waitFor(t, ctx, "trades before the drop", func() bool { return n() > 300 }, nil)
+	proxy.feed.(interface{ Disconnect() }).Disconnect()
+	time.Sleep(200 * time.Millisecond) // the upstream keeps trading meanwhile
+	before := n()
+	waitFor(t, ctx, "trades after the reconnect", func() bool { return n() > before+1000 }, nil)
+	c0, re, _ := proxy.feed.(interface{ Stats() (uint64, uint64, string) }).Stats()
+	if c0 < 2 || re < 1 {
+		t.Fatalf("no reconnect happened: connects %d reconnects %d", c0, re)
+	}
+	stopUp()
+
+	// The upstream journal's trades from the first to the last one the
+	// client got must be exactly the client's list.
+	mu.Lock()
+	defer mu.Unlock()
+	j, err := journal.Open(upDir+"/journal", journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	r, _ := j.NewReader(0)
+	defer r.Close()
+	var in market.Interner
+	var e market.Event
+	i := -1
+	for {
+		rec, ok, err := r.TryNext()
+		if err != nil || !ok {
+			break
+		}
+		if market.DecodeBinary(rec.Payload, &e, &in) != nil || e.Kind != market.KindTrade {
+			continue
+		}
+		k := tradeKey{e.Symbol, e.Trade.ID}
+		if i < 0 {
+			if k != got[0] {
+				continue // before the client subscribed
+			}
+			i = 0
+		}
+		if i == len(got) {
+			break
+		}
+		if got[i] != k {
+			t.Fatalf("trade %d: client got %v, upstream journal has %v (a gap or a duplicate)", i, got[i], k)
+		}
+		i++
+	}
+	if i != len(got) {
+		t.Fatalf("matched %d of %d trades", i, len(got))
 	}
 }

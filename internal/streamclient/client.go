@@ -21,6 +21,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,6 +86,12 @@ type Options struct {
 	// Stream is the stream family of the endpoint (it decides what the
 	// shared message letters mean); default alpacawire.StreamStocks.
 	Stream *alpacawire.Stream
+	// Resume is for an upstream that is another Tape: the client asks for
+	// sequence numbers (?tape_seq=1) and, after a reconnect, resubscribes
+	// from the number after the last one it received (tape_from_seq), so
+	// nothing is lost or repeated across the reconnect. Alpaca itself knows
+	// neither extension: leave it off for Alpaca.
+	Resume bool
 	// Logger; nil discards.
 	Logger *slog.Logger
 
@@ -177,11 +184,22 @@ type Client struct {
 	connects   atomic.Uint64
 	reconnects atomic.Uint64
 	badFrames  atomic.Uint64
+	lastSeq    atomic.Uint64 // with Resume: the highest sequence number received
+	drop       atomic.Pointer[websocket.Conn]
 	lastErr    atomic.Pointer[string]
 }
 
 // maxFrame bounds one frame from the server.
 const maxFrame = 64 << 20
+
+// Disconnect drops the live connection, if any; Run reconnects as after any
+// other failure (with Resume, from where it stopped). Tests and operators
+// use it to exercise reconnects on purpose.
+func (c *Client) Disconnect() {
+	if conn := c.drop.Swap(nil); conn != nil {
+		conn.CloseNow()
+	}
+}
 
 // BadFrames counts frames that did not decode completely.
 func (c *Client) BadFrames() uint64 { return c.badFrames.Load() }
@@ -365,7 +383,15 @@ func (c *Client) session(ctx context.Context, h Handler) (healthy bool, err erro
 	if o.codec == alpacawire.MsgPack {
 		ct = "application/msgpack"
 	}
-	conn, resp, err := websocket.Dial(dctx, o.URL, &websocket.DialOptions{HTTPHeader: http.Header{"Content-Type": {ct}}})
+	url := o.URL
+	if o.Resume {
+		sep := "?"
+		if strings.Contains(url, "?") {
+			sep = "&"
+		}
+		url += sep + "tape_seq=1"
+	}
+	conn, resp, err := websocket.Dial(dctx, url, &websocket.DialOptions{HTTPHeader: http.Header{"Content-Type": {ct}}})
 	cancel()
 	if err != nil {
 		if resp != nil && resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
@@ -444,7 +470,11 @@ func (c *Client) session(ctx context.Context, h Handler) (healthy bool, err erro
 	sub := c.sub
 	c.mu.Unlock()
 	if !empty(&sub) {
-		if err := write(alpacawire.AppendSubscribe(nil, o.codec, true, &sub)); err != nil {
+		msg := alpacawire.AppendSubscribe(nil, o.codec, true, &sub)
+		if last := c.lastSeq.Load(); o.Resume && last > 0 {
+			msg = alpacawire.AppendSubscribeFrom(nil, o.codec, &sub, last+1)
+		}
+		if err := write(msg); err != nil {
 			c.changeMu.Unlock()
 			return false, fmt.Errorf("subscribe: %w", err)
 		}
@@ -472,6 +502,7 @@ func (c *Client) session(ctx context.Context, h Handler) (healthy bool, err erro
 	c.conn = conn
 	c.mu.Unlock()
 	c.changeMu.Unlock()
+	c.drop.Store(conn)
 	defer func() {
 		c.mu.Lock()
 		c.conn = nil
@@ -521,6 +552,13 @@ func (c *Client) session(ctx context.Context, h Handler) (healthy bool, err erro
 				// Anything else answers the change in flight (405, 409, 410,
 				// 413, 400 ...): the requester gets it, the connection stays.
 				c.deliverChange(changeResult{err: pe})
+			}
+		}
+		if o.Resume {
+			for i := range m {
+				if seq := m[i].Event.Seq; seq > c.lastSeq.Load() {
+					c.lastSeq.Store(seq)
+				}
 			}
 		}
 		h(m)

@@ -105,6 +105,9 @@ func (f *Feed) Run(ctx context.Context, out chan<- feed.Batch) error {
 	return fmt.Errorf("upstream %s: %w", f.opts.URL, err)
 }
 
+// Disconnect drops the upstream connection; Run reconnects.
+func (f *Feed) Disconnect() { f.client.Disconnect() }
+
 // FeedState reports the upstream connection state for /tape/v1/status.
 func (f *Feed) FeedState() (state, lastErr string) {
 	_, _, lastErr = f.client.Stats()
