@@ -148,7 +148,9 @@ func TestProxyResumeAcrossReconnect(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // the upstream keeps trading meanwhile
 	before := n()
 	waitFor(t, ctx, "trades after the reconnect", func() bool { return n() > before+1000 }, nil)
-	c0, re, _ := proxy.feed.(interface{ Stats() (uint64, uint64, string) }).Stats()
+	c0, re, _ := proxy.feed.(interface {
+		Stats() (uint64, uint64, string)
+	}).Stats()
 	if c0 < 2 || re < 1 {
 		t.Fatalf("no reconnect happened: connects %d reconnects %d", c0, re)
 	}
