@@ -1,6 +1,8 @@
 package history
 
 import (
+	"github.com/tapehq/tape/internal/jsonenc"
+
 	"math"
 	"math/bits"
 	"time"
@@ -31,25 +33,8 @@ func civilDay(y, m, d int) int32 {
 
 // civilFromDay is the inverse of civilDay.
 func civilFromDay(day int32) (y int, m time.Month, d int) {
-	z := int(day) + 719468
-	era := z / 146097
-	if z < 0 && z%146097 != 0 {
-		era = (z - 146096) / 146097
-	}
-	doe := z - era*146097
-	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
-	y = yoe + era*400
-	doy := doe - (365*yoe + yoe/4 - yoe/100)
-	mp := (5*doy + 2) / 153
-	d = doy - (153*mp+2)/5 + 1
-	mm := mp + 3
-	if mm > 12 {
-		mm -= 12
-	}
-	if mm <= 2 {
-		y++
-	}
-	return y, time.Month(mm), d
+	yy, mm, dd := jsonenc.Civil(int64(day))
+	return int(yy), time.Month(mm), int(dd)
 }
 
 func monthOfDay(day int32) int32 {

@@ -1,11 +1,10 @@
 package httpapi
 
 import (
-	"math"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/tapehq/tape/internal/history"
+	"github.com/tapehq/tape/internal/jsonenc"
 	"github.com/tapehq/tape/internal/market"
 )
 
@@ -16,100 +15,14 @@ import (
 // little to get wrong, and the tests decode every shape with the official
 // SDK.
 
-const hexDigits = "0123456789abcdef"
+// The primitives are shared with the stream encoders (internal/jsonenc).
 
-// appendString appends s as a JSON string, escaping what RFC 8259 requires
-// plus <, > and & (as encoding/json does). Invalid UTF-8 becomes U+FFFD.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-// appendChar appends a one-character code as a string ("" for 0, which
-// market uses for "not set").
-func appendChar(b []byte, c byte) []byte {
-	if c == 0 {
-		return append(b, '"', '"')
-	}
-	if c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-		return append(b, '"', c, '"')
-	}
-	return appendString(b, string(rune(c)))
-}
-
-func appendInt(b []byte, v int64) []byte   { return strconv.AppendInt(b, v, 10) }
-func appendUint(b []byte, v uint64) []byte { return strconv.AppendUint(b, v, 10) }
-
-// appendFloat appends f in the shortest form that parses back to f. Most
-// prices are whole cents, and for those the digits are written directly,
-// which is exact: c/100 == a proves the two-decimal string reads back as
-// a, and below 1e13 no shorter string can. NaN and ±Inf have no JSON form
-// and are written as 0; no market value is ever either.
-func appendFloat(b []byte, f float64) []byte {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return append(b, '0')
-	}
-	if a := math.Abs(f); a < 1e13 && f != 0 {
-		if c := math.Round(a * 100); c/100 == a {
-			if f < 0 {
-				b = append(b, '-')
-			}
-			ci := int64(c)
-			b = strconv.AppendInt(b, ci/100, 10)
-			if r := ci % 100; r != 0 {
-				b = append(b, '.', byte('0'+r/10))
-				if r%10 != 0 {
-					b = append(b, byte('0'+r%10))
-				}
-			}
-			return b
-		}
-	}
-	return strconv.AppendFloat(b, f, 'f', -1, 64)
-}
+func appendString(b []byte, s string) []byte { return jsonenc.AppendString(b, s) }
+func appendChar(b []byte, c byte) []byte     { return jsonenc.AppendChar(b, c) }
+func appendFloat(b []byte, f float64) []byte { return jsonenc.AppendFloat(b, f) }
+func appendTime(b []byte, ns int64) []byte   { return jsonenc.AppendTime(b, ns) }
+func appendInt(b []byte, v int64) []byte     { return strconv.AppendInt(b, v, 10) }
+func appendUint(b []byte, v uint64) []byte   { return strconv.AppendUint(b, v, 10) }
 
 // appendConds appends condition codes as an array of one-character strings.
 func appendConds(b []byte, c *market.Conditions) []byte {
@@ -121,74 +34,6 @@ func appendConds(b []byte, c *market.Conditions) []byte {
 		b = appendChar(b, c[i])
 	}
 	return append(b, ']')
-}
-
-// appendTime appends ns (since the Unix epoch) as a quoted RFC 3339 UTC
-// timestamp with trailing zeros of the fraction trimmed, exactly as
-// time.RFC3339Nano formats it ("2021-02-22T15:45:44.208Z"). It is
-// hand-written because time.Time.AppendFormat is several times slower and
-// this runs once per item.
-func appendTime(b []byte, ns int64) []byte {
-	sec, nsec := ns/1e9, ns%1e9
-	if nsec < 0 {
-		sec--
-		nsec += 1e9
-	}
-	days, rem := sec/86400, sec%86400
-	if rem < 0 {
-		rem += 86400
-		days--
-	}
-	y, m, d := civilDate(days)
-	hh, mm, ss := rem/3600, rem%3600/60, rem%60
-	b = append(b, '"',
-		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
-		byte('0'+m/10), byte('0'+m%10), '-',
-		byte('0'+d/10), byte('0'+d%10), 'T',
-		byte('0'+hh/10), byte('0'+hh%10), ':',
-		byte('0'+mm/10), byte('0'+mm%10), ':',
-		byte('0'+ss/10), byte('0'+ss%10))
-	if nsec != 0 {
-		var frac [10]byte
-		frac[0] = '.'
-		n := nsec
-		for i := 9; i >= 1; i-- {
-			frac[i] = byte('0' + n%10)
-			n /= 10
-		}
-		end := 10
-		for frac[end-1] == '0' {
-			end--
-		}
-		b = append(b, frac[:end]...)
-	}
-	return append(b, 'Z', '"')
-}
-
-// civilDate converts days since 1970-01-01 to a proleptic Gregorian date
-// (the inverse of Howard Hinnant's days_from_civil). Every int64 nanosecond
-// time falls in years 1677–2262, so four year digits always suffice.
-func civilDate(z int64) (y, m, d int64) {
-	z += 719468
-	era := z / 146097
-	if z < 0 && z%146097 != 0 {
-		era--
-	}
-	doe := z - era*146097
-	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
-	y = yoe + era*400
-	doy := doe - (365*yoe + yoe/4 - yoe/100)
-	mp := (5*doy + 2) / 153
-	d = doy - (153*mp+2)/5 + 1
-	if mp < 10 {
-		m = mp + 3
-	} else {
-		m = mp - 9
-	}
-	if m <= 2 {
-		y++
-	}
-	return y, m, d
 }
 
 // appendTrade appends a trade in the REST shape: the stream's fields

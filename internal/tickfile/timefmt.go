@@ -3,6 +3,8 @@ package tickfile
 import (
 	"errors"
 	"time"
+
+	"github.com/tapehq/tape/internal/jsonenc"
 )
 
 // Times in CSV are RFC 3339 in UTC with exactly nine fraction digits
@@ -24,7 +26,7 @@ func appendTime(b []byte, ns int64) []byte {
 		rem += 86400
 		days--
 	}
-	y, m, d := civilDate(days)
+	y, m, d := jsonenc.Civil(days)
 	hh, mm, ss := rem/3600, rem%3600/60, rem%60
 	b = append(b,
 		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
@@ -42,33 +44,7 @@ func appendTime(b []byte, ns int64) []byte {
 	return append(b, 'Z')
 }
 
-// civilDate converts days since 1970-01-01 to a proleptic Gregorian date
-// (Howard Hinnant's civil_from_days). Every int64 nanosecond time falls in
-// years 1677-2262, so four year digits suffice.
-func civilDate(z int64) (y, m, d int64) {
-	z += 719468
-	era := z / 146097
-	if z < 0 && z%146097 != 0 {
-		era--
-	}
-	doe := z - era*146097
-	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
-	y = yoe + era*400
-	doy := doe - (365*yoe + yoe/4 - yoe/100)
-	mp := (5*doy + 2) / 153
-	d = doy - (153*mp+2)/5 + 1
-	if mp < 10 {
-		m = mp + 3
-	} else {
-		m = mp - 9
-	}
-	if m <= 2 {
-		y++
-	}
-	return y, m, d
-}
-
-// daysFromCivil is the inverse of civilDate.
+// daysFromCivil is the inverse of jsonenc.Civil.
 func daysFromCivil(y, m, d int64) int64 {
 	if m <= 2 {
 		y--
