@@ -1,11 +1,11 @@
 package history
 
 import (
-	"github.com/tapehq/tape/internal/jsonenc"
-
 	"math"
 	"math/bits"
 	"time"
+
+	"github.com/tapehq/tape/internal/jsonenc"
 )
 
 // Days and months are numbered on the civil calendar of Options.Location: a
