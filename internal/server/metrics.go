@@ -37,6 +37,9 @@ func (s *Server) metricsHandler() http.Handler {
 	counter("stream_bytes_total", "Bytes written to stream clients.", func() float64 { return float64(s.stream.Stats().Bytes) })
 	counter("stream_auth_failures_total", "Failed stream authentications.", func() float64 { return float64(s.stream.Stats().AuthFailures) })
 	counter("stream_write_timeouts_total", "Clients disconnected because a write stalled or their queue overflowed.", func() float64 { return float64(s.stream.Stats().SlowKicks) })
+	reg.MustRegister(&upstreamCollector{s: s,
+		up:     prometheus.NewDesc("tape_upstream_connected", "1 while the upstream is connected (or polling), by stream.", []string{"stream"}, nil),
+		failed: prometheus.NewDesc("tape_upstream_failed", "1 once the upstream stopped for good (402, 409, 410, 411), by stream.", []string{"stream"}, nil)})
 	if pf, ok := s.feed.(*poll.Feed); ok {
 		counter("poll_polls_total", "Polls of Alpaca's REST API (--feed poll).", func() float64 { n, _, _ := pf.Stats(); return float64(n) })
 		counter("poll_errors_total", "Polls that failed and backed off (--feed poll).", func() float64 { _, n, _ := pf.Stats(); return float64(n) })
@@ -62,5 +65,26 @@ func (c *errorCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for code, n := range merged {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(n), strconv.Itoa(code))
+	}
+}
+
+type upstreamCollector struct {
+	s          *Server
+	up, failed *prometheus.Desc
+}
+
+func (c *upstreamCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.up; ch <- c.failed }
+
+func (c *upstreamCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, f := range c.s.feedStatuses() {
+		up, failed := 0.0, 0.0
+		if f.State == "connected" || f.State == "polling" {
+			up = 1
+		}
+		if f.State == "failed" {
+			failed = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, up, f.Name)
+		ch <- prometheus.MustNewConstMetric(c.failed, prometheus.GaugeValue, failed, f.Name)
 	}
 }

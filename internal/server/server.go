@@ -319,13 +319,14 @@ func (s *Server) latestKnown(sym string) []market.Event {
 }
 
 type health struct {
-	Status      string    `json:"status"`
-	Feed        string    `json:"feed"`
-	Uptime      float64   `json:"uptime_seconds"`
-	Events      uint64    `json:"events"`
-	LastSeq     uint64    `json:"last_seq"`
-	FeedTime    time.Time `json:"feed_time"`
-	Subscribers int       `json:"subscribers"`
+	Status      string       `json:"status"`
+	Feed        string       `json:"feed"`
+	Uptime      float64      `json:"uptime_seconds"`
+	Events      uint64       `json:"events"`
+	LastSeq     uint64       `json:"last_seq"`
+	FeedTime    time.Time    `json:"feed_time"`
+	Subscribers int          `json:"subscribers"`
+	Upstreams   []FeedStatus `json:"upstreams,omitempty"`
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
@@ -335,7 +336,34 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	if st.FeedNow != 0 {
 		h.FeedTime = time.Unix(0, st.FeedNow).UTC()
 	}
+	// An upstream that stopped for good (402 auth failed, 409 plan, ...)
+	// makes Tape unhealthy: it still serves history and the dashboard, but
+	// a load balancer or an operator must know its live data is gone.
+	code := http.StatusOK
+	for _, f := range s.feedStatuses() {
+		h.Upstreams = append(h.Upstreams, f)
+		if f.State == "failed" {
+			h.Status = "failed"
+			code = http.StatusServiceUnavailable
+		}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
 	json.NewEncoder(w).Encode(h)
+}
+
+// feedStatuses lists the feeds that have a connection state: the main
+// feed (Alpaca stream or poller) and the other proxied streams.
+func (s *Server) feedStatuses() []FeedStatus {
+	var out []FeedStatus
+	if fs, ok := s.feed.(feedStater); ok {
+		state, lastErr := fs.FeedState()
+		out = append(out, FeedStatus{Name: s.opts.Feed, State: state, LastError: lastErr})
+	}
+	for _, u := range s.upstreams {
+		state, lastErr := u.feed.FeedState()
+		out = append(out, FeedStatus{Name: u.name, State: state, LastError: lastErr})
+	}
+	return out
 }

@@ -3,6 +3,9 @@ package server
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -196,4 +199,44 @@ func TestProxyResumeAcrossReconnect(t *testing.T) {
 	if i != len(got) {
 		t.Fatalf("matched %d of %d trades", i, len(got))
 	}
+}
+
+// TestProxyFatalUpstream: an upstream that refuses the keys (402) stops
+// that endpoint, not Tape: /healthz answers 503 and says why, the metric
+// shows it, and the history API still works.
+func TestProxyFatalUpstream(t *testing.T) {
+	up, _ := start(t, Options{Source: simSource(t, 100, 1), Keys: map[string]string{"right": "key"}})
+	proxy, _ := start(t, Options{Feed: "alpaca", AlpacaStreamURL: "ws://" + up.Addr().String() + "/v2", AlpacaFeed: "iex",
+		AlpacaKey: "wrong", AlpacaSecret: "key"})
+	base := "http://" + proxy.Addr().String()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var body string
+	waitFor(t, ctx, "/healthz to report the failed upstream", func() bool {
+		resp, err := http.Get(base + "/healthz")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		body = string(b)
+		return resp.StatusCode == http.StatusServiceUnavailable
+	}, nil)
+	if !strings.Contains(body, `"status":"failed"`) || !strings.Contains(body, "402") {
+		t.Fatalf("healthz: %s", body)
+	}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(m), `tape_upstream_failed{stream="alpaca"} 1`) {
+		t.Fatal("metrics do not show the failed upstream")
+	}
+	resp, err = http.Get(base + "/v2/stocks/bars?symbols=AAPL&timeframe=1Min")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("history API with a failed upstream: %v %v", resp.Status, err)
+	}
+	resp.Body.Close()
 }

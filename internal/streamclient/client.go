@@ -86,6 +86,9 @@ type Options struct {
 	// Stream is the stream family of the endpoint (it decides what the
 	// shared message letters mean); default alpacawire.StreamStocks.
 	Stream *alpacawire.Stream
+	// MaxFrameBytes bounds one frame from the server; a bigger one drops the
+	// connection (and Run reconnects). Default 64 MiB.
+	MaxFrameBytes int64
 	// Resume is for an upstream that is another Tape: the client asks for
 	// sequence numbers (?tape_seq=1) and, after a reconnect, resubscribes
 	// from the number after the last one it received (tape_from_seq), so
@@ -126,6 +129,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Stream == nil {
 		o.Stream = alpacawire.StreamStocks
+	}
+	if o.MaxFrameBytes <= 0 {
+		o.MaxFrameBytes = maxFrame
 	}
 	if o.DialTimeout <= 0 {
 		o.DialTimeout = 10 * time.Second
@@ -333,7 +339,12 @@ func (c *Client) Stats() (connects, reconnects uint64, lastErr string) {
 // Run connects and delivers frames to h until ctx ends (returning
 // ctx.Err()) or a fatal protocol error (returning *ProtocolError).
 func (c *Client) Run(ctx context.Context, h Handler) error {
-	defer c.state.Store(int32(StateStopped))
+	defer func() {
+		// A fatal stop stays visible as "failed".
+		c.state.CompareAndSwap(int32(StateConnecting), int32(StateStopped))
+		c.state.CompareAndSwap(int32(StateConnected), int32(StateStopped))
+		c.state.CompareAndSwap(int32(StateBackoff), int32(StateStopped))
+	}()
 	failures := 0
 	for {
 		c.state.Store(int32(StateConnecting))
@@ -402,7 +413,7 @@ func (c *Client) session(ctx context.Context, h Handler) (healthy bool, err erro
 	defer conn.CloseNow()
 	// Frames are batched by the server; 64 MiB bounds a broken or hostile
 	// one (coder/websocket closes the connection past it, and we reconnect).
-	conn.SetReadLimit(maxFrame)
+	conn.SetReadLimit(o.MaxFrameBytes)
 
 	dec := alpacawire.NewDecoderFor(o.Stream)
 	var msgs []alpacawire.Message

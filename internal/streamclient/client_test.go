@@ -170,8 +170,8 @@ func TestFatalAuthError(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Code != 402 || !pe.Fatal() {
 		t.Fatalf("Run: %v", err)
 	}
-	if c.State() != StateStopped {
-		t.Fatalf("state %v", c.State())
+	if c.State() != StateFailed {
+		t.Fatalf("state %v, want failed (it must stay visible)", c.State())
 	}
 }
 
@@ -404,6 +404,38 @@ func TestUpstreamFailures(t *testing.T) {
 			}
 			return ""
 		}},
+		{"slow upstream: handshake reply too late", func(n int, ctx context.Context, conn *websocket.Conn) {
+			if n == 1 {
+				time.Sleep(300 * time.Millisecond) // past ReplyTimeout
+			}
+			authed(ctx, conn)
+			conn.Write(ctx, websocket.MessageBinary, tradeFrame(int64(n)))
+			<-ctx.Done()
+		}, func(c *Client, col *collector, sessions int64) string {
+			if sessions < 2 || col.count("t") < 1 {
+				return fmt.Sprintf("sessions %d trades %d", sessions, col.count("t"))
+			}
+			return ""
+		}},
+		{"oversize frame", func(n int, ctx context.Context, conn *websocket.Conn) {
+			authed(ctx, conn)
+			if n == 1 {
+				ids := make([]int64, 200) // ~10 KiB, over the 4 KiB limit
+				for i := range ids {
+					ids[i] = int64(i + 1)
+				}
+				conn.Write(ctx, websocket.MessageBinary, tradeFrame(ids...))
+				<-ctx.Done()
+				return
+			}
+			conn.Write(ctx, websocket.MessageBinary, tradeFrame(1000))
+			<-ctx.Done()
+		}, func(c *Client, col *collector, sessions int64) string {
+			if sessions < 2 || col.count("t") != 1 {
+				return fmt.Sprintf("sessions %d trades %d", sessions, col.count("t"))
+			}
+			return ""
+		}},
 		{"garbage frames skipped", func(n int, ctx context.Context, conn *websocket.Conn) {
 			authed(ctx, conn)
 			conn.Write(ctx, websocket.MessageBinary, tradeFrame(1))
@@ -421,7 +453,8 @@ func TestUpstreamFailures(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			url, sessions := scripted(t, tc.script)
-			c, _ := New(Options{URL: url, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
+			c, _ := New(Options{URL: url, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond,
+				ReplyTimeout: 100 * time.Millisecond, MaxFrameBytes: 4 << 10})
 			var col collector
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
