@@ -18,6 +18,11 @@ fi
 echo "== go vet"
 go vet ./...
 
+echo "== npm packages (web/: the chart library, playwright-core, the Alpaca JS SDK)"
+./scripts/build-web.sh
+# With them installed, the Go tests also drive the official Alpaca JS SDK.
+export TAPE_JS_SDK_TESTS=1
+
 echo "== go test (race detector)"
 # Fuzz targets run their seed corpus as ordinary tests here.
 go test -race -count=1 -timeout 20m ./...
