@@ -13,6 +13,10 @@ import (
 // the record header. Layout (little endian):
 //
 //	version u8 (=1) | kind u8 | time i64 | symbol len u8 | symbol bytes | payload by kind
+//	version u8 (=2) | kind u8 | flags u8 | time i64 | ...            (the same, with Event.Flags)
+//
+// Version 2 is written only for an event with flags, so the common live
+// record keeps its size and old journals read unchanged.
 //
 //	trade:       id i64 | price f64 | size u32 | exchange u8 | tape u8 | conditions [4]u8
 //	quote:       bid f64 | ask f64 | bid size u32 | ask size u32 | bid exch u8 | ask exch u8 | tape u8 | conditions [4]u8
@@ -38,7 +42,10 @@ import (
 //	news:          id i64 | created i64 | updated i64 | headline, summary, author, url, content, source
 //	               (len u32 | bytes each) | symbol count u16 | symbols (len u8 | bytes each)
 
-const binaryVersion = 1
+const (
+	binaryVersion      = 1
+	binaryVersionFlags = 2
+)
 
 // ErrBadBinary is returned by DecodeBinary for input it cannot decode.
 var ErrBadBinary = errors.New("market: malformed binary event")
@@ -46,7 +53,11 @@ var ErrBadBinary = errors.New("market: malformed binary event")
 // AppendBinary appends the binary form of e to b. Strings longer than 255
 // bytes are truncated (no market symbol or status text comes close).
 func AppendBinary(b []byte, e *Event) []byte {
-	b = append(b, binaryVersion, byte(e.Kind))
+	if e.Flags == 0 {
+		b = append(b, binaryVersion, byte(e.Kind))
+	} else {
+		b = append(b, binaryVersionFlags, byte(e.Kind), byte(e.Flags))
+	}
 	b = binary.LittleEndian.AppendUint64(b, uint64(e.Time))
 	b = appendStr8(b, e.Symbol)
 	switch e.Kind {
@@ -324,11 +335,15 @@ func (r *binReader) levels(n uint32) []BookLevel {
 // alone). in may be nil. Rare kinds allocate their payload.
 func DecodeBinary(b []byte, e *Event, in *Interner) error {
 	r := binReader{b: b}
-	if r.u8() != binaryVersion {
+	v := r.u8()
+	if v != binaryVersion && v != binaryVersionFlags {
 		return ErrBadBinary
 	}
 	seq := e.Seq
 	*e = Event{Seq: seq, Kind: Kind(r.u8())}
+	if v == binaryVersionFlags {
+		e.Flags = Flags(r.u8())
+	}
 	e.Time = int64(r.u64())
 	e.Symbol = r.str(in)
 	switch e.Kind {

@@ -37,6 +37,25 @@ func binarySamples() []Event {
 			URL: "https://www.benzinga.com/x", Content: "<p>" + strings.Repeat("café 🚀 ", 100) + "</p>",
 			Symbols: []string{"AAPL", "TSLA"}, Source: "benzinga"}},
 		{Kind: KindNews, News: &News{}},
+		// Flags select the version 2 header; a late backfilled trade.
+		{Kind: KindTrade, Symbol: "MSFT", Time: 1_700_000_000e9, Flags: FlagLate | FlagBackfill, Trade: Trade{ID: 7, Price: 1, Size: 1}},
+		{Kind: KindBar, Symbol: "MSFT", Time: 60e9, Flags: FlagSynthetic, Bar: Bar{Open: 1, Volume: 2}},
+	}
+}
+
+func TestBinaryFlagsKeepVersion1Compact(t *testing.T) {
+	e := Event{Kind: KindTrade, Symbol: "AAPL", Trade: Trade{ID: 1}}
+	plain := AppendBinary(nil, &e)
+	if plain[0] != binaryVersion {
+		t.Fatalf("an event without flags is written as version %d, want %d", plain[0], binaryVersion)
+	}
+	e.Flags = FlagGapFill
+	flagged := AppendBinary(nil, &e)
+	if flagged[0] != binaryVersionFlags || len(flagged) != len(plain)+1 || Flags(flagged[2]) != FlagGapFill {
+		t.Fatalf("flagged event: version %d, %d bytes (plain %d)", flagged[0], len(flagged), len(plain))
+	}
+	if got := (FlagLate | FlagGapFill).String(); got != "late|gapfill" {
+		t.Fatalf("Flags.String() = %q", got)
 	}
 }
 

@@ -1,6 +1,7 @@
 package market
 
 import (
+	"strconv"
 	"strings"
 	"time"
 )
@@ -514,6 +515,7 @@ type Event struct {
 	Time   int64  // event time in ns since the Unix epoch; bar start for bars
 	Symbol string // empty for news (see News.Symbols)
 	Kind   Kind
+	Flags  Flags // how the event entered the record; 0 for live, in-order data
 
 	Trade       Trade       // KindTrade, KindOptionTrade
 	Quote       Quote       // KindQuote, KindOptionQuote
@@ -530,6 +532,49 @@ type Event struct {
 	Orderbook   *Orderbook   // KindCryptoOrderbook
 	Pricing     *PerpPricing // KindCryptoPricing
 	News        *News        // KindNews
+}
+
+// Flags say how an event entered Tape's record when that was not "live, in
+// time order". They are Tape's own: the Alpaca wire encoders never send
+// them, so unmodified clients see no difference. They are journaled.
+type Flags uint8
+
+// Event flags.
+const (
+	// FlagLate marks an event whose time was already behind the record's
+	// clock when it was sequenced (by more than the ingest tolerance): a
+	// late report, or anything a feed delivered out of time order. The
+	// journal records it at the record clock, not at its own time, so
+	// journal time never goes backwards.
+	FlagLate Flags = 1 << iota
+	// FlagBackfill marks an event written after the fact from another
+	// source: tape import and tape backfill.
+	FlagBackfill
+	// FlagGapFill marks an event fetched from Alpaca's REST API to fill a
+	// window the upstream stream missed.
+	FlagGapFill
+	// FlagSynthetic marks simulated history generated for a period the
+	// simulator did not run live (the deterministic past).
+	FlagSynthetic
+)
+
+// Has reports whether every flag of g is set in f.
+func (f Flags) Has(g Flags) bool { return f&g == g }
+
+func (f Flags) String() string {
+	if f == 0 {
+		return "live"
+	}
+	var parts []string
+	for i, name := range []string{"late", "backfill", "gapfill", "synthetic"} {
+		if f&(1<<i) != 0 {
+			parts = append(parts, name)
+		}
+	}
+	if rest := f &^ (FlagLate | FlagBackfill | FlagGapFill | FlagSynthetic); rest != 0 {
+		parts = append(parts, "0x"+strconv.FormatUint(uint64(rest), 16))
+	}
+	return strings.Join(parts, "|")
 }
 
 // Timestamp returns Time as a time.Time in UTC.
