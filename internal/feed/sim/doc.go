@@ -80,6 +80,26 @@
 // bars downstream. Corrections and cancels refer to one of the symbol's 16
 // most recent trades, with its real ID, price and size.
 //
+// # Trade IDs and restarts
+//
+// Trade IDs are unique per symbol forever. Within a run they are strictly
+// increasing per symbol in generation order: every trade, auction print
+// and correction takes the next one (a correction's new trade gets a fresh
+// ID, it never reuses the one it replaces), and a late report keeps the ID
+// of when it was generated, so IDs rise while its timestamp goes back.
+// Across runs, Options.Resume carries the largest ID the record holds per
+// symbol, and a restarted simulator continues above it.
+//
+// Resume also carries the last trade and NBBO, so a restart continues the
+// market rather than starting each symbol from its profile: the latent
+// price starts at the recorded quote's midpoint and the first quote
+// continues the recorded one. The time between the record's end and Start
+// does not move the price, so the first new trades are as close to the
+// last recorded ones as consecutive trades are. The LULD reference
+// restarts from that price too; nothing else carries over (a halt in
+// force at the end of the record is not resumed, and the start-up snapshot
+// says every symbol is trading).
+//
 // # Statuses and LULD
 //
 // At the start every symbol gets a trading status and a LULD band. The

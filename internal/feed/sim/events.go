@@ -134,7 +134,37 @@ func newSymbol(p *profile, now int64, ph phase, rng *rand.Rand) symbol {
 	}
 }
 
+// resume continues y from a recorded state (see Options.Resume). The
+// latent price starts at the recorded quote's midpoint, where the model
+// keeps it (the NBBO is centred on the latent price), or at the last
+// trade's price without a usable quote. The NBBO is the recorded one, so
+// the start-up quote differs from it as little as any quote update does.
+// The venues are not recorded; the listing venue, which posts most of the
+// NBBO, stands in for them until each side changes.
+func (y *symbol) resume(st *SymbolState) {
+	y.tradeID = st.LastTradeID
+	price := st.LastPrice
+	if bid, ask := toCents(st.BidPrice), toCents(st.AskPrice); bid > 0 && bid < ask {
+		y.bid, y.ask, y.ticks = bid, ask, ask-bid
+		y.bs, y.as = max(1, st.BidSize), max(1, st.AskSize)
+		y.bx, y.ax = y.listing, y.listing
+		price = float64(bid+ask) / 200
+	}
+	if price <= 0 {
+		return // nothing known: the profile's price stands
+	}
+	y.logPx = min(max(math.Log(price), 0), maxLogPx)
+	y.px = math.Exp(y.logPx) * 100
+	if y.logPx == math.Log(price) {
+		y.px = price * 100 // exactly the midpoint, so the first quote keeps it
+	}
+	y.ref = y.px / 100
+}
+
 func cents(c int64) float64 { return float64(c) / 100 }
+
+// toCents rounds a price in USD to the cent.
+func toCents(p float64) int64 { return int64(math.Round(p * 100)) }
 
 // bandWidth is the LULD percentage for a symbol at minute m: 5% for tier 1
 // and 10% for tier 2 when the reference price is above $3, 20% for both
@@ -405,7 +435,7 @@ func (s *Sim) quote(y *symbol, now int64, m int) market.Event {
 
 // remember adds a trade to the ring of recent trades.
 func (y *symbol) remember(t *market.Trade) {
-	y.ring[y.ringNext] = printed{t.ID, int64(math.Round(t.Price * 100)), t.Size, t.Exchange, t.Conditions}
+	y.ring[y.ringNext] = printed{t.ID, toCents(t.Price), t.Size, t.Exchange, t.Conditions}
 	y.ringNext = (y.ringNext + 1) % ringSize
 	y.ringLen = min(y.ringLen+1, ringSize)
 }

@@ -37,6 +37,31 @@ type Options struct {
 	Start time.Time
 	// BatchSize caps the events per feed.Batch; default 512.
 	BatchSize int
+	// Resume continues a recorded market instead of starting each symbol
+	// from its profile: for every simulated symbol it names, the latent
+	// price starts from the recorded quote's midpoint (else the last
+	// trade's price), the NBBO continues from the recorded quote, and
+	// trade IDs continue above LastTradeID, so that a restart on the same
+	// record neither repeats an ID nor jumps in price. Symbols it names
+	// that are not simulated are ignored; nil means a fresh start. Start
+	// must not be before any LastTime: the simulated clock continues the
+	// record, it does not rewrite it. Time between the record's end and
+	// Start does not move the price (the market resumes where it stopped).
+	Resume map[string]SymbolState
+}
+
+// SymbolState is what a record holds last for one symbol: all a restarted
+// simulator needs to continue it seamlessly (see Options.Resume). Zero
+// prices and sizes mean unknown.
+type SymbolState struct {
+	// LastTradeID is the largest trade ID recorded for the symbol
+	// (corrections' new IDs included): every new ID is above it.
+	LastTradeID int64
+	LastPrice   float64 // the last trade's price, USD
+	LastTime    int64   // the last recorded event's time, ns since the Unix epoch
+	// The last NBBO, used when 0 < BidPrice < AskPrice.
+	BidPrice, AskPrice float64
+	BidSize, AskSize   uint32 // round lots
 }
 
 const (
@@ -130,12 +155,38 @@ func New(opts Options) (*Sim, error) {
 		}
 		seen[name] = true
 		p := profileFor(name)
-		s.syms = append(s.syms, newSymbol(&p, s.clock, startPhase, s.rng))
+		y := newSymbol(&p, s.clock, startPhase, s.rng)
+		if st, ok := opts.Resume[name]; ok {
+			if err := checkState(name, &st, s.clock); err != nil {
+				return nil, err
+			}
+			y.resume(&st)
+		}
+		s.syms = append(s.syms, y)
 		weights = append(weights, p.weight)
 	}
 	s.prob, s.alias = aliasTable(weights)
 	s.next = s.nextArrival(s.clock)
 	return s, nil
+}
+
+// checkState rejects a resume state that cannot come from a record: a
+// negative ID, a price that is not a finite non-negative number, or a time
+// after Start.
+func checkState(name string, st *SymbolState, start int64) error {
+	for _, p := range []float64{st.LastPrice, st.BidPrice, st.AskPrice} {
+		if math.IsNaN(p) || math.IsInf(p, 0) || p < 0 {
+			return fmt.Errorf("sim: resume state of %s: invalid price %v", name, p)
+		}
+	}
+	switch {
+	case st.LastTradeID < 0:
+		return fmt.Errorf("sim: resume state of %s: negative trade ID %d", name, st.LastTradeID)
+	case st.LastTime > start:
+		return fmt.Errorf("sim: resume state of %s: last time %v is after Start %v", name,
+			time.Unix(0, st.LastTime).UTC(), time.Unix(0, start).UTC())
+	}
+	return nil
 }
 
 // Next appends the next events, at most BatchSize of them, to dst and returns

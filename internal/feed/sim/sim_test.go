@@ -76,6 +76,14 @@ func TestNewOptions(t *testing.T) {
 		{"NaN speed", Options{Speed: math.NaN()}, "Speed"},
 		{"negative batch", Options{BatchSize: -1}, "BatchSize"},
 		{"ancient start", Options{Start: time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)}, "Start"},
+		{"resume", Options{Start: summerDay, Resume: map[string]SymbolState{"AAPL": {LastTradeID: 7, LastPrice: 1.5,
+			LastTime: summerDay.UnixNano(), BidPrice: 1.5, AskPrice: 1.51, BidSize: 1, AskSize: 2}, "ZZZZ": {LastPrice: math.NaN()}}}, ""},
+		{"resume NaN price", Options{Resume: map[string]SymbolState{"KO": {LastPrice: math.NaN()}}}, "invalid price NaN"},
+		{"resume negative quote", Options{Resume: map[string]SymbolState{"KO": {BidPrice: -1}}}, "invalid price -1"},
+		{"resume infinite price", Options{Resume: map[string]SymbolState{"KO": {AskPrice: math.Inf(1)}}}, "invalid price +Inf"},
+		{"resume negative ID", Options{Resume: map[string]SymbolState{"KO": {LastTradeID: -1}}}, "negative trade ID"},
+		{"resume after start", Options{Start: summerDay, Resume: map[string]SymbolState{"KO": {LastTime: summerDay.Add(time.Nanosecond).UnixNano()}}},
+			"is after Start"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
