@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"os"
 	"slices"
@@ -16,6 +15,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tapehq/tape/internal/backfill"
+	"github.com/tapehq/tape/internal/datadir"
+	"github.com/tapehq/tape/internal/feed/staged"
 	"github.com/tapehq/tape/internal/market"
 	"github.com/tapehq/tape/internal/server"
 	"github.com/tapehq/tape/internal/tickfile"
@@ -238,17 +239,13 @@ func runBackfill(ctx context.Context, stderr io.Writer, o backfillOptions) (*bac
 	}
 	// The directory is locked and opened first: the overlap check must
 	// come before spending API calls, and nobody may write it meanwhile.
-	d, err := lockForWrite(o.dataDir, "backfill")
+	d, err := openForWrite(ctx, o.dataDir, "backfill")
 	if err != nil {
-		return nil, err
-	}
-	if err := d.open(ctx); err != nil {
-		d.unlock()
 		return nil, err
 	}
 	res := &backfillResult{writeResult: newWriteResult(), skipped: map[string]int64{}}
 	err = fetchAndStore(ctx, stderr, client, d, o, res)
-	if cerr := d.close(); err == nil && cerr != nil {
+	if cerr := d.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("closing the data directory: %w", cerr)
 	}
 	res.took = time.Since(began)
@@ -258,7 +255,7 @@ func runBackfill(ctx context.Context, stderr io.Writer, o backfillOptions) (*bac
 	return res, err
 }
 
-func fetchAndStore(ctx context.Context, stderr io.Writer, client *backfill.Client, d *lockedData, o backfillOptions, res *backfillResult) error {
+func fetchAndStore(ctx context.Context, stderr io.Writer, client *backfill.Client, d *datadir.Dir, o backfillOptions, res *backfillResult) error {
 	var fileKind tickfile.Kind
 	switch o.kind {
 	case backfill.Trades:
@@ -272,14 +269,14 @@ func fetchAndStore(ctx context.Context, stderr io.Writer, client *backfill.Clien
 	for _, s := range o.symbols {
 		spans[spanKey{s, fileKind}] = span{o.start.UnixNano(), o.end.UnixNano()}
 	}
-	if err := checkOverlap(ctx, d.data.history, spans, o.allowOverlap, "backfill"); err != nil {
+	if err := checkOverlap(ctx, d.History, spans, o.allowOverlap, "backfill"); err != nil {
 		return err
 	}
 
 	// Rows are staged as they are handed on, in --symbols order; a symbol
 	// that fails is cut back out (from mark on), so it stores nothing and
 	// can be fetched again without overlapping itself.
-	st := staging{first: math.MaxInt64, last: math.MinInt64}
+	var st staged.Rows
 	mark, done := 0, 0
 	var symRows int64
 	bar := newProgressOf(stderr, o.progress, int64(len(o.symbols)), "fetching", "symbols")
@@ -288,9 +285,9 @@ func fetchAndStore(ctx context.Context, stderr io.Writer, client *backfill.Clien
 		Feed: o.feed, PageLimit: o.pageLimit, Concurrency: o.concurrency,
 		OnSymbol: func(r backfill.SymbolResult) {
 			if r.Err != nil {
-				st.truncate(mark)
+				st.Truncate(mark)
 			}
-			mark, symRows = len(st.rows), 0
+			mark, symRows = st.Len(), 0
 			done++
 			bar.add(1)
 		}}
@@ -313,7 +310,7 @@ func fetchAndStore(ctx context.Context, stderr io.Writer, client *backfill.Clien
 					continue
 				}
 			}
-			st.add(e)
+			st.Add(e)
 		}
 		symRows += int64(len(page))
 		bar.describe(fmt.Sprintf("fetching %s (%d of %d): %s rows", sym, done+1, len(o.symbols), commas(symRows)))
@@ -328,14 +325,14 @@ func fetchAndStore(ctx context.Context, stderr io.Writer, client *backfill.Clien
 	case err != nil:
 		return fetchError(err, o)
 	}
-	if len(st.rows) == 0 {
+	if st.Len() == 0 {
 		return nil
 	}
-	res.staged = int64(len(st.rows))
-	res.first, res.last = st.first, st.last
-	st.sort()
+	res.staged = int64(st.Len())
+	res.first, res.last = st.Span()
+	st.Sort()
 	res.deriveBars = o.kind == backfill.Trades && o.deriveBars
-	err = writeStaged(ctx, d, &st, res.deriveBars, &res.writeResult, newProgress(stderr, o.progress, int64(len(st.rows)), "storing"))
+	err = store(ctx, d, &st, res.deriveBars, &res.writeResult, newProgress(stderr, o.progress, int64(st.Len()), "storing"))
 	if errors.Is(err, context.Canceled) {
 		res.interrupted = true
 		return fmt.Errorf("interrupted after storing %s of %s rows, those up to %s (rows go in time order): "+

@@ -331,12 +331,12 @@ func TestBackfillCommand(t *testing.T) {
 	}
 
 	// tape serve holds the directory.
-	unlock, err := datadir.Lock(dir)
+	unlock, err := datadir.Lock(dir, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer unlock()
-	if _, err := run("--symbols", "AAPL", "--start", "2026-11-24", "--data", dir); err == nil || !strings.Contains(err.Error(), "stop tape serve first") {
+	if _, err := run("--symbols", "AAPL", "--start", "2026-11-24", "--data", dir); err == nil || !strings.Contains(err.Error(), "stop it first") {
 		t.Fatalf("locked: %v", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tapehq/tape/internal/datadir"
 	"github.com/tapehq/tape/internal/history"
 	"github.com/tapehq/tape/internal/market"
 	"github.com/tapehq/tape/internal/tickfile"
@@ -226,20 +227,22 @@ func runExport(ctx context.Context, stdout, stderr io.Writer, o exportOptions, m
 	}
 	var src pager
 	if o.dataDir != "" {
-		d, err := openOffline(ctx, o.dataDir, true, nil)
+		d, err := datadir.Open(ctx, o.dataDir, datadir.Options{Holder: "tape export", NoState: true})
 		switch {
-		case errors.Is(err, errServing) && mayFallBack:
+		case errors.Is(err, datadir.ErrLocked) && mayFallBack:
 			fmt.Fprintf(stderr, "tape export: tape serve is running on %s (TAPE_DATA): reading through %s\n", o.dataDir, o.url)
 			res.fellBack = true
-		case errors.Is(err, errNoData) && mayFallBack:
+		case errors.Is(err, datadir.ErrNoData) && mayFallBack:
 			res.fellBack = true // TAPE_DATA names no store yet: the default source
-		case errors.Is(err, errServing):
-			return nil, fmt.Errorf("tape serve is running on this directory (%s): export with --url instead (default %s)", o.dataDir, "http://127.0.0.1:8080")
+		case errors.Is(err, datadir.ErrLocked):
+			return nil, fmt.Errorf("%w: export through the server with --url instead (default %s)", err, "http://127.0.0.1:8080")
+		case errors.Is(err, datadir.ErrNoData):
+			return nil, fmt.Errorf("%w: run tape serve or tape import with --data %s first", err, o.dataDir)
 		case err != nil:
 			return nil, err
 		default:
-			defer d.close()
-			src = &storePager{s: d.history, o: o}
+			defer d.Close()
+			src = &storePager{s: d.History, o: o}
 		}
 	}
 	if src == nil {

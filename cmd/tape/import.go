@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tapehq/tape/internal/feed/staged"
 	"github.com/tapehq/tape/internal/market"
 	"github.com/tapehq/tape/internal/server"
 	"github.com/tapehq/tape/internal/tickfile"
@@ -129,7 +129,7 @@ func runImport(ctx context.Context, stderr io.Writer, files []string, o importOp
 	if err := os.MkdirAll(o.dataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("--data: %w", err)
 	}
-	st := staging{first: math.MaxInt64, last: math.MinInt64}
+	var st staged.Rows
 	spans := map[spanKey]span{}
 	kinds := map[tickfile.Kind]bool{}
 	reported := 0
@@ -142,14 +142,14 @@ func runImport(ctx context.Context, stderr io.Writer, files []string, o importOp
 		reported++
 	}
 
-	d, err := lockForWrite(o.dataDir, "import")
+	d, err := openForWrite(ctx, o.dataDir, "import")
 	if err != nil {
 		return nil, err
 	}
-	opened := false
+	closed := false
 	defer func() {
-		if !opened {
-			d.unlock()
+		if !closed {
+			d.Close()
 		}
 	}()
 
@@ -189,10 +189,10 @@ func runImport(ctx context.Context, stderr io.Writer, files []string, o importOp
 		// are 1Min bars, unless every one starts at midnight New York time:
 		// a 1Day export, which would otherwise land among the minute bars.
 		guessDaily := k == tickfile.KindBars && o.timeframe == "" && r.Meta(tickfile.MetaTimeframe) == ""
-		allMidnight, first := true, len(st.rows)
+		allMidnight, first := true, st.Len()
 		bar := newProgress(stderr, o.progress, -1, "reading "+filepath.Base(path))
 		if n := r.Rows(); n > 0 {
-			st.grow(int(n))
+			st.Grow(int(n))
 		}
 		// Declared outside the loop: both escape (Next and errors.As take
 		// their address), and a heap allocation per row would be most of
@@ -232,7 +232,7 @@ func runImport(ctx context.Context, stderr io.Writer, files []string, o importOp
 			if guessDaily && allMidnight {
 				allMidnight = isMidnight(e.Time)
 			}
-			st.add(&e)
+			st.Add(&e)
 			key := spanKey{e.Symbol, k}
 			sp, ok := spans[key]
 			if !ok {
@@ -247,12 +247,12 @@ func runImport(ctx context.Context, stderr io.Writer, files []string, o importOp
 		if err := r.Close(); err != nil {
 			return res, err
 		}
-		if guessDaily && allMidnight && len(st.rows) > first {
-			st.setKind(first, market.KindDailyBar)
+		if guessDaily && allMidnight && st.Len() > first {
+			st.SetKind(first, market.KindDailyBar)
 			fmt.Fprintf(stderr, "%s: every bar starts at midnight New York time: imported as 1Day bars (pass --timeframe 1Min if they are minute bars)\n", path)
 		}
 	}
-	if len(st.rows) == 0 {
+	if st.Len() == 0 {
 		return res, errors.New("no valid rows to import")
 	}
 	symSet := map[string]bool{}
@@ -266,23 +266,19 @@ func runImport(ctx context.Context, stderr io.Writer, files []string, o importOp
 
 	// Time order, file order among equal times. Exports are grouped by
 	// symbol, so a real sort is the rule, not the exception.
-	st.sort()
-	res.first, res.last = st.first, st.last
+	st.Sort()
+	res.first, res.last = st.Span()
 
-	if err := d.open(ctx); err != nil {
-		return res, err
-	}
-	opened = true
-	if err := checkOverlap(ctx, d.data.history, spans, o.allowOverlap, "import"); err != nil {
-		d.close()
+	if err := checkOverlap(ctx, d.History, spans, o.allowOverlap, "import"); err != nil {
 		return res, err
 	}
 	// Bars are derived from the trades, unless bars come with them: then
 	// they are the bars as the source computed them (with its corrections
 	// and cancels, which trade files do not carry) and are used as they are.
 	res.derive = kinds[tickfile.KindTrades] && !kinds[tickfile.KindBars]
-	err = writeStaged(ctx, d, &st, res.derive, &res.writeResult, newProgress(stderr, o.progress, int64(len(st.rows)), "importing"))
-	if cerr := d.close(); err == nil && cerr != nil {
+	err = store(ctx, d, &st, res.derive, &res.writeResult, newProgress(stderr, o.progress, int64(st.Len()), "importing"))
+	closed = true
+	if cerr := d.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("closing the data directory: %w", cerr)
 	}
 	res.took = time.Since(began)
@@ -290,7 +286,7 @@ func runImport(ctx context.Context, stderr io.Writer, files []string, o importOp
 		res.interrupted = true
 		err = fmt.Errorf("interrupted after importing %s of %s rows, those up to %s (rows go in time order): "+
 			"to finish, import the rows after that time (importing the same files again is refused as an overlap)",
-			commas(res.total()), commas(int64(len(st.rows))), fmtTime(res.lastTime))
+			commas(res.total()), commas(int64(st.Len())), fmtTime(res.lastTime))
 	}
 	return res, err
 }

@@ -350,17 +350,17 @@ func TestLockedDataDir(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "fixture.csv")
 	os.WriteFile(path, []byte(fixture), 0o644)
 	mustImport(t, dir, path)
-	unlock, err := datadir.Lock(dir)
+	unlock, err := datadir.Lock(dir, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer unlock()
-	if _, _, err := doImport(t, dir, []string{path}, nil); err == nil || !strings.Contains(err.Error(), "stop tape serve first") {
+	if _, _, err := doImport(t, dir, []string{path}, nil); err == nil || !strings.Contains(err.Error(), "stop it first") {
 		t.Fatalf("import: %v", err)
 	}
 	_, err = doExport(t, exportOptions{dataDir: dir, symbols: []string{"AAPL"}, kind: tickfile.KindTrades, start: time.Unix(0, 0),
 		out: filepath.Join(t.TempDir(), "x.csv")})
-	if err == nil || !strings.Contains(err.Error(), "tape serve is running on this directory") || !strings.Contains(err.Error(), "export with --url instead") {
+	if err == nil || !strings.Contains(err.Error(), "test (pid") || !strings.Contains(err.Error(), "export through the server with --url") {
 		t.Fatalf("export: %v", err)
 	}
 }

@@ -54,6 +54,13 @@ func (p *progress) add(n int) {
 	}
 }
 
+// set moves the bar to n.
+func (p *progress) set(n int) {
+	if p.bar != nil {
+		p.bar.Set(n)
+	}
+}
+
 // describe changes the text before the bar.
 func (p *progress) describe(s string) {
 	if p.bar != nil {

@@ -11,7 +11,7 @@ import (
 
 // ErrLocked is wrapped by Lock's error when another process (normally a
 // running `tape serve`) holds the directory.
-var ErrLocked = errors.New("data directory is in use by another tape")
+var ErrLocked = errors.New("the data directory is in use")
 
 // Journal is the part of the journal CatchUpHistory reads.
 type Journal interface {

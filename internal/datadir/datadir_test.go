@@ -15,15 +15,15 @@ func TestLock(t *testing.T) {
 		t.Skip("no flock")
 	}
 	dir := t.TempDir()
-	unlock, err := Lock(dir)
+	unlock, err := Lock(dir, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Lock(dir); !errors.Is(err, ErrLocked) {
+	if _, err := Lock(dir, "test"); !errors.Is(err, ErrLocked) {
 		t.Fatalf("second lock: %v", err)
 	}
 	unlock()
-	unlock, err = Lock(dir)
+	unlock, err = Lock(dir, "test")
 	if err != nil {
 		t.Fatalf("after unlock: %v", err)
 	}

@@ -3,4 +3,4 @@
 package datadir
 
 // Lock is a no-op where flock(2) does not exist.
-func Lock(string) (func(), error) { return func() {}, nil }
+func Lock(string, string) (func(), error) { return func() {}, nil }

@@ -72,7 +72,7 @@ func TestPollFeed(t *testing.T) {
 		t.Fatalf("metrics lack the poll counters")
 	}
 	waitFor(t, ctx, "the trade in history", func() bool {
-		e, ok := srv.history.LatestTrade("AAPL")
+		e, ok := srv.dir.History.LatestTrade("AAPL")
 		return ok && e.Trade.ID == 2
 	}, nil)
 	disconnect()
@@ -81,7 +81,7 @@ func TestPollFeed(t *testing.T) {
 
 	// Restart: the latest trade is already stored; polls find nothing new.
 	srv, _ = start(t, opts)
-	pf := srv.feed.(*poll.Feed)
+	pf := srv.src.main.(*poll.Feed)
 	waitFor(t, ctx, "three polls", func() bool { polls, _, _ := pf.Stats(); return polls >= 3 }, nil)
 	if n := srv.pipeline.Stats().Events; n != 0 {
 		t.Fatalf("%d events published again after a restart", n)

@@ -5,118 +5,158 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/tapehq/tape/internal/alpacawire"
 	"github.com/tapehq/tape/internal/auth"
 	"github.com/tapehq/tape/internal/backfill"
-	"github.com/tapehq/tape/internal/bars"
+	"github.com/tapehq/tape/internal/datadir"
 	"github.com/tapehq/tape/internal/feed"
-	"github.com/tapehq/tape/internal/feed/alpaca"
-	"github.com/tapehq/tape/internal/feed/poll"
-	"github.com/tapehq/tape/internal/feed/sim"
 	"github.com/tapehq/tape/internal/history"
+	"github.com/tapehq/tape/internal/httpapi"
 	"github.com/tapehq/tape/internal/hub"
 	"github.com/tapehq/tape/internal/ingest"
 	"github.com/tapehq/tape/internal/journal"
 	"github.com/tapehq/tape/internal/market"
-	"github.com/tapehq/tape/internal/streamclient"
 	"github.com/tapehq/tape/internal/webui"
 	"github.com/tapehq/tape/internal/wsapi"
 )
 
 // Server is a running Tape.
+//
+// New resolves the options (the feed above all) without touching the data
+// directory; Run listens at once, answering 503 "starting" while it opens
+// the data directory (repair, history catch-up, record state), then builds
+// every component with complete options and serves.
 type Server struct {
-	opts     Options
-	log      *slog.Logger
-	keys     *auth.Keys
-	hub      *hub.Hub
-	pipeline *ingest.Pipeline
-	bars     *bars.Builder
-	journal  *journal.File
-	history  *history.Store
-	rest     *lazyHandler // the REST API, ready once the store is open
-	feed     feed.Feed
-	// upstreams are the non-stock Alpaca streams proxied with --feed alpaca.
-	upstreams []*upstream
-	stream    *wsapi.Server // enabled stock feeds
-	denied    *wsapi.Server // disabled stock feeds: 409
-	mux       *http.ServeMux
+	opts Options
+	log  *slog.Logger
+	keys *auth.Keys
+	hub  *hub.Hub
+	kind sourceKind
+	// pollClient is --feed poll's REST client, made (and its URL checked)
+	// in New.
+	pollClient *backfill.Client
 
+	// Built by Run once the data directory is open, before the handler
+	// that reads them is installed (and before built is closed).
+	dir      *datadir.Dir
+	src      *source
+	pipeline *ingest.Pipeline
+	stream   *wsapi.Server // enabled stock feeds
+	denied   *wsapi.Server // disabled stock feeds: 409
+	mux      *http.ServeMux
+	built    chan struct{}
+
+	handler atomic.Pointer[handlerBox] // "starting" until built, then mux
 	started time.Time
 	addr    atomic.Pointer[net.TCPAddr]
 	ready   chan struct{}
 }
 
-// New builds a Server from opts; nothing runs until Run.
+type handlerBox struct{ h http.Handler }
+
+// New validates opts and returns a Server; nothing runs, and nothing is
+// opened, until Run.
 func New(opts Options) (*Server, error) {
 	opts.setDefaults()
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, log: opts.Logger, ready: make(chan struct{})}
+	kind, err := resolveSource(&opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, log: opts.Logger, kind: kind, ready: make(chan struct{}), built: make(chan struct{})}
+	if kind == srcPoll {
+		if s.pollClient, err = newPollClient(&s.opts); err != nil {
+			return nil, err
+		}
+	}
 	s.keys = auth.NewKeys(opts.Keys)
 	s.keys.MaxConnsPerKey = opts.MaxConnsPerKey
-
 	s.hub = hub.New(hub.Options{
 		Formats:       wsapi.HubFormats,
 		MaxQueueBytes: opts.ClientQueueBytes,
 	})
-	s.bars = bars.New(bars.Options{})
-
-	s.feed = opts.Source
-	if s.feed == nil && opts.Feed == "sim" {
-		simFeed, err := sim.New(sim.Options{Symbols: opts.Symbols, Seed: opts.Seed, Rate: opts.Rate,
-			Speed: opts.Speed, Start: opts.SimStart})
-		if err != nil {
-			return nil, fmt.Errorf("simulator: %w", err)
-		}
-		s.feed = simFeed
-	}
-
-	wsOpts := wsapi.Options{Hub: s.hub, Keys: s.keys, Logger: s.log, MaxSymbols: opts.MaxSymbols}
-	if opts.Feed == "alpaca" && opts.Source == nil {
-		var always alpacawire.Subscription
-		for _, ch := range []market.Channel{market.ChanTrades, market.ChanQuotes, market.ChanBars,
-			market.ChanUpdatedBars, market.ChanDailyBars, market.ChanStatuses, market.ChanLULDs} {
-			always[ch] = opts.Symbols
-		}
-		up, err := alpaca.New(alpaca.Options{URL: strings.TrimSuffix(opts.AlpacaStreamURL, "/") + "/" + opts.AlpacaFeed,
-			Key: opts.AlpacaKey, Secret: opts.AlpacaSecret, Always: always, Logger: s.log.With("upstream", opts.AlpacaFeed),
-			Client: streamclient.Options{Resume: opts.UpstreamResume}})
-		if err != nil {
-			return nil, err
-		}
-		s.feed = up
-		wsOpts.Upstream = up
-		if err := s.addUpstreams(wsOpts); err != nil {
-			return nil, err
-		}
-	}
-	if opts.Feed == "poll" && opts.Source == nil {
-		pf, err := s.newPollFeed()
-		if err != nil {
-			return nil, err
-		}
-		s.feed = pf
-	}
-	s.stream = wsapi.New(wsOpts)
-	wsOpts.Upstream = nil
-	wsOpts.NotEntitled = true
-	s.denied = wsapi.New(wsOpts)
-	s.mux = s.routes()
+	s.handler.Store(&handlerBox{http.HandlerFunc(s.serveStarting)})
 	return s, nil
 }
 
-func (s *Server) routes() *http.ServeMux {
+// build makes every component over the open data directory, each with its
+// complete options, and the routes.
+func (s *Server) build(d *datadir.Dir) error {
+	src, err := s.buildSource(s.kind, d)
+	if err != nil {
+		return err
+	}
+	s.dir, s.src = d, src
+	policy, _ := journal.ParseFsyncPolicy(s.opts.Fsync) // validated in New
+	po := ingest.Options{Publish: s.hub, Logger: s.log}
+	if s.kind.journals() {
+		po.Journal, po.State = d.Journal, d.State
+		po.Also = []ingest.Publisher{storeApplier{d.History}}
+		po.ReleaseSynced = policy.Mode == journal.FsyncAlways
+		po.Checkpoint = &ingest.Checkpoint{Dir: d.StateDir(), Bars: barState(d.Bars)}
+		if s.kind.derivesBars() {
+			po.Bars = d.Bars
+		}
+	} else {
+		// A replay publishes the journal's records as they are: same
+		// sequence numbers, the bars as derived then, nothing journaled again.
+		po.KeepSeq = true
+	}
+	s.pipeline = ingest.New(po)
+
+	ws := wsapi.Options{Hub: s.hub, Keys: s.keys, Logger: s.log, MaxSymbols: s.opts.MaxSymbols, Journal: d.Journal}
+	if src.alpha != nil {
+		ws.Upstream = src.alpha
+	}
+	s.stream = wsapi.New(ws)
+	ws.Upstream, ws.NotEntitled = nil, true
+	s.denied = wsapi.New(ws)
+	for _, u := range src.upstreams {
+		o := ws
+		o.NotEntitled = false
+		o.Stream, o.Upstream = u.stream, u.feed
+		u.ws = wsapi.New(o)
+	}
+	rest := httpapi.New(httpapi.Options{Store: d.History, Keys: s.keys, Logger: s.log, Now: s.feedClock})
+	s.mux = s.routes(rest)
+	return nil
+}
+
+// barState is the live bar builder as the checkpoint sees it.
+func barState(b any) ingest.BarState {
+	bs, _ := b.(ingest.BarState)
+	return bs
+}
+
+// storeApplier adapts the history store to the pipeline's Publisher.
+type storeApplier struct{ s *history.Store }
+
+func (a storeApplier) Publish(evs []market.Event) { a.s.Apply(evs) }
+
+// feedClock is "now" for the REST API's defaults: the feed's clock, which
+// is simulated time for an accelerated simulator and recorded time for a
+// replay, so the history a client asks for by default is what the feed
+// has reached; the wall clock before any event.
+func (s *Server) feedClock() time.Time {
+	st := s.pipeline.Stats()
+	if t := max(st.FeedNow, st.Clock); t != 0 {
+		return time.Unix(0, t+1)
+	}
+	return time.Now()
+}
+
+func (s *Server) routes(rest http.Handler) *http.ServeMux {
 	mux := http.NewServeMux()
 	enabled := make(map[string]bool)
 	for _, f := range s.opts.EnabledFeeds {
@@ -134,13 +174,12 @@ func (s *Server) routes() *http.ServeMux {
 		mux.Handle("/v1beta1/"+f, h)
 		mux.Handle("/"+f, h)
 	}
-	for _, u := range s.upstreams {
+	for _, u := range s.src.upstreams {
 		for _, p := range u.paths {
 			mux.Handle(p, u.ws)
 		}
 	}
-	s.rest = &lazyHandler{}
-	mux.Handle("/v2/stocks/", s.rest)
+	mux.Handle("/v2/stocks/", rest)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /tape/v1/status", s.handleStatus)
 	mux.Handle("GET /metrics", s.metricsHandler())
@@ -151,8 +190,25 @@ func (s *Server) routes() *http.ServeMux {
 	return mux
 }
 
-// Handler returns the HTTP handler of everything Tape serves.
-func (s *Server) Handler() http.Handler { return s.mux }
+// ServeHTTP serves everything Tape serves: 503 "starting" until the data
+// directory is open, then the full set of routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.Load().h.ServeHTTP(w, r)
+}
+
+// serveStarting answers while Run opens the data directory: the port is
+// open (a load balancer sees Tape coming up), nothing is served yet.
+func (s *Server) serveStarting(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Retry-After", "1")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	if r.URL.Path == "/healthz" {
+		io.WriteString(w, `{"status":"starting"}`+"\n")
+		return
+	}
+	io.WriteString(w, `{"message":"tape is starting: opening its data directory"}`+"\n")
+}
 
 // Addr returns the address Tape listens on once Ready is closed.
 func (s *Server) Addr() *net.TCPAddr { return s.addr.Load() }
@@ -166,98 +222,19 @@ func (s *Server) Hub() *hub.Hub { return s.hub }
 // Run serves until ctx is cancelled, then shuts down in order and returns.
 // It returns an error if Tape cannot start or a component fails.
 func (s *Server) Run(ctx context.Context) error {
-	if err := os.MkdirAll(s.opts.DataDir, 0o755); err != nil {
-		return fmt.Errorf("data directory: %w", err)
-	}
-	unlock, err := lockDir(s.opts.DataDir)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if err := s.openJournal(ctx); err != nil {
-		return err
-	}
-	defer func() {
-		if err := s.journal.Close(); err != nil {
-			s.log.Error("closing the journal", "err", err)
-		}
-	}()
-	if err := s.openHistory(ctx); err != nil {
-		return err
-	}
-	defer func() {
-		if err := s.history.Close(); err != nil {
-			s.log.Error("closing the history store", "err", err)
-		}
-	}()
-
 	ln, err := net.Listen("tcp", s.opts.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	s.addr.Store(ln.Addr().(*net.TCPAddr))
-	if s.keys.Open() {
-		s.log.Warn("no API keys configured: accepting any key and secret (allowed on loopback only)")
-	}
-	attrs := []any{"addr", ln.Addr().String(), "feed", s.opts.Feed, "data", s.opts.DataDir}
-	switch {
-	case s.opts.Source != nil:
-	case s.opts.Feed == "alpaca":
-		attrs = append(attrs, "upstream", strings.TrimSuffix(s.opts.AlpacaStreamURL, "/")+"/"+s.opts.AlpacaFeed, "always", s.opts.Symbols)
-	case s.opts.Feed == "poll":
-		attrs = append(attrs, "data_url", s.opts.AlpacaDataURL, "alpaca_feed", s.opts.AlpacaFeed, "symbols", len(s.opts.Symbols),
-			"poll_interval", s.opts.PollInterval)
-	case s.opts.Feed == "replay":
-		attrs = append(attrs, "from", s.opts.ReplayFrom, "to", s.opts.ReplayTo, "speed", s.opts.Speed)
-	default:
-		attrs = append(attrs, "symbols", len(s.opts.Symbols), "seed", s.opts.Seed, "rate", s.opts.Rate, "speed", s.opts.Speed)
-	}
-	s.log.Info("tape serving", attrs...)
+	httpSrv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 
-	httpSrv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
-	batches := make(chan feed.Batch, 64)
-
+	runCtx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
 	// The core outlives the HTTP side: it stops only after clients are gone.
 	coreCtx, stopCore := context.WithCancel(context.Background())
 	defer stopCore()
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		err := s.feed.Run(coreCtx, batches)
-		if err != nil && !errors.Is(err, context.Canceled) {
-			if _, ok := s.feed.(*alpaca.Feed); ok {
-				// 402, 409, 410, 411: fatal for the endpoint, not for Tape.
-				// History, the other streams and the dashboard go on; the
-				// log, /healthz, /tape/v1/status and /metrics say why.
-				s.log.Error("upstream stopped for good", "feed", s.opts.AlpacaFeed, "err", err)
-				return nil
-			}
-			return fmt.Errorf("feed %s: %w", s.opts.Feed, err)
-		}
-		return nil
-	})
-	for _, u := range s.upstreams {
-		g.Go(func() error {
-			err := u.feed.Run(coreCtx, batches)
-			if err != nil && !errors.Is(err, context.Canceled) {
-				s.log.Error("upstream stopped for good", "stream", u.name, "err", err)
-			}
-			return nil
-		})
-	}
-	g.Go(func() error {
-		err := s.history.Run(coreCtx)
-		if err != nil && !errors.Is(err, context.Canceled) {
-			return fmt.Errorf("history: %w", err)
-		}
-		return nil
-	})
-	g.Go(func() error {
-		err := s.pipeline.Run(coreCtx, batches)
-		if err != nil && !errors.Is(err, context.Canceled) {
-			return fmt.Errorf("ingest: %w", err)
-		}
-		return nil
-	})
+	g, gctx := errgroup.WithContext(runCtx)
 	g.Go(func() error {
 		if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("http: %w", err)
@@ -270,52 +247,111 @@ func (s *Server) Run(ctx context.Context) error {
 		shCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		err := httpSrv.Shutdown(shCtx)
-		s.stream.Close()
-		s.denied.Close()
-		for _, u := range s.upstreams {
-			u.ws.Close()
+		select {
+		case <-s.built:
+			s.stream.Close()
+			s.denied.Close()
+			for _, u := range s.src.upstreams {
+				u.ws.Close()
+			}
+		default:
 		}
 		stopCore()
 		return err
 	})
+
+	d, err := s.openData(gctx)
+	if err != nil {
+		cancelRun()
+		return errors.Join(err, ignoreCanceled(g.Wait()))
+	}
+	defer func() {
+		if err := d.Close(); err != nil {
+			s.log.Error("closing the data directory", "err", err)
+		}
+	}()
+	if err := s.build(d); err != nil {
+		cancelRun()
+		return errors.Join(err, ignoreCanceled(g.Wait()))
+	}
+	close(s.built)
+	s.logServing(ln.Addr().String())
+
+	batches := make(chan feed.Batch, 64)
+	g.Go(func() error {
+		err := s.src.main.Run(coreCtx, batches)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			if s.kind == srcAlpaca {
+				// 402, 409, 410, 411: fatal for the endpoint, not for Tape.
+				// History, the other streams and the dashboard go on; the
+				// log, /healthz, /tape/v1/status and /metrics say why.
+				s.log.Error("upstream stopped for good", "feed", s.opts.AlpacaFeed, "err", err)
+				return nil
+			}
+			return fmt.Errorf("feed %s: %w", s.kind, err)
+		}
+		return nil
+	})
+	for _, u := range s.src.upstreams {
+		g.Go(func() error {
+			err := u.feed.Run(coreCtx, batches)
+			if err != nil && !errors.Is(err, context.Canceled) {
+				s.log.Error("upstream stopped for good", "stream", u.name, "err", err)
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		err := d.History.Run(coreCtx)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("history: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		err := s.pipeline.Run(coreCtx, batches)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("ingest: %w", err)
+		}
+		return nil
+	})
 	s.started = time.Now()
+	s.handler.Store(&handlerBox{s.mux})
 	close(s.ready)
-	err = g.Wait()
-	if err != nil && !errors.Is(err, context.Canceled) {
+	if err := ignoreCanceled(g.Wait()); err != nil {
 		return err
 	}
 	s.log.Info("stopped")
 	return nil
 }
 
-// newPollFeed builds the REST polling feed (--feed poll). Its client does
-// not retry on its own: a retry would hold up the whole poll, and the feed
-// backs off by itself. What the history store already holds seeds the
-// feed, so a restart does not publish the same latest values again.
-func (s *Server) newPollFeed() (*poll.Feed, error) {
-	c, err := backfill.New(backfill.Options{BaseURL: s.opts.AlpacaDataURL, Key: s.opts.AlpacaKey, Secret: s.opts.AlpacaSecret,
-		Timeout: max(10*time.Second, 2*s.opts.PollInterval), MaxRetries: -1, UserAgent: "tape/" + Version, Logger: s.log})
-	if err != nil {
-		return nil, fmt.Errorf("--alpaca-data-url: %w", err)
+func ignoreCanceled(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return nil
 	}
-	return poll.New(poll.Options{Client: c, Symbols: s.opts.Symbols, Feed: s.opts.AlpacaFeed, Interval: s.opts.PollInterval,
-		Logger: s.log.With("feed", "poll"), Known: s.latestKnown})
+	return err
 }
 
-// latestKnown is what the history store holds last of a symbol; the poll
-// feed calls it from Run, after the store is open.
-func (s *Server) latestKnown(sym string) []market.Event {
-	var out []market.Event
-	if e, ok := s.history.LatestTrade(sym); ok {
-		out = append(out, e)
+// logServing says where Tape listens and what it serves.
+func (s *Server) logServing(addr string) {
+	if s.keys.Open() {
+		s.log.Warn("no API keys configured: accepting any key and secret (allowed on loopback only)")
 	}
-	if e, ok := s.history.LatestQuote(sym); ok {
-		out = append(out, e)
+	attrs := []any{"addr", addr, "feed", s.kind.String(), "data", s.opts.DataDir}
+	switch s.kind {
+	case srcAlpaca:
+		attrs = append(attrs, "upstream", strings.TrimSuffix(s.opts.AlpacaStreamURL, "/")+"/"+s.opts.AlpacaFeed, "always", s.opts.Symbols)
+	case srcPoll:
+		attrs = append(attrs, "data_url", s.opts.AlpacaDataURL, "alpaca_feed", s.opts.AlpacaFeed, "symbols", len(s.opts.Symbols),
+			"poll_interval", s.opts.PollInterval)
+	case srcReplay:
+		attrs = append(attrs, "from", s.opts.ReplayFrom, "to", s.opts.ReplayTo, "speed", s.opts.Speed)
+	case srcSim:
+		attrs = append(attrs, "symbols", len(s.opts.Symbols), "seed", s.opts.Seed, "rate", s.opts.Rate, "speed", s.opts.Speed,
+			"sim_start", s.src.simStart.UTC().Format(time.RFC3339Nano))
 	}
-	if e, ok := s.history.LatestBar(sym); ok {
-		out = append(out, e)
-	}
-	return out
+	s.log.Info("tape serving", attrs...)
+	s.log.Info("dashboard", "url", "http://"+addr+"/")
 }
 
 type health struct {
@@ -357,11 +393,11 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 // feed (Alpaca stream or poller) and the other proxied streams.
 func (s *Server) feedStatuses() []FeedStatus {
 	var out []FeedStatus
-	if fs, ok := s.feed.(feedStater); ok {
+	if fs, ok := s.src.main.(feedStater); ok {
 		state, lastErr := fs.FeedState()
 		out = append(out, FeedStatus{Name: s.opts.Feed, State: state, LastError: lastErr})
 	}
-	for _, u := range s.upstreams {
+	for _, u := range s.src.upstreams {
 		state, lastErr := u.feed.FeedState()
 		out = append(out, FeedStatus{Name: u.name, State: state, LastError: lastErr})
 	}

@@ -340,7 +340,7 @@ func TestRestartContinuesSequence(t *testing.T) {
 		t.Fatalf("only %d events", last)
 	}
 	srv2, _ := start(t, Options{DataDir: dir, Source: simSource(t, 5000, 10)})
-	if got := srv2.journal.Report().Last; got != last {
+	if got := srv2.dir.Journal.Report().Last; got != last {
 		t.Fatalf("journal reopened with last seq %d, want %d", got, last)
 	}
 	deadline = time.Now().Add(10 * time.Second)

@@ -90,13 +90,13 @@ func (s *Server) Status() Status {
 			AuthFailures: ws.AuthFailures + ds.AuthFailures, WriteStalls: ws.SlowKicks, Errors: map[string]uint64{}},
 		Subscribers: []SubscriberS{},
 	}
-	if fs, ok := s.feed.(feedStater); ok {
+	if fs, ok := s.src.main.(feedStater); ok {
 		st.Feed.State, st.Feed.LastError = fs.FeedState()
 	}
 	if ps.FeedNow != 0 {
 		st.Feed.FeedTime = time.Unix(0, ps.FeedNow).UTC()
 	}
-	for _, u := range s.upstreams {
+	for _, u := range s.src.upstreams {
 		state, lastErr := u.feed.FeedState()
 		st.Upstreams = append(st.Upstreams, FeedStatus{Name: u.name, State: state, LastError: lastErr})
 		us := u.ws.Stats()

@@ -147,11 +147,11 @@ func TestProxyResumeAcrossReconnect(t *testing.T) {
 	}
 	n := func() int { mu.Lock(); defer mu.Unlock(); return len(got) }
 	waitFor(t, ctx, "trades before the drop", func() bool { return n() > 300 }, nil)
-	proxy.feed.(interface{ Disconnect() }).Disconnect()
+	proxy.src.main.(interface{ Disconnect() }).Disconnect()
 	time.Sleep(200 * time.Millisecond) // the upstream keeps trading meanwhile
 	before := n()
 	waitFor(t, ctx, "trades after the reconnect", func() bool { return n() > before+1000 }, nil)
-	c0, re, _ := proxy.feed.(interface {
+	c0, re, _ := proxy.src.main.(interface {
 		Stats() (uint64, uint64, string)
 	}).Stats()
 	if c0 < 2 || re < 1 {

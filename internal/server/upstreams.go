@@ -9,18 +9,21 @@ import (
 )
 
 // upstream is one proxied Alpaca stream besides stocks: its single upstream
-// connection, the endpoint serving it downstream and the paths it answers.
+// connection, the stream family, the endpoint serving it downstream (built
+// with the others) and the paths it answers.
 type upstream struct {
-	name  string
-	feed  *alpaca.Feed
-	ws    *wsapi.Server
-	paths []string
+	name   string
+	feed   *alpaca.Feed
+	stream *alpacawire.Stream
+	ws     *wsapi.Server
+	paths  []string
 }
 
-// addUpstreams sets up the crypto, options and news proxies the options
+// newUpstreams sets up the crypto, options and news proxies the options
 // ask for. They share the hub (their events have kinds and channels of
 // their own) and the pipeline, each with one upstream connection.
-func (s *Server) addUpstreams(base wsapi.Options) error {
+func (s *Server) newUpstreams() ([]*upstream, error) {
+	var ups []*upstream
 	host := strings.TrimSuffix(strings.TrimSuffix(s.opts.AlpacaStreamURL, "/"), "/v2")
 	add := func(name, upPath string, stream *alpacawire.Stream, paths ...string) error {
 		f, err := alpaca.New(alpaca.Options{URL: host + upPath, Key: s.opts.AlpacaKey, Secret: s.opts.AlpacaSecret,
@@ -28,9 +31,7 @@ func (s *Server) addUpstreams(base wsapi.Options) error {
 		if err != nil {
 			return err
 		}
-		o := base
-		o.Stream, o.Upstream = stream, f
-		s.upstreams = append(s.upstreams, &upstream{name: name, feed: f, ws: wsapi.New(o), paths: paths})
+		ups = append(ups, &upstream{name: name, feed: f, stream: stream, paths: paths})
 		return nil
 	}
 	if loc := s.opts.AlpacaCrypto; loc != "" {
@@ -38,18 +39,18 @@ func (s *Server) addUpstreams(base wsapi.Options) error {
 		// DATA_CRYPTO_PROXY_WS replaces the base, hence the short form.
 		if err := add("crypto/"+loc, "/v1beta3/crypto/"+loc, alpacawire.StreamCrypto,
 			"/v1beta3/crypto/"+loc, "/"+loc); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if f := s.opts.AlpacaOptions; f != "" {
 		if err := add("options/"+f, "/v1beta1/"+f, alpacawire.StreamOptions, "/v1beta1/"+f, "/"+f); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if s.opts.AlpacaNews {
 		if err := add("news", "/v1beta1/news", alpacawire.StreamNews, "/v1beta1/news", "/news"); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return ups, nil
 }

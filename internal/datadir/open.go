@@ -1,0 +1,182 @@
+package datadir
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/tapehq/tape/internal/bars"
+	"github.com/tapehq/tape/internal/history"
+	"github.com/tapehq/tape/internal/ingest"
+	"github.com/tapehq/tape/internal/journal"
+)
+
+// ErrNoData is wrapped by Open's error for a directory that holds no Tape
+// data when Options.Create is false.
+var ErrNoData = errors.New("no Tape data")
+
+// Options configures Open.
+type Options struct {
+	// Create makes the directory, and an empty record in it, if there is
+	// none; otherwise a directory without a journal is ErrNoData.
+	Create bool
+	// Holder names the program for the lock file ("tape serve"), so a
+	// second program is told who holds the directory.
+	Holder string
+	// Fsync, RetainAge and RetainBytes configure the journal (see
+	// journal.Options). A bulk writer (import, backfill) passes
+	// FsyncNever: Close syncs once.
+	Fsync       journal.FsyncPolicy
+	RetainAge   time.Duration
+	RetainBytes int64
+	// NoState skips rebuilding the record state and the live bars (a
+	// reader such as tape export needs neither).
+	NoState bool
+	Logger  *slog.Logger
+}
+
+// Report says what Open found, repaired and replayed.
+type Report struct {
+	Journal journal.OpenReport
+	// HistoryFrom and HistoryEvents: the journal records re-applied to the
+	// history store (0, 0 when it was up to date).
+	HistoryFrom   uint64
+	HistoryEvents int
+	// HistoryRebuilt names where a history store ahead of the journal was
+	// moved aside before being rebuilt ("" if it was not).
+	HistoryRebuilt string
+	State          ingest.RecoverReport
+	Took           time.Duration
+}
+
+// Dir is an open data directory: locked, its journal repaired, its history
+// store caught up with the journal, the record's state and the live bar
+// builder rebuilt. It is the one way into a data directory, for tape serve
+// and every offline command alike.
+type Dir struct {
+	Path    string
+	Journal *journal.File
+	History *history.Store
+	// State is the record's state at the journal's end; nil with NoState.
+	State *ingest.State
+	// Bars is the live bar builder as of the journal's end; nil with
+	// NoState.
+	Bars   *bars.Builder
+	Report Report
+
+	unlock func()
+	closed bool
+}
+
+// StateDir is where the record's checkpoints live.
+func (d *Dir) StateDir() string { return filepath.Join(d.Path, "state") }
+
+// Open locks path and opens what it holds, in the one order that keeps the
+// derived data behind the truth: the journal (repairing a torn tail), then
+// the history store, caught up with the journal, then the record state.
+// On error nothing stays open or locked.
+func Open(ctx context.Context, path string, o Options) (_ *Dir, err error) {
+	began := time.Now()
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if o.Create {
+		if err := os.MkdirAll(path, 0o755); err != nil {
+			return nil, fmt.Errorf("data directory: %w", err)
+		}
+	} else if _, err := os.Stat(filepath.Join(path, "journal")); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w in %s (it has no journal)", ErrNoData, path)
+	}
+	d := &Dir{Path: path}
+	if d.unlock, err = Lock(path, o.Holder); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			d.abort()
+		}
+	}()
+	d.Journal, err = journal.Open(filepath.Join(path, "journal"), journal.Options{
+		Fsync: o.Fsync, MaxAge: o.RetainAge, MaxBytes: o.RetainBytes, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w (the files are under %s; move them aside to start a fresh record)", err, path)
+	}
+	d.Report.Journal = d.Journal.Report()
+
+	hdir := filepath.Join(path, "history")
+	if d.History, err = history.Open(hdir, history.Options{Logger: log}); err != nil {
+		return nil, fmt.Errorf("history: %w (it is derived from the journal: move %s aside to rebuild it)", err, hdir)
+	}
+	if ap, last := d.History.AppliedSeq(), d.Journal.Last(); ap > last {
+		// The journal lost records the store had applied (a power cut under
+		// --fsync never): new events would reuse those sequence numbers,
+		// which the store ignores as already applied. Rebuild it from the
+		// journal rather than lose them silently.
+		aside := fmt.Sprintf("%s.ahead-%d", hdir, time.Now().Unix())
+		log.Warn("the history store is ahead of the journal (the journal lost records): rebuilding it from the journal",
+			"history_seq", ap, "journal_last", last, "moved_to", aside)
+		if err := d.History.Close(); err != nil {
+			return nil, fmt.Errorf("history: %w", err)
+		}
+		d.History = nil
+		if err := os.Rename(hdir, aside); err != nil {
+			return nil, fmt.Errorf("history: moving the store aside: %w", err)
+		}
+		d.Report.HistoryRebuilt = aside
+		if d.History, err = history.Open(hdir, history.Options{Logger: log}); err != nil {
+			return nil, fmt.Errorf("history: %w", err)
+		}
+	}
+	if d.Report.HistoryFrom, d.Report.HistoryEvents, err = CatchUpHistory(ctx, d.Journal, d.History); err != nil {
+		return nil, err
+	}
+	if !o.NoState {
+		d.Bars = bars.New(bars.Options{})
+		d.State, d.Report.State, err = ingest.Recover(ctx, d.Journal, ingest.RecoverOptions{
+			Dir: d.StateDir(), Bars: d.Bars, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("record state: %w", err)
+		}
+	}
+	d.Report.Took = time.Since(began)
+	return d, nil
+}
+
+// abort closes what Open opened, without syncing, and unlocks.
+func (d *Dir) abort() {
+	if d.History != nil {
+		d.History.Close()
+	}
+	if d.Journal != nil {
+		d.Journal.Close()
+	}
+	if d.unlock != nil {
+		d.unlock()
+	}
+}
+
+// Close syncs the journal, then flushes and closes the history store
+// (derived data second, so it is never ahead of a durable journal), then
+// closes the journal and unlocks. Whatever runs on the directory (the
+// pipeline, the history flusher) must have returned. Close is idempotent.
+func (d *Dir) Close() error {
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	err := d.Journal.Sync(context.Background())
+	if cerr := d.History.Close(); err == nil {
+		err = cerr
+	}
+	if cerr := d.Journal.Close(); err == nil {
+		err = cerr
+	}
+	d.unlock()
+	return err
+}

@@ -1,0 +1,49 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tapehq/tape/internal/datadir"
+	"github.com/tapehq/tape/internal/journal"
+)
+
+// openData opens the data directory (datadir.Open: lock, journal repair,
+// history catch-up, record state) and says in the log what it found.
+func (s *Server) openData(ctx context.Context) (*datadir.Dir, error) {
+	policy, _ := journal.ParseFsyncPolicy(s.opts.Fsync) // validated in New
+	d, err := datadir.Open(ctx, s.opts.DataDir, datadir.Options{Create: true, Holder: "tape serve",
+		Fsync: policy, RetainAge: s.opts.RetainAge, RetainBytes: s.opts.RetainBytes,
+		NoState: !s.kind.journals(), Logger: s.log})
+	if errors.Is(err, datadir.ErrLocked) {
+		return nil, fmt.Errorf("%w (use --data to pick another directory)", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	rep := d.Report
+	jr := rep.Journal
+	attrs := []any{"records", jr.Last - min(jr.First, jr.Last+1) + 1, "first_seq", jr.First, "last_seq", jr.Last,
+		"segments", jr.Segments, "open_time", jr.Duration.Round(time.Microsecond), "fsync", policy.String()}
+	if jr.Last == 0 {
+		attrs[1] = 0
+	}
+	if jr.Truncated > 0 || len(jr.Removed) > 0 {
+		s.log.Warn("journal repaired: a torn tail was cut", append(attrs, "reason", jr.Reason, "detail", jr.Detail,
+			"bytes_cut", jr.Truncated, "removed", jr.Removed)...)
+	} else {
+		s.log.Info("journal opened", attrs...)
+	}
+	if rep.HistoryFrom != 0 {
+		s.log.Info("history caught up with the journal", "from_seq", rep.HistoryFrom, "events", rep.HistoryEvents)
+	}
+	if st := d.State; st != nil && st.Seq > 0 {
+		s.log.Info("record state restored", "checkpoint_seq", rep.State.CheckpointSeq, "replayed", rep.State.Replayed,
+			"record_ends", time.Unix(0, max(st.Clock, st.FeedNow)).UTC().Format(time.RFC3339Nano),
+			"took", rep.State.Took.Round(time.Millisecond))
+	}
+	s.log.Info("data directory open", "dir", d.Path, "took", rep.Took.Round(time.Millisecond))
+	return d, nil
+}
