@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,8 +15,10 @@ import (
 	"github.com/tapehq/tape/internal/datadir"
 	"github.com/tapehq/tape/internal/feed"
 	"github.com/tapehq/tape/internal/feed/replay"
+	"github.com/tapehq/tape/internal/history"
 	"github.com/tapehq/tape/internal/journal"
 	"github.com/tapehq/tape/internal/market"
+	"github.com/tapehq/tape/internal/server"
 	"github.com/tapehq/tape/internal/tickfile"
 )
 
@@ -403,4 +407,179 @@ func TestImportInterrupted(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "nothing was imported") {
 		t.Fatalf("got %v", err)
 	}
+}
+
+// TestImportEarlierDayAfterRecorded: a day recorded live, then an earlier
+// day imported. The journal's time never goes backwards (the import is
+// journaled at the record clock, flagged backfill and late), the history
+// serves the imported day in time order with bars derived as they would
+// have been live, a replay of the earlier day plays exactly its rows, and
+// the next tape serve continues the record after its end with trade IDs
+// above every imported one.
+func TestImportEarlierDayAfterRecorded(t *testing.T) {
+	dir := t.TempDir()
+	recorded := time.Date(2026, 11, 25, 10, 0, 0, 0, newYork)
+	runServe := func(n uint64) {
+		t.Helper()
+		srv, err := server.New(server.Options{Listen: "127.0.0.1:0", DataDir: dir, Seed: 3, Rate: 200, Speed: 600,
+			Symbols: []string{"AAPL", "MSFT"}, SimStart: recorded})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 { // a restart: no --sim-start, the record goes on
+			srv, err = server.New(server.Options{Listen: "127.0.0.1:0", DataDir: dir, Seed: 3, Rate: 200, Speed: 600,
+				Symbols: []string{"AAPL", "MSFT"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- srv.Run(ctx) }()
+		<-srv.Ready()
+		base := "http://" + srv.Addr().String()
+		deadline := time.Now().Add(60 * time.Second)
+		for feedTime(t, base).Before(recorded.Add(3*time.Minute)) || n > 0 && lastSeq(t, base) < n {
+			if time.Now().After(deadline) {
+				t.Fatal("the simulator did not get far enough")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	runServe(0)
+
+	// The day before, with a trade ID far above the simulator's.
+	earlier := session0 // 2026-11-24 09:30 New York
+	var csv strings.Builder
+	csv.WriteString("symbol,t,id,exchange,price,size,conditions,tape\n")
+	var want []string
+	for i := range 600 {
+		tm := earlier.Add(time.Duration(i) * 250 * time.Millisecond).UTC()
+		id := int64(9_000_000_000 + i)
+		fmt.Fprintf(&csv, "AAPL,%s,%d,Q,%.2f,100,@,C\n", tm.Format(time.RFC3339Nano), id, 230+float64(i%7)/100)
+		want = append(want, fmt.Sprint(id))
+	}
+	path := filepath.Join(t.TempDir(), "earlier.csv")
+	os.WriteFile(path, []byte(csv.String()), 0o644)
+	res := mustImport(t, dir, path)
+	if res.imported["trades"] != 600 || res.derived[market.KindBar] == 0 {
+		t.Fatalf("imported %v, derived %v", res.imported, res.derived)
+	}
+
+	d, err := datadir.Open(context.Background(), dir, datadir.Options{NoState: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := d.Journal.NewReader(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prevTS int64
+	var in market.Interner
+	var imported int
+	for {
+		rec, ok, err := r.TryNext()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		if rec.TS < prevTS {
+			t.Fatalf("journal time goes backwards at seq %d", rec.Seq)
+		}
+		prevTS = rec.TS
+		var e market.Event
+		if err := market.DecodeBinary(rec.Payload, &e, &in); err != nil {
+			t.Fatal(err)
+		}
+		if rec.Seq >= res.firstSeq && rec.Seq <= res.lastSeq {
+			imported++
+			if !e.Flags.Has(market.FlagBackfill) {
+				t.Fatalf("imported record %d not flagged backfill: %v", rec.Seq, e.Flags)
+			}
+			if e.Kind == market.KindTrade && !e.Flags.Has(market.FlagLate) {
+				t.Fatalf("imported trade %d (a day before the record's end) not flagged late", rec.Seq)
+			}
+		}
+	}
+	r.Close()
+	if imported == 0 {
+		t.Fatal("no imported records found")
+	}
+	// History: the day, in time order.
+	q := history.Query{Symbols: []string{"AAPL"}, Start: earlier.UnixNano(), End: earlier.Add(24 * time.Hour).Add(-time.Nanosecond).UnixNano(), Limit: 10000}
+	hres, err := d.History.Trades(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range hres.Events {
+		got = append(got, fmt.Sprint(e.Trade.ID))
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("history of the imported day: %d trades, want %d in order", len(got), len(want))
+	}
+	// A replay from the imported day plays its trades, in order.
+	var replayed []string
+	for _, e := range replayAll(t, d.Journal, earlier) {
+		if e.Kind == market.KindTrade && e.Trade.ID >= 9_000_000_000 {
+			replayed = append(replayed, fmt.Sprint(e.Trade.ID))
+		}
+	}
+	d.Close()
+	if strings.Join(replayed, ",") != strings.Join(want, ",") {
+		t.Fatalf("the replay from the imported day played %d of its %d trades", len(replayed), len(want))
+	}
+
+	// The next tape serve continues after the record's end, IDs above the
+	// imported ones.
+	runServe(res.lastSeq + 2000)
+	d, err = datadir.Open(context.Background(), dir, datadir.Options{NoState: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	r, err = d.Journal.NewReader(res.lastSeq + 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for {
+		rec, ok, err := r.TryNext()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		var e market.Event
+		market.DecodeBinary(rec.Payload, &e, &in)
+		if e.Kind == market.KindTrade && e.Symbol == "AAPL" && e.Trade.ID <= 9_000_000_599 {
+			t.Fatalf("a new AAPL trade reuses ID range of the import: %d", e.Trade.ID)
+		}
+		if rec.TS < prevTS {
+			t.Fatalf("journal time goes backwards after the restart at seq %d", rec.Seq)
+		}
+		prevTS = rec.TS
+	}
+}
+
+// lastSeq reads a running Tape's last sequence number from /healthz.
+func lastSeq(t *testing.T, base string) uint64 {
+	t.Helper()
+	resp, err := http.Get(base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var h struct {
+		LastSeq uint64 `json:"last_seq"`
+	}
+	json.NewDecoder(resp.Body).Decode(&h)
+	return h.LastSeq
 }
