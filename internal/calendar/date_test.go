@@ -19,6 +19,11 @@ func TestDateCivil(t *testing.T) {
 			t.Fatalf("String = %q, want %q", s, ref.Format(time.DateOnly))
 		}
 	}
+	for d, want := range map[Date]string{First: "1990-01-01", Last: "2100-12-31", T1Start: "2024-05-28"} {
+		if d.String() != want {
+			t.Errorf("constant %d is %v, want %s", d, d, want)
+		}
+	}
 	if Date(0).String() != "1970-01-01" {
 		t.Errorf("zero Date is %v", Date(0))
 	}

@@ -128,7 +128,7 @@ func NextClose(t time.Time) time.Time {
 // before 2017-09-05 and T+5 before 1995, but Alpaca's calendar reports T+2
 // for every earlier date (its documented sample maps 1970-01-02 to
 // 1970-01-06), and Tape follows Alpaca.
-var T1Start = NewDate(2024, time.May, 28)
+const T1Start Date = 19871 // 2024-05-28
 
 // SettlementDate returns the date a trade executed on trade date d settles:
 // one settlement day later from T1Start, two before. A settlement day is a

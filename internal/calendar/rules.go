@@ -17,7 +17,7 @@ import (
 //     the Friday before, one on a Sunday the Monday after, "unless unusual
 //     business conditions exist, such as the ending of a monthly or yearly
 //     accounting period" - which is why a Saturday New Year's Day closes
-//     nothing (2011-12-31 was not a holiday, nor 2021-12-31).
+//     nothing (2010-12-31 and 2021-12-31 traded).
 //   - NYSE Group's history of closings ("NYSE Closings", the document
 //     pandas_market_calendars cites as Stocks.NYSE-Closings.pdf), for the
 //     unscheduled full-day closures and for which years each early-close
@@ -37,9 +37,9 @@ import (
 // NYSE holiday, unscheduled closure and early close between them is encoded.
 // Queries outside still answer, by extrapolating the rules; an API that
 // serves the calendar should clamp its default range to these.
-var (
-	First = NewDate(1990, time.January, 1)
-	Last  = NewDate(2100, time.December, 31)
+const (
+	First Date = 7305  // 1990-01-01
+	Last  Date = 47846 // 2100-12-31
 )
 
 // Regular-session hours, in minutes after midnight New York time. Alpaca's

@@ -77,8 +77,10 @@ type Span struct {
 // session: there is none on Friday or Saturday night, none on the eve of a
 // holiday (Wednesday night before Thanksgiving, Christmas Eve), and one on
 // the evening of a holiday that precedes a trading day (Labor Day night,
-// Sunday night). This is how Blue Ocean ATS, which runs Alpaca's overnight
-// session, schedules it.
+// Sunday night). That is Tape's decision: it follows from Blue Ocean ATS
+// (the venue of Alpaca's overnight session) assigning each overnight
+// session to the next day's trade date, but Blue Ocean's holiday schedule
+// could not be checked offline.
 //
 // SessionAt is safe for concurrent use and cheap to call repeatedly: it
 // remembers the span of the last answer, so every call inside it costs a
