@@ -69,6 +69,9 @@ type File struct {
 	segMu sync.RWMutex
 	segs  []*segment
 
+	bytesWritten atomic.Uint64
+	fsyncLat     latency
+
 	pruneMu   sync.Mutex // serializes Prune with prune-on-roll
 	closeOnce sync.Once
 	closeErr  error
@@ -485,6 +488,7 @@ func (j *File) writeBuffer(b *buffer) (rolled bool, err error) {
 func (j *File) write(p []byte) error {
 	n, err := j.file.Write(p)
 	j.fseg.size.Add(int64(n))
+	j.bytesWritten.Add(uint64(n))
 	return err
 }
 
@@ -660,7 +664,10 @@ func (j *File) fsync(f *os.File) error {
 	if j.opts.noFsync {
 		return nil
 	}
-	return fdatasync(f)
+	began := time.Now()
+	err := fdatasync(f)
+	j.fsyncLat.observe(time.Since(began))
+	return err
 }
 
 // syncDir fsyncs the journal directory so that file creations, renames and
