@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -90,13 +91,15 @@ The format comes from --format, else from the --out extension (.parquet,
 			if o.start, err = parseWhen(start, false); err != nil {
 				return fmt.Errorf("--start: %w", err)
 			}
-			o.end = time.Now()
+			// No --end: to the end of the record (through a server, the
+			// feed's clock, which a fast simulator or a replay sets, not
+			// the wall clock).
 			if end != "" {
 				if o.end, err = parseWhen(end, true); err != nil {
 					return fmt.Errorf("--end: %w", err)
 				}
 			}
-			if o.end.Before(o.start) {
+			if !o.end.IsZero() && o.end.Before(o.start) {
 				return fmt.Errorf("--end %s is before --start %s", o.end.Format(time.RFC3339), o.start.Format(time.RFC3339))
 			}
 			if o.kind, err = tickfile.ParseKind(kind); err != nil {
@@ -119,7 +122,7 @@ The format comes from --format, else from the --out extension (.parquet,
 	f := cmd.Flags()
 	f.StringVar(&symbols, "symbols", "", "comma-separated symbols to export (required)")
 	f.StringVar(&start, "start", "", "first time: a date (2026-11-24, midnight New York time) or an RFC 3339 time (required)")
-	f.StringVar(&end, "end", "", "last time, inclusive: a date (its whole day) or an RFC 3339 time (default: now)")
+	f.StringVar(&end, "end", "", "last time, inclusive: a date (its whole day) or an RFC 3339 time (default: the end of the record)")
 	f.StringVar(&kind, "kind", "bars", "what to export: trades, quotes or bars")
 	f.StringVar(&tf, "timeframe", "1Min", "bars: 1Min..59Min, 1Hour..23Hour, 1Day, 1Week, 1Month..12Month")
 	f.StringVar(&fmt_, "format", "", "parquet or csv (default: from the --out extension, else csv)")
@@ -198,7 +201,7 @@ func (r *exportResult) summary(o exportOptions) string {
 	}
 	if r.rows == 0 {
 		return fmt.Sprintf("tape export: no %s for %s from %s to %s (check --symbols, --start and --end; a date means midnight New York time)",
-			what, strings.Join(o.symbols, ","), o.start.UTC().Format(time.RFC3339), o.end.UTC().Format(time.RFC3339))
+			what, strings.Join(o.symbols, ","), o.start.UTC().Format(time.RFC3339), endString(o.end))
 	}
 	dest := "standard output"
 	if r.path != "" {
@@ -350,7 +353,11 @@ func (p *storePager) next(ctx context.Context) ([]market.Event, error) {
 	if p.done {
 		return nil, nil
 	}
-	q := history.Query{Symbols: p.o.symbols, Start: p.o.start.UnixNano(), End: p.o.end.UnixNano(),
+	end := int64(math.MaxInt64)
+	if !p.o.end.IsZero() {
+		end = p.o.end.UnixNano()
+	}
+	q := history.Query{Symbols: p.o.symbols, Start: p.o.start.UnixNano(), End: end,
 		Limit: p.o.pageSize, After: p.cursor}
 	var res history.Result
 	var err error
@@ -368,4 +375,12 @@ func (p *storePager) next(ctx context.Context) ([]market.Event, error) {
 	p.cursor = res.Next
 	p.done = res.Next == nil
 	return res.Events, nil
+}
+
+// endString names an export's end: a time, or the end of the record.
+func endString(t time.Time) string {
+	if t.IsZero() {
+		return "the end of the record"
+	}
+	return t.UTC().Format(time.RFC3339)
 }

@@ -54,9 +54,6 @@ func doExport(t testing.TB, o exportOptions) (*exportResult, error) {
 	if o.timeframe == (market.Timeframe{}) {
 		o.timeframe = market.OneMinute
 	}
-	if o.end.IsZero() {
-		o.end = time.Now()
-	}
 	var stdout, stderr bytes.Buffer
 	return runExport(context.Background(), &stdout, &stderr, o, false)
 }

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -118,4 +120,35 @@ func contains(l []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestRESTDefaultEndFollowsTheFeed: with the simulated clock days ahead of
+// the wall clock, a bars request without end returns every bar up to the
+// feed's clock (with the wall clock as its end it would return none), and
+// trades/latest agrees with the newest trade.
+func TestRESTDefaultEndFollowsTheFeed(t *testing.T) {
+	ahead := time.Now().UTC().Add(96 * time.Hour).Truncate(24 * time.Hour).Add(15 * time.Hour)
+	srv, _ := start(t, Options{Symbols: []string{"AAPL"}, Seed: 2, Rate: 200, Speed: 600, SimStart: ahead})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	waitFor(t, ctx, "five simulated minutes", func() bool {
+		return srv.pipeline.Stats().FeedNow > ahead.Add(5*time.Minute).UnixNano()
+	}, nil)
+	start := ahead.Format(time.RFC3339)
+	resp, err := http.Get("http://" + srv.Addr().String() + "/v2/stocks/bars?symbols=AAPL&timeframe=1Min&start=" + start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Bars map[string][]struct {
+			T time.Time `json:"t"`
+		} `json:"bars"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(body.Bars["AAPL"]); n < 4 {
+		t.Fatalf("%d bars since %s without end: the default end is not the feed's clock", n, start)
+	}
 }
