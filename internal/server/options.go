@@ -107,6 +107,12 @@ type Options struct {
 	RetainAge   time.Duration
 	RetainBytes int64
 
+	// Pprof serves Go's profiler under /debug/pprof/ (CPU, heap,
+	// goroutines, ...), so profiling a running Tape is one command:
+	// go tool pprof http://127.0.0.1:8080/debug/pprof/profile. Refused
+	// beyond loopback: profiles expose internals and cost CPU.
+	Pprof bool
+
 	// Logger; nil logs nothing.
 	Logger *slog.Logger
 }
@@ -187,6 +193,9 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("%w: %q is reachable from other machines; configure keys "+
 			"(--auth-key/--auth-secret, TAPE_AUTH_KEY/TAPE_AUTH_SECRET or --auth-file) or listen on 127.0.0.1",
 			ErrNeedKeys, o.Listen)
+	}
+	if o.Pprof && !IsLoopback(host) {
+		return fmt.Errorf("--pprof is only served on loopback, not on %q: profile through an SSH tunnel instead", o.Listen)
 	}
 	switch {
 	case o.Source != nil:

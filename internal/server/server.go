@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -183,6 +184,13 @@ func (s *Server) routes(rest http.Handler) *http.ServeMux {
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /tape/v1/status", s.handleStatus)
 	mux.Handle("GET /metrics", s.metricsHandler())
+	if s.opts.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	// The dashboard is the fallback: "/" rather than "GET /", which would
 	// conflict with the method-less stream patterns; it answers GET and
 	// HEAD only and 404s any path it does not serve.

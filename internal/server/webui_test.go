@@ -46,3 +46,22 @@ func TestDashboardRoutes(t *testing.T) {
 		t.Errorf("GET /v2/iex: %d, served the dashboard?", res.StatusCode)
 	}
 }
+
+// TestPprofBehindAFlag: /debug/pprof/ exists only with Pprof, and Pprof is
+// refused beyond loopback.
+func TestPprofBehindAFlag(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		srv, _ := start(t, Options{Source: simSource(t, 10, 1), Pprof: on})
+		resp, err := http.Get("http://" + srv.Addr().String() + "/debug/pprof/goroutine?debug=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.StatusCode == http.StatusOK; got != on {
+			t.Fatalf("pprof %v: status %d", on, resp.StatusCode)
+		}
+	}
+	if _, err := New(Options{Listen: "0.0.0.0:0", Keys: map[string]string{"k": "s"}, Pprof: true}); err == nil {
+		t.Fatal("pprof beyond loopback was accepted")
+	}
+}
