@@ -120,6 +120,7 @@ type Pipeline struct {
 	lastSeq  atomic.Uint64 // last sequenced
 	released atomic.Uint64 // last published
 	feedNow  atomic.Int64  // the feed clock of the last batch
+	batchAt  atomic.Int64  // wall time the last batch arrived, ns
 	clock    atomic.Int64  // the record clock
 	ckptSeq  atomic.Uint64 // seq of the last checkpoint written
 	ckptErrs atomic.Uint64 // checkpoint writes that failed
@@ -315,6 +316,7 @@ func (p *Pipeline) Process(b feed.Batch) error {
 // record (a late report, an import of an earlier day, a gap fill) is
 // journaled at the clock and flagged late, never interleaved as if live.
 func (p *Pipeline) sequence(b feed.Batch) (release, error) {
+	p.batchAt.Store(time.Now().UnixNano())
 	evs := b.Events
 	st := p.state
 	if p.opts.KeepSeq && p.opts.Journal != nil {
@@ -417,6 +419,8 @@ type Stats struct {
 	Released   uint64 // last sequence number published
 	FeedNow    int64  // feed clock of the last batch, ns since epoch
 	Clock      int64  // the record clock (journal time), ns since epoch
+	// LastBatchWall is the wall time the last batch arrived (0: none yet).
+	LastBatchWall int64
 	// CheckpointSeq is the seq of the last checkpoint written; 0 if none.
 	CheckpointSeq    uint64
 	CheckpointErrors uint64
@@ -427,7 +431,7 @@ type Stats struct {
 func (p *Pipeline) Stats() Stats {
 	st := Stats{Events: p.events.Load(), Derived: p.derivs.Load(), Late: p.late.Load(), Duplicates: p.dups.Load(),
 		LastSeq: p.lastSeq.Load(), Released: p.released.Load(), FeedNow: p.feedNow.Load(), Clock: p.clock.Load(),
-		CheckpointSeq: p.ckptSeq.Load(), CheckpointErrors: p.ckptErrs.Load(), ByKind: make(map[market.Kind]uint64)}
+		LastBatchWall: p.batchAt.Load(), CheckpointSeq: p.ckptSeq.Load(), CheckpointErrors: p.ckptErrs.Load(), ByKind: make(map[market.Kind]uint64)}
 	for k := range p.kinds {
 		if n := p.kinds[k].Load(); n > 0 {
 			st.ByKind[market.Kind(k)] = n

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -57,6 +56,8 @@ type Server struct {
 	built    chan struct{}
 
 	handler atomic.Pointer[handlerBox] // "starting" until built, then mux
+	down    downSince                  // feeds not connected, for health
+	grace   struct{ reconnect, stall time.Duration }
 	started time.Time
 	addr    atomic.Pointer[net.TCPAddr]
 	ready   chan struct{}
@@ -88,6 +89,7 @@ func New(opts Options) (*Server, error) {
 		MaxQueueBytes: opts.ClientQueueBytes,
 	})
 	s.handler.Store(&handlerBox{http.HandlerFunc(s.serveStarting)})
+	s.grace.reconnect, s.grace.stall = reconnectGrace, stallAfter
 	return s, nil
 }
 
@@ -182,6 +184,8 @@ func (s *Server) routes(rest http.Handler) *http.ServeMux {
 	}
 	mux.Handle("/v2/stocks/", rest)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /readyz", s.handleHealth)
+	mux.HandleFunc("GET /livez", handleLive)
 	mux.HandleFunc("GET /tape/v1/status", s.handleStatus)
 	mux.Handle("GET /metrics", s.metricsHandler())
 	if s.opts.Pprof {
@@ -207,12 +211,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serveStarting answers while Run opens the data directory: the port is
 // open (a load balancer sees Tape coming up), nothing is served yet.
 func (s *Server) serveStarting(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/livez" {
+		handleLive(w, r)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Retry-After", "1")
 	w.WriteHeader(http.StatusServiceUnavailable)
-	if r.URL.Path == "/healthz" {
-		io.WriteString(w, `{"status":"starting"}`+"\n")
+	if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+		io.WriteString(w, `{"status":"starting","reason":"opening the data directory"}`+"\n")
 		return
 	}
 	io.WriteString(w, `{"message":"tape is starting: opening its data directory"}`+"\n")
@@ -360,41 +368,6 @@ func (s *Server) logServing(addr string) {
 	}
 	s.log.Info("tape serving", attrs...)
 	s.log.Info("dashboard", "url", "http://"+addr+"/")
-}
-
-type health struct {
-	Status      string       `json:"status"`
-	Feed        string       `json:"feed"`
-	Uptime      float64      `json:"uptime_seconds"`
-	Events      uint64       `json:"events"`
-	LastSeq     uint64       `json:"last_seq"`
-	FeedTime    time.Time    `json:"feed_time"`
-	Subscribers int          `json:"subscribers"`
-	Upstreams   []FeedStatus `json:"upstreams,omitempty"`
-}
-
-func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
-	st := s.pipeline.Stats()
-	h := health{Status: "ok", Feed: s.opts.Feed, Uptime: time.Since(s.started).Seconds(), Events: st.Events + st.Derived,
-		LastSeq: st.LastSeq, Subscribers: s.hub.Stats().Subscribers}
-	if st.FeedNow != 0 {
-		h.FeedTime = time.Unix(0, st.FeedNow).UTC()
-	}
-	// An upstream that stopped for good (402 auth failed, 409 plan, ...)
-	// makes Tape unhealthy: it still serves history and the dashboard, but
-	// a load balancer or an operator must know its live data is gone.
-	code := http.StatusOK
-	for _, f := range s.feedStatuses() {
-		h.Upstreams = append(h.Upstreams, f)
-		if f.State == "failed" {
-			h.Status = "failed"
-			code = http.StatusServiceUnavailable
-		}
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(h)
 }
 
 // feedStatuses lists the feeds that have a connection state: the main
