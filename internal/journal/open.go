@@ -61,7 +61,7 @@ func Open(dir string, opts Options) (*File, error) {
 		j.log.Warn("journal: opened with repair", append(attrs, "truncated_bytes", rep.Truncated,
 			"reason", rep.Reason.String(), "detail", rep.Detail, "removed", rep.Removed, "quarantined", rep.Quarantined)...)
 	} else {
-		j.log.Info("journal: opened", attrs...)
+		j.log.Debug("journal: opened", attrs...)
 	}
 	go j.flushLoop()
 	return j, nil

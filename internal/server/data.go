@@ -31,11 +31,10 @@ func (s *Server) openData(ctx context.Context) (*datadir.Dir, error) {
 		attrs[1] = 0
 	}
 	if jr.Truncated > 0 || len(jr.Removed) > 0 {
-		s.log.Warn("journal repaired: a torn tail was cut", append(attrs, "reason", jr.Reason, "detail", jr.Detail,
-			"bytes_cut", jr.Truncated, "removed", jr.Removed)...)
-	} else {
-		s.log.Info("journal opened", attrs...)
+		// The journal itself warned, with the details of the repair.
+		attrs = append(attrs, "repaired", true)
 	}
+	s.log.Info("journal opened", attrs...)
 	if rep.HistoryFrom != 0 {
 		s.log.Info("history caught up with the journal", "from_seq", rep.HistoryFrom, "events", rep.HistoryEvents)
 	}

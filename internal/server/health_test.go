@@ -3,9 +3,11 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,6 +118,41 @@ func TestHealthWhileStarting(t *testing.T) {
 		srv.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
 		if rec.Code != want || rec.Header().Get("Content-Type") != "application/json" {
 			t.Errorf("%s: %d %q, want %d JSON", path, rec.Code, rec.Body.String(), want)
+		}
+	}
+}
+
+// TestMetricsCoverRESTAndJournal: REST requests are counted by route (the
+// pattern, not the symbol) and status, with latency; the journal's
+// watermarks, bytes and fsync latency are exported.
+func TestMetricsCoverRESTAndJournal(t *testing.T) {
+	srv, _ := start(t, Options{Source: simSource(t, 200, 60), Fsync: "always"})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	waitFor(t, ctx, "events", func() bool { return srv.pipeline.Stats().Released > 100 }, nil)
+	base := "http://" + srv.Addr().String()
+	for _, p := range []string{"/v2/stocks/AAPL/trades?start=2020-01-01", "/v2/stocks/MSFT/trades?start=2020-01-01", "/v2/stocks/bars?symbols=AAPL&timeframe=nope"} {
+		resp, err := http.Get(base + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`tape_http_requests_total{code="200",route="/v2/stocks/{symbol}/trades"} 2`,
+		`tape_http_requests_total{code="422",route="/v2/stocks/bars"} 1`,
+		`tape_http_request_duration_seconds_count{route="/v2/stocks/{symbol}/trades"} 2`,
+		"tape_journal_synced_seq ", "tape_journal_bytes ", "tape_journal_fsync_seconds_bucket{le=",
+		"tape_ingest_record_clock_seconds ", "tape_checkpoint_seq ",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q", want)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tapehq/tape/internal/feed/poll"
+	"github.com/tapehq/tape/internal/journal"
 )
 
 // metricsHandler exposes Tape's counters. They are read from the components'
@@ -26,6 +27,24 @@ func (s *Server) metricsHandler() http.Handler {
 	counter("ingest_derived_total", "Bars derived by the core.", func() float64 { return float64(s.pipeline.Stats().Derived) })
 	gauge("ingest_last_seq", "Sequence number of the last event.", func() float64 { return float64(s.pipeline.Stats().LastSeq) })
 	gauge("ingest_feed_time_seconds", "The feed clock of the last batch.", func() float64 { return float64(s.pipeline.Stats().FeedNow) / 1e9 })
+	counter("ingest_late_total", "Raw events journaled behind the record clock (flagged late).", func() float64 { return float64(s.pipeline.Stats().Late) })
+	gauge("ingest_record_clock_seconds", "The record clock: the time journal records are stamped with; it never goes backwards.",
+		func() float64 { return float64(s.pipeline.Stats().Clock) / 1e9 })
+	gauge("ingest_released_seq", "Sequence number of the last event published to clients and history.", func() float64 { return float64(s.pipeline.Stats().Released) })
+	gauge("checkpoint_seq", "Sequence number of the last record-state checkpoint (a restart replays the journal after it).",
+		func() float64 { return float64(s.pipeline.Stats().CheckpointSeq) })
+	counter("checkpoint_errors_total", "Checkpoint writes that failed.", func() float64 { return float64(s.pipeline.Stats().CheckpointErrors) })
+	j := s.dir.Journal
+	gauge("journal_first_seq", "Oldest retained journal record.", func() float64 { return float64(j.First()) })
+	gauge("journal_last_seq", "Newest journal record appended.", func() float64 { return float64(j.Last()) })
+	gauge("journal_written_seq", "Newest journal record handed to the OS (survives kill -9).", func() float64 { return float64(j.Written()) })
+	gauge("journal_synced_seq", "Newest journal record fsynced (survives a power cut).", func() float64 { return float64(j.Synced()) })
+	gauge("journal_bytes", "Bytes of the retained journal segments.", func() float64 { return float64(j.Stats().Bytes) })
+	gauge("journal_segments", "Retained journal segments.", func() float64 { return float64(j.Stats().Segments) })
+	counter("journal_written_bytes_total", "Bytes written to the journal since start.", func() float64 { return float64(j.Stats().BytesWritten) })
+	reg.MustRegister(&fsyncCollector{s: s, desc: prometheus.NewDesc("tape_journal_fsync_seconds",
+		"Journal fsync latency.", nil, nil)})
+	s.httpm.register(reg)
 	counter("hub_published_total", "Events offered to the hub.", func() float64 { return float64(s.hub.Stats().Published) })
 	counter("hub_deliveries_total", "Messages queued to subscribers.", func() float64 { return float64(s.hub.Stats().Deliveries) })
 	counter("hub_conflated_total", "Quotes replaced by a newer one in a slow subscriber's queue.", func() float64 { return float64(s.hub.Stats().Conflated) })
@@ -87,4 +106,23 @@ func (c *upstreamCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, up, f.Name)
 		ch <- prometheus.MustNewConstMetric(c.failed, prometheus.GaugeValue, failed, f.Name)
 	}
+}
+
+// fsyncCollector turns the journal's fsync histogram into Prometheus'.
+type fsyncCollector struct {
+	s    *Server
+	desc *prometheus.Desc
+}
+
+func (c *fsyncCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *fsyncCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.s.dir.Journal.Stats()
+	buckets := make(map[float64]uint64, len(journal.FsyncBuckets))
+	var cum uint64
+	for i, b := range journal.FsyncBuckets {
+		cum += st.FsyncBucketCounts[i]
+		buckets[b.Seconds()] = cum
+	}
+	ch <- prometheus.MustNewConstHistogram(c.desc, st.Fsyncs, st.FsyncSeconds, buckets)
 }

@@ -58,6 +58,7 @@ type Server struct {
 	handler atomic.Pointer[handlerBox] // "starting" until built, then mux
 	down    downSince                  // feeds not connected, for health
 	grace   struct{ reconnect, stall time.Duration }
+	httpm   *httpMetrics
 	started time.Time
 	addr    atomic.Pointer[net.TCPAddr]
 	ready   chan struct{}
@@ -90,6 +91,7 @@ func New(opts Options) (*Server, error) {
 	})
 	s.handler.Store(&handlerBox{http.HandlerFunc(s.serveStarting)})
 	s.grace.reconnect, s.grace.stall = reconnectGrace, stallAfter
+	s.httpm = newHTTPMetrics()
 	return s, nil
 }
 
@@ -182,7 +184,7 @@ func (s *Server) routes(rest http.Handler) *http.ServeMux {
 			mux.Handle(p, u.ws)
 		}
 	}
-	mux.Handle("/v2/stocks/", rest)
+	mux.Handle("/v2/stocks/", s.httpm.wrap(rest))
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleHealth)
 	mux.HandleFunc("GET /livez", handleLive)
