@@ -127,6 +127,8 @@ Health:  GET /healthz      Metrics: GET /metrics (Prometheus)`,
 	f.StringVar(&opts.Fsync, "fsync", "interval=100ms", `journal fsync policy: "always" (clients only see fsynced events), "interval=DURATION" or "never"`)
 	f.DurationVar(&opts.RetainAge, "retain-age", 0, "delete journal segments older than this (0: keep)")
 	f.Int64Var(&opts.RetainBytes, "retain-bytes", 0, "keep the journal under this many bytes by deleting the oldest segments (0: no limit)")
+	f.StringVar(&opts.TLSCert, "tls-cert", "", "serve HTTPS and wss:// with this PEM certificate (chain); reloaded when the file changes")
+	f.StringVar(&opts.TLSKey, "tls-key", "", "the PEM private key of --tls-cert")
 	f.BoolVar(&opts.Pprof, "pprof", false, "serve Go's profiler at /debug/pprof/ (loopback only): go tool pprof http://127.0.0.1:8080/debug/pprof/profile")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")

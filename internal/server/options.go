@@ -107,6 +107,12 @@ type Options struct {
 	RetainAge   time.Duration
 	RetainBytes int64
 
+	// TLSCert and TLSKey are PEM files of a certificate (chain) and its
+	// key: Tape then serves HTTPS and wss:// on Listen, so keys and data
+	// do not cross the network in clear text. Both or neither. The pair is
+	// reloaded when the files change (a renewal needs no restart).
+	TLSCert, TLSKey string
+
 	// Pprof serves Go's profiler under /debug/pprof/ (CPU, heap,
 	// goroutines, ...), so profiling a running Tape is one command:
 	// go tool pprof http://127.0.0.1:8080/debug/pprof/profile. Refused
@@ -193,6 +199,9 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("%w: %q is reachable from other machines; configure keys "+
 			"(--auth-key/--auth-secret, TAPE_AUTH_KEY/TAPE_AUTH_SECRET or --auth-file) or listen on 127.0.0.1",
 			ErrNeedKeys, o.Listen)
+	}
+	if (o.TLSCert == "") != (o.TLSKey == "") {
+		return errors.New("--tls-cert and --tls-key go together: the certificate and its private key")
 	}
 	if o.Pprof && !IsLoopback(host) {
 		return fmt.Errorf("--pprof is only served on loopback, not on %q: profile through an SSH tunnel instead", o.Listen)

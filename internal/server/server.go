@@ -59,6 +59,7 @@ type Server struct {
 	down    downSince                  // feeds not connected, for health
 	grace   struct{ reconnect, stall time.Duration }
 	httpm   *httpMetrics
+	certs   *certReloader // nil without TLS
 	started time.Time
 	addr    atomic.Pointer[net.TCPAddr]
 	ready   chan struct{}
@@ -92,6 +93,11 @@ func New(opts Options) (*Server, error) {
 	s.handler.Store(&handlerBox{http.HandlerFunc(s.serveStarting)})
 	s.grace.reconnect, s.grace.stall = reconnectGrace, stallAfter
 	s.httpm = newHTTPMetrics()
+	if opts.TLSCert != "" {
+		if s.certs, err = newCertReloader(opts.TLSCert, opts.TLSKey, s.log); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -253,8 +259,13 @@ func (s *Server) Run(ctx context.Context) error {
 	coreCtx, stopCore := context.WithCancel(context.Background())
 	defer stopCore()
 	g, gctx := errgroup.WithContext(runCtx)
+	serve := httpSrv.Serve
+	if s.certs != nil {
+		httpSrv.TLSConfig = s.certs.tlsConfig()
+		serve = func(ln net.Listener) error { return httpSrv.ServeTLS(ln, "", "") }
+	}
 	g.Go(func() error {
-		if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("http: %w", err)
 		}
 		return nil
@@ -369,7 +380,11 @@ func (s *Server) logServing(addr string) {
 			"sim_start", s.src.simStart.UTC().Format(time.RFC3339Nano))
 	}
 	s.log.Info("tape serving", attrs...)
-	s.log.Info("dashboard", "url", "http://"+addr+"/")
+	scheme := "http"
+	if s.certs != nil {
+		scheme = "https"
+	}
+	s.log.Info("dashboard", "url", scheme+"://"+addr+"/")
 }
 
 // feedStatuses lists the feeds that have a connection state: the main
