@@ -17,6 +17,7 @@ type Status struct {
 	Upstreams   []FeedStatus  `json:"upstreams,omitempty"` // crypto, options, news proxies
 	Symbols     []string      `json:"symbols"`
 	Ingest      IngestStatus  `json:"ingest"`
+	Journal     JournalStatus `json:"journal"`
 	Hub         HubStatus     `json:"hub"`
 	Stream      StreamStatus  `json:"stream"`
 	Subscribers []SubscriberS `json:"subscribers"`
@@ -32,9 +33,28 @@ type FeedStatus struct {
 
 // IngestStatus counts what entered the core.
 type IngestStatus struct {
-	Events  uint64 `json:"events"`
-	Derived uint64 `json:"derived"`
-	LastSeq uint64 `json:"last_seq"`
+	Events   uint64 `json:"events"`
+	Derived  uint64 `json:"derived"`
+	Late     uint64 `json:"late"` // raw events behind the record clock
+	LastSeq  uint64 `json:"last_seq"`
+	Released uint64 `json:"released_seq"` // published to clients and history
+	// RecordClock is the time journal records are stamped with: it never
+	// goes backwards. Null before any event.
+	RecordClock   *time.Time `json:"record_clock"`
+	CheckpointSeq uint64     `json:"checkpoint_seq"`
+}
+
+// JournalStatus is the durable log: what is appended, written (survives a
+// crash of Tape) and synced (survives a power cut), and its size.
+type JournalStatus struct {
+	FirstSeq   uint64 `json:"first_seq"`
+	LastSeq    uint64 `json:"last_seq"`
+	WrittenSeq uint64 `json:"written_seq"`
+	SyncedSeq  uint64 `json:"synced_seq"`
+	Bytes      int64  `json:"bytes"`
+	Segments   int    `json:"segments"`
+	Fsync      string `json:"fsync"`
+	Error      string `json:"error,omitempty"`
 }
 
 // HubStatus counts fan-out.
@@ -84,7 +104,8 @@ func (s *Server) Status() Status {
 	st := Status{
 		Version: Version, Started: s.started.UTC(), Uptime: time.Since(s.started).Seconds(), Symbols: s.opts.Symbols,
 		Feed:   FeedStatus{Name: s.opts.Feed, State: "running"},
-		Ingest: IngestStatus{Events: ps.Events, Derived: ps.Derived, LastSeq: ps.LastSeq},
+		Ingest: IngestStatus{Events: ps.Events, Derived: ps.Derived, Late: ps.Late, LastSeq: ps.LastSeq, Released: ps.Released,
+			CheckpointSeq: ps.CheckpointSeq},
 		Hub:    HubStatus{Published: hs.Published, Deliveries: hs.Deliveries, Conflated: hs.Conflated, SlowKicks: hs.Kicked, Subscribers: hs.Subscribers},
 		Stream: StreamStatus{Sessions: ws.Sessions + ds.Sessions, Frames: ws.Frames, Messages: ws.Messages, Bytes: ws.Bytes,
 			AuthFailures: ws.AuthFailures + ds.AuthFailures, WriteStalls: ws.SlowKicks, Errors: map[string]uint64{}},
@@ -95,6 +116,16 @@ func (s *Server) Status() Status {
 	}
 	if ps.FeedNow != 0 {
 		st.Feed.FeedTime = time.Unix(0, ps.FeedNow).UTC()
+	}
+	if ps.Clock != 0 {
+		c := time.Unix(0, ps.Clock).UTC()
+		st.Ingest.RecordClock = &c
+	}
+	js := s.dir.Journal.Stats()
+	st.Journal = JournalStatus{FirstSeq: js.First, LastSeq: js.Last, WrittenSeq: js.Written, SyncedSeq: js.Synced,
+		Bytes: js.Bytes, Segments: js.Segments, Fsync: s.opts.Fsync}
+	if js.Failed != nil {
+		st.Journal.Error = js.Failed.Error()
 	}
 	for _, u := range s.src.upstreams {
 		state, lastErr := u.feed.FeedState()
