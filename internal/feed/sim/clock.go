@@ -139,3 +139,14 @@ func (c *nyClock) load(t int64) {
 func (c *nyClock) minute(t int64) int {
 	return int(c.tod(t) / minuteNs)
 }
+
+// phaseAt returns the session phase at t, which may lie before the clock's
+// cached span (a late report's time): it leaves the cache alone, so the
+// caller's later lookups stay cheap.
+func (s *Sim) phaseAt(t int64) phase {
+	if t >= s.ny.lo && t < s.ny.hi {
+		return curve.phase[(t-s.ny.mid)/minuteNs]
+	}
+	var c nyClock
+	return curve.phase[c.minute(t)]
+}

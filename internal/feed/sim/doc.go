@@ -76,8 +76,11 @@
 // intermarket sweep, "T" extended hours, "4" derivatively priced on the
 // TRF (venue D), "O", "6" and "5" for the opening, closing and reopening
 // crosses on the listing venue. About 0.2% of trades are reported 1-9 s
-// late with "Z" ("U" in extended hours), which is what exercises updated
-// bars downstream. Corrections and cancels refer to one of the symbol's 16
+// late with "Z" ("U" when their own time is in extended hours), which is
+// what exercises updated bars downstream. A late report is priced within
+// the NBBO that prevailed at its own time, as the trade it reports was:
+// each symbol keeps its recent quotes as checkpoints (at most one per
+// 200 ms, 64 of them), and the report is timed within the span of one. Corrections and cancels refer to one of the symbol's 16
 // most recent trades, with its real ID, price and size.
 //
 // # Trade IDs and restarts

@@ -22,6 +22,15 @@ const (
 	refTauNs   = 300e9           // LULD reference: the price over about 5 minutes
 	ringSize   = 16              // recent trades kept for corrections and cancels
 
+	// Late reports are 1-9 s late and priced at the quote of their own
+	// time. The quotes are remembered as checkpoints, at most one per
+	// histEvery, so that histSize of them always span more than the
+	// latest possible report whatever the Rate.
+	lateMinNs = int64(1e9)
+	lateMaxNs = int64(9e9)
+	histSize  = 64
+	histEvery = int64(200e6) // 64 x 200 ms = 12.8 s > lateMaxNs
+
 	// The price has three parts. A diffusion carries diffusionShare of the
 	// daily variance implied by the symbol's annualised volatility; about
 	// three permanent Laplace jumps a day (news, block orders) carry the
@@ -55,6 +64,13 @@ type printed struct {
 	size  uint32
 	exch  byte
 	conds market.Conditions
+}
+
+// nbbo is a published quote and the span of time over which its prices
+// prevailed: [from, to), with to 0 while they still do.
+type nbbo struct {
+	from, to int64
+	bid, ask int64 // cents
 }
 
 // symbol is the mutable state of one simulated symbol. Prices are kept in
@@ -101,6 +117,10 @@ type symbol struct {
 	ring     [ringSize]printed
 	ringLen  int
 	ringNext int
+
+	hist     [histSize]nbbo // checkpoints of the NBBO, for late reports
+	histLen  int
+	histNext int
 }
 
 func newSymbol(p *profile, now int64, ph phase, rng *rand.Rand) symbol {
@@ -295,6 +315,7 @@ func (s *Sim) arrive(dst []market.Event) []market.Event {
 	if ph == regular && y.bandPct > 0 && (y.px > float64(y.up) || y.px < float64(y.down)) {
 		y.halted, y.haltEnd, y.nextImb = true, now+haltNs, now
 		y.pending &^= pendReopen
+		y.endQuote(now)
 		return append(dst, y.status(now, stHalt))
 	}
 	stale := y.px < float64(y.bid) || y.px > float64(y.ask)
@@ -419,6 +440,7 @@ func (s *Sim) quote(y *symbol, now int64, m int) market.Event {
 		}
 		y.bid, y.ask = bid, ask
 	}
+	y.checkpoint(now)
 	e := y.event(now, market.KindQuote)
 	e.Quote = market.Quote{
 		BidPrice:    cents(y.bid),
@@ -433,6 +455,64 @@ func (s *Sim) quote(y *symbol, now int64, m int) market.Event {
 	return e
 }
 
+// checkpoint notes the quote just published at now. The previous
+// checkpoint's prices stop prevailing if these differ; a new checkpoint is
+// taken if the last one is histEvery old.
+func (y *symbol) checkpoint(now int64) {
+	if y.histLen > 0 {
+		last := &y.hist[(y.histNext+histSize-1)%histSize]
+		if last.to == 0 && (last.bid != y.bid || last.ask != y.ask) {
+			last.to = now
+		}
+		if now-last.from < histEvery {
+			return
+		}
+	}
+	y.hist[y.histNext] = nbbo{from: now, bid: y.bid, ask: y.ask}
+	y.histNext = (y.histNext + 1) % histSize
+	y.histLen = min(y.histLen+1, histSize)
+}
+
+// endQuote ends the span of the last checkpoint at now: a halt suspends
+// the quote, and no late report may be timed inside the halt.
+func (y *symbol) endQuote(now int64) {
+	if y.histLen > 0 {
+		if last := &y.hist[(y.histNext+histSize-1)%histSize]; last.to == 0 {
+			last.to = now
+		}
+	}
+}
+
+// lateQuote picks the time of a report generated at now that is d late,
+// and the quote that prevailed then: the checkpoint in force at now-d if
+// its prices still prevailed, else an instant within the latest earlier
+// checkpoint's span (never its very first nanosecond, where it might tie
+// with a quote). ok is false when no checkpoint fits 1-9 s behind now, as
+// at the start of a run or after a long halt: the trade is then not late.
+func (s *Sim) lateQuote(y *symbol, now, d int64) (t int64, q *nbbo, ok bool) {
+	target := now - d
+	for i := 1; i <= y.histLen; i++ {
+		h := &y.hist[(y.histNext+histSize-i)%histSize]
+		if h.from >= target {
+			continue
+		}
+		to := h.to
+		if to == 0 {
+			to = now
+		}
+		switch {
+		case target < to:
+			t = target
+		case to-h.from > 1:
+			t = h.from + 1 + s.rng.Int64N(to-h.from-1)
+		default:
+			return 0, nil, false
+		}
+		return t, h, t >= now-lateMaxNs && t <= now-lateMinNs
+	}
+	return 0, nil, false
+}
+
 // remember adds a trade to the ring of recent trades.
 func (y *symbol) remember(t *market.Trade) {
 	y.ring[y.ringNext] = printed{t.ID, toCents(t.Price), t.Size, t.Exchange, t.Conditions}
@@ -440,23 +520,34 @@ func (y *symbol) remember(t *market.Trade) {
 	y.ringLen = min(y.ringLen+1, ringSize)
 }
 
-// trade prints a trade at the bid, at the ask or strictly inside the last
-// published quote. When the latent price has left that quote (the market
-// moved since it was published: common at low Rates) the trade hits the
-// side it moved towards, as a buyer lifting a stale offer would.
+// trade prints a trade at the bid, at the ask or strictly inside the
+// quote. When the latent price has left the last published quote (the
+// market moved since it was published: common at low Rates) the trade hits
+// the side it moved towards, as a buyer lifting a stale offer would. A late
+// report is timed 1-9 s back and priced within the quote of its own time,
+// as the trade it reports was.
 func (s *Sim) trade(y *symbol, now int64, ph phase, stale bool) market.Event {
 	r := s.rng.Uint64()
-	ticks := y.ask - y.bid
-	price := y.bid
+	bid, ask := y.bid, y.ask
+	late := s.rng.Float64() < lateRate
+	if late {
+		t, q, ok := s.lateQuote(y, now, lateMinNs+s.rng.Int64N(lateMaxNs-lateMinNs))
+		if late = ok; ok {
+			now, bid, ask, stale = t, q.bid, q.ask, false
+			ph = s.phaseAt(t)
+		}
+	}
+	ticks := ask - bid
+	price := bid
 	switch v := (r >> 32) % 100; {
 	case stale:
-		if y.px > float64(y.ask) {
-			price = y.ask
+		if y.px > float64(ask) {
+			price = ask
 		}
 	case ticks > 1 && v >= 84: // price improvement, mostly wholesalers
 		price += 1 + s.rng.Int64N(ticks-1)
 	case v >= 42 && (ticks > 1 || v >= 50):
-		price = y.ask
+		price = ask
 	}
 
 	var size uint32
@@ -480,14 +571,11 @@ func (s *Sim) trade(y *symbol, now int64, ph phase, stale bool) market.Event {
 	case ph == regular && v < derivRate+isoRate && t.Exchange != 'D':
 		c[n], n = 'F', n+1
 	}
-	late := s.rng.Float64() < lateRate
 	switch {
 	case late && ph == regular:
 		c[n], n = 'Z', n+1
-		now -= 1e9 + s.rng.Int64N(8e9)
 	case late:
 		c[n], n = 'U', n+1 // extended hours, sold out of sequence
-		now -= 1e9 + s.rng.Int64N(8e9)
 	case ph != regular:
 		c[n], n = 'T', n+1
 	}

@@ -3,6 +3,8 @@ package sim
 import (
 	"math"
 	"reflect"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -141,6 +143,8 @@ type checker struct {
 	t        *testing.T
 	profiles map[string]profile
 	quotes   map[string]market.Quote
+	history  map[string][]quoteAt         // each symbol's recent quotes, for late reports
+	late     int                          // late reports checked against their own time's quote
 	trades   map[string]map[int64]printed // every trade ID ever valid, per symbol
 	lastID   map[string]int64
 	kinds    map[market.Kind]int
@@ -153,7 +157,8 @@ type checker struct {
 }
 
 func newChecker(t *testing.T) *checker {
-	return &checker{t: t, profiles: map[string]profile{}, quotes: map[string]market.Quote{}, trades: map[string]map[int64]printed{},
+	return &checker{t: t, profiles: map[string]profile{}, quotes: map[string]market.Quote{}, history: map[string][]quoteAt{},
+		trades: map[string]map[int64]printed{},
 		lastID: map[string]int64{}, kinds: map[market.Kind]int{}, conds: map[string]int{}, symbols: map[string]int{}}
 }
 
@@ -232,11 +237,17 @@ func (c *checker) event(e *market.Event, now int64) {
 			c.errorf(e, "bad quote %+v", q)
 		}
 		c.quotes[e.Symbol] = q
+		c.keep(e)
 	case market.KindTrade:
 		tr := e.Trade
 		q, ok := c.quotes[e.Symbol]
+		if late {
+			// A late report is priced at the market of its own time.
+			q, ok = c.prevailing(e.Symbol, e.Time)
+			c.late++
+		}
 		if !ok || tr.Price < q.BidPrice || tr.Price > q.AskPrice || !onTick(tr.Price) {
-			c.errorf(e, "price %v outside quote %v/%v", tr.Price, q.BidPrice, q.AskPrice)
+			c.errorf(e, "price %v outside quote %v/%v (late %v)", tr.Price, q.BidPrice, q.AskPrice, late)
 		}
 		if tr.ID <= c.lastID[e.Symbol] {
 			c.errorf(e, "trade ID %d after %d", tr.ID, c.lastID[e.Symbol])
@@ -286,6 +297,33 @@ func (c *checker) event(e *market.Event, now int64) {
 	default:
 		c.errorf(e, "unexpected kind")
 	}
+}
+
+// quoteAt is a quote and its time.
+type quoteAt struct {
+	t int64
+	q market.Quote
+}
+
+// keep adds a quote to its symbol's history, which it trims to the last
+// 20 s or so (late reports are at most 9 s late).
+func (c *checker) keep(e *market.Event) {
+	h := append(c.history[e.Symbol], quoteAt{e.Time, e.Quote})
+	if len(h) > 1024 && h[len(h)/2].t < e.Time-20e9 {
+		h = append(h[:0], h[len(h)/2:]...)
+	}
+	c.history[e.Symbol] = h
+}
+
+// prevailing returns the quote of sym in force at t: the last one at or
+// before it.
+func (c *checker) prevailing(sym string, t int64) (market.Quote, bool) {
+	h := c.history[sym]
+	i := sort.Search(len(h), func(i int) bool { return h[i].t > t })
+	if i == 0 {
+		return market.Quote{}, false
+	}
+	return h[i-1].q, true
 }
 
 func (c *checker) remember(sym string, p printed) {
@@ -572,5 +610,48 @@ func TestIntradayShape(t *testing.T) {
 					open, lunch, night)
 			}
 		})
+	}
+}
+
+// TestLateReports checks the late reports across the open: each is priced
+// within the NBBO that prevailed at its own (earlier) time, which the
+// checker reconstructs from the quote events, and the delays spread over
+// the 1-9 s the model allows, with 'U' before 09:30 and 'Z' after.
+func TestLateReports(t *testing.T) {
+	rate := 1500.0
+	if raceEnabled {
+		rate = 400
+	}
+	start := winterDay.Add(9*time.Hour + 25*time.Minute)
+	s := mustNew(t, Options{Seed: 8, Rate: rate, Start: start})
+	c := newChecker(t)
+	var delays []float64
+	conds := map[string]int{}
+	span(s, start.Add(10*time.Minute), func(events []market.Event, now int64) {
+		c.batch(events, now)
+		for _, e := range events {
+			if e.Kind != market.KindTrade {
+				continue
+			}
+			for _, code := range []byte{'Z', 'U'} {
+				if e.Trade.Conditions.Has(code) {
+					conds[string(code)]++
+					delays = append(delays, time.Duration(now-e.Time).Seconds())
+					if want := map[bool]byte{true: 'Z', false: 'U'}[sessionAt(e.Time) == regular]; code != want {
+						t.Errorf("late report at %v marked %c", e.Timestamp(), code)
+					}
+				}
+			}
+		}
+	})
+	want := rate * 600 * tradeShare * lateRate
+	if float64(c.late) < want/2 || c.late != len(delays) || conds["Z"] == 0 || conds["U"] == 0 {
+		t.Fatalf("%d late reports checked (%d seen: %v), want about %.0f of both kinds", c.late, len(delays), conds, want)
+	}
+	slices.Sort(delays)
+	lo, med, hi := delays[0], delays[len(delays)/2], delays[len(delays)-1]
+	t.Logf("%d late reports %v; delays %.2f-%.2f s, median %.2f s", len(delays), conds, lo, hi, med)
+	if lo < 1 || hi > 9.1 || med < 3.5 || med > 6.5 {
+		t.Errorf("late by %.2f-%.2f s, median %.2f: want 1-9 s, median about 5", lo, hi, med)
 	}
 }
