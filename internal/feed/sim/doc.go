@@ -72,7 +72,7 @@
 //
 // Trades print at the bid, at the ask or inside the last published quote,
 // never outside it. Their sizes mix odd lots ("I"), round lots, mixed lots
-// and rare blocks. The sale conditions are the real ones: "@" regular, "F"
+// and rare blocks (see Volume). The sale conditions are the real ones: "@" regular, "F"
 // intermarket sweep, "T" extended hours, "4" derivatively priced on the
 // TRF (venue D), "O", "6" and "5" for the opening, closing and reopening
 // crosses on the listing venue. About 0.2% of trades are reported 1-9 s
@@ -82,6 +82,24 @@
 // each symbol keeps its recent quotes as checkpoints (at most one per
 // 200 ms, 64 of them), and the report is timed within the span of one. Corrections and cancels refer to one of the symbol's 16
 // most recent trades, with its real ID, price and size.
+//
+// # Volume
+//
+// Rate counts messages; sizes are shares, so the daily volume of a symbol
+// is its number of trades (Rate x 86,400 x 23.5% x its share of the
+// weights) times its mean trade size. The sizes follow the consolidated
+// tape: odd lots are about a third of the prints at $35, over half at
+// $230 and three quarters at $700; round-lot prints are mostly one lot,
+// more for cheap names; mixed lots are 4% and $0.5M-$10M blocks 0.02%. The
+// mean print is then about 170 shares at $35, 70 at $230 and 40 at $700.
+// At the default Rate over DefaultSymbols each built-in symbol trades 0.9
+// to 4 times its real consolidated volume (AAPL about 110M shares a day,
+// against some 50M on the SIP, of which IEX, Alpaca's free feed, has 2-3%);
+// Rate 600 matches their real volume in total. Volume is proportional to Rate
+// and to the symbol's share of the weights: AAPL alone at the default Rate
+// trades 13 times as many shares as among the defaults. The auction prints
+// are sized from the real daily volume instead (1% of it at the open, 8%
+// at the close), so they look right at any Rate.
 //
 // # Trade IDs and restarts
 //

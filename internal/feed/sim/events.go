@@ -89,7 +89,7 @@ type symbol struct {
 	spread     float64 // midday spread as a fraction of the price
 	depth      float64 // midday NBBO size, round lots
 	adv        float64 // shares per day
-	pOdd       float64 // probability that a trade is an odd lot
+	sizes      tradeSizes
 	qx, tx     *[256]byte
 
 	logPx    float64 // latent log price (USD) without the spike
@@ -140,17 +140,15 @@ func newSymbol(p *profile, now int64, ph phase, rng *rand.Rand) symbol {
 		spread:     p.spread / 1e4,
 		depth:      p.depth,
 		adv:        p.adv * 1e6,
-		// Odd lots dominate the prints of high-priced names: about a tenth
-		// of the trades at $35, a third at $230, half at $700.
-		pOdd:     min(0.6, max(0.1, 0.15+0.12*math.Log(p.price/50))),
-		qx:       venueTable(quoteVenues, p.listing, 10),
-		tx:       venueTable(tradeVenues, p.listing, 6),
-		logPx:    math.Log(p.price),
-		px:       p.price * 100,
-		last:     now,
-		nextJump: now + int64(rng.ExpFloat64()/jumps),
-		ref:      p.price,
-		phase:    ph,
+		sizes:      sizesFor(p.price),
+		qx:         venueTable(quoteVenues, p.listing, 10),
+		tx:         venueTable(tradeVenues, p.listing, 6),
+		logPx:      math.Log(p.price),
+		px:         p.price * 100,
+		last:       now,
+		nextJump:   now + int64(rng.ExpFloat64()/jumps),
+		ref:        p.price,
+		phase:      ph,
 	}
 }
 
@@ -550,17 +548,7 @@ func (s *Sim) trade(y *symbol, now int64, ph phase, stale bool) market.Event {
 		price = ask
 	}
 
-	var size uint32
-	switch v := s.rng.Float64(); {
-	case v < y.pOdd:
-		size = 1 + uint32(min(98, 25*s.rng.ExpFloat64()))
-	case v < y.pOdd+0.002: // block
-		size = 100 * uint32(100+s.rng.IntN(900))
-	case v < y.pOdd+0.06: // mixed lot
-		size = uint32(101 + s.rng.IntN(899))
-	default:
-		size = 100 * roundLots[byte(r>>8)%byte(len(roundLots))]
-	}
+	size := y.sizes.draw(s.rng)
 
 	t := market.Trade{Exchange: y.tx[byte(r)], Tape: y.tape}
 	c := market.Conditions{'@'}
@@ -590,9 +578,57 @@ func (s *Sim) trade(y *symbol, now int64, ph phase, stale bool) market.Event {
 	return e
 }
 
-// roundLots is the distribution of round-lot trade sizes, in lots; one
-// random byte indexes it.
-var roundLots = [...]uint32{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 3, 3, 4, 5, 5, 10}
+// tradeSizes is the size distribution of a symbol's continuous trades. The
+// shape is that of the consolidated tape since odd lots were counted
+// (2013) and dominated (2020s): most prints are odd lots or a single round
+// lot, and the higher the price, the smaller the trade in shares. At a
+// symbol's start price the mean is about 200 shares at $35, 70 at $230
+// and 40 at $700, roughly what the SIP shows for INTC, AAPL and META, and
+// what makes the daily volume realistic for the number of trades (see
+// "Volume" in doc.go).
+type tradeSizes struct {
+	pOdd     float64 // probability of an odd lot (1-99 shares)
+	oddScale float64 // mean odd lot, shares, before the cap at 99
+	lotScale float64 // extra round lots are floor(lotScale * Exp(1))
+	block    float64 // shares of a $1 block: blocks are $0.5M-$10M
+}
+
+// Shares of trades that are blocks and mixed lots (a round number of lots
+// plus an odd lot); the rest are odd lots and round lots.
+const (
+	blockRate = 0.0002
+	mixedRate = 0.04
+)
+
+func sizesFor(price float64) tradeSizes {
+	// Extra lots have mean m: floor(c*X) for X ~ Exp(1) has mean
+	// 1/(e^(1/c)-1), which is m for c = 1/ln(1+1/m).
+	m := min(3, max(0.1, 0.8*math.Pow(50/price, 0.7)))
+	return tradeSizes{
+		// Odd lots are about a third of the prints at $35, over half at
+		// $230 and three quarters at $700.
+		pOdd:     min(0.8, max(0.25, 0.35+0.15*math.Log(price/50))),
+		oddScale: min(40, max(5, 30*math.Sqrt(100/price))),
+		lotScale: 1 / math.Log1p(1/m),
+		block:    1 / price,
+	}
+}
+
+func (z *tradeSizes) draw(rng *rand.Rand) uint32 {
+	v := rng.Float64()
+	if v < z.pOdd {
+		return 1 + uint32(min(98, z.oddScale*rng.ExpFloat64()))
+	}
+	if v < z.pOdd+blockRate {
+		notional := 0.5e6 * math.Pow(20, rng.Float64()) // log-uniform $0.5M-$10M
+		return 100 * uint32(min(max(1, notional*z.block/100+0.5), 1e6))
+	}
+	lots := 1 + uint32(min(49, z.lotScale*rng.ExpFloat64()))
+	if v < z.pOdd+blockRate+mixedRate {
+		return 100*lots + 1 + uint32(rng.IntN(99))
+	}
+	return 100 * lots
+}
 
 // cross prints an auction: the opening ('O'), closing ('6') or reopening
 // ('5') cross on the listing exchange, sized as a fraction of daily volume.

@@ -655,3 +655,43 @@ func TestLateReports(t *testing.T) {
 		t.Errorf("late by %.2f-%.2f s, median %.2f: want 1-9 s, median about 5", lo, hi, med)
 	}
 }
+
+// TestDailyVolume checks that the share volume is realistic for the number
+// of messages: over a whole day, scaled to the default Rate, each built-in
+// symbol's continuous volume (auctions aside: they are sized from the
+// real daily volume directly) is within a small factor of its real
+// consolidated volume, and odd lots are a realistic share of the prints.
+// Before trade sizes were calibrated this was 3-25 times the real volume.
+func TestDailyVolume(t *testing.T) {
+	rate := 50.0
+	if raceEnabled || testing.Short() {
+		rate = 12
+	}
+	s := mustNew(t, Options{Seed: 6, Rate: rate, Start: winterDay})
+	shares, trades, odd := map[string]float64{}, map[string]int{}, map[string]int{}
+	span(s, winterDay.Add(24*time.Hour), func(events []market.Event, _ int64) {
+		for _, e := range events {
+			if c := e.Trade.Conditions; e.Kind != market.KindTrade || c.Has('O') || c.Has('6') || c.Has('5') {
+				continue
+			}
+			shares[e.Symbol] += float64(e.Trade.Size)
+			trades[e.Symbol]++
+			if e.Trade.Size < 100 {
+				odd[e.Symbol]++
+			}
+		}
+	})
+	for _, p := range profiles {
+		if p.name == "FAKEPACA" {
+			continue // a test symbol: its "real" volume is made up
+		}
+		daily := shares[p.name] * defaultRate / rate
+		ratio := daily / (p.adv * 1e6)
+		oddShare := float64(odd[p.name]) / float64(trades[p.name])
+		t.Logf("%-5s $%3.0f: %5.1fM shares a day at the default Rate (%.2fx real), mean trade %3.0f, odd lots %2.0f%%",
+			p.name, p.price, daily/1e6, ratio, shares[p.name]/float64(trades[p.name]), 100*oddShare)
+		if ratio < 0.5 || ratio > 5 || oddShare < 0.2 || oddShare > 0.85 {
+			t.Errorf("%s: %.2fx its real volume, %.0f%% odd lots; want 0.5-5x and 20-85%%", p.name, ratio, 100*oddShare)
+		}
+	}
+}
