@@ -46,9 +46,16 @@
 // times the lunchtime pace and the run into the close at about twice it.
 // Pre-market, after-hours and the night keep a trickle, so that a developer
 // working at night still sees a moving market. The curve is normalised so
-// its mean over a day is 1, which makes Options.Rate the long-run average;
-// every calendar day is a trading day, since the simulator exists for work
-// at any hour. Each arrival picks a symbol by weight (SPY, NVDA and TSLA
+// its mean over a day is 1, which makes Options.Rate the long-run average.
+//
+// By default every calendar day is a trading day, since the simulator
+// exists for work at any hour. Options.Sessions is the seam for an exchange
+// calendar: the simulator asks it for each New York day's regular session
+// when its clock enters the day (in nyClock.load, the one place the time
+// of day is resolved), and derives that day's curve, phases, auctions and
+// LULD window from the answer; a closed day keeps the night's trickle.
+//
+// Each arrival picks a symbol by weight (SPY, NVDA and TSLA
 // are the busiest, KO, FAKEPACA and the derived symbols the quietest) and
 // becomes one event, so the count of messages follows Rate exactly in
 // expectation.

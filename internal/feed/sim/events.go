@@ -189,7 +189,7 @@ func toCents(p float64) int64 { return int64(math.Round(p * 100)) }
 // tiers from $0.75 to $3, doubled during the first 15 minutes of the
 // session. The plan's rule below $0.75 is not modelled: step floors the
 // latent price at $1 (transient spikes aside).
-func (y *symbol) bandWidth(m int) float64 {
+func (y *symbol) bandWidth(m, open int) float64 {
 	w := 0.05
 	switch {
 	case y.ref <= 3:
@@ -197,7 +197,7 @@ func (y *symbol) bandWidth(m int) float64 {
 	case y.tier == 2:
 		w = 0.10
 	}
-	if m >= regularOpen && m < openBandEnd {
+	if m >= open && m < open+openBandMinutes {
 		w *= 2
 	}
 	return w
@@ -263,7 +263,7 @@ func (s *Sim) bootEvent(dst []market.Event) []market.Event {
 	case 0:
 		return append(dst, y.status(now, stTrading))
 	case 1:
-		return append(dst, y.band(now, y.bandWidth(m)))
+		return append(dst, y.band(now, y.bandWidth(m, s.ny.day.open)))
 	}
 	return append(dst, s.quote(y, now, m))
 }
@@ -272,7 +272,7 @@ func (s *Sim) bootEvent(dst []market.Event) []market.Event {
 func (s *Sim) arrive(dst []market.Event) []market.Event {
 	now := s.clock
 	m := s.ny.minute(now)
-	ph := curve.phase[m]
+	ph := s.ny.day.phase[m]
 	y := &s.syms[s.pick()]
 
 	if ph != y.phase {
@@ -336,7 +336,7 @@ func (s *Sim) arrive(dst []market.Event) []market.Event {
 	if ph == regular {
 		// Publish a band when the width changes (09:30, 09:45) or the
 		// reference has moved 1% since the last band, as the LULD plan does.
-		if w := y.bandWidth(m); w != y.bandPct || math.Abs(y.ref-y.bandRef) > 0.01*y.bandRef {
+		if w := y.bandWidth(m, s.ny.day.open); w != y.bandPct || math.Abs(y.ref-y.bandRef) > 0.01*y.bandRef {
 			return append(dst, y.band(now, w))
 		}
 	}
@@ -369,7 +369,7 @@ func (s *Sim) step(y *symbol, now int64, m int) {
 		return
 	}
 	y.last = now
-	y.logPx += y.sigma * curve.vol[m] * math.Sqrt(dt) * s.rng.NormFloat64()
+	y.logPx += y.sigma * s.ny.day.vol[m] * math.Sqrt(dt) * s.rng.NormFloat64()
 	if y.spike != 0 {
 		if y.spike *= math.Exp(-dt / spikeTauNs); math.Abs(y.spike) < 1e-5 {
 			y.spike = 0
@@ -414,11 +414,11 @@ func (y *symbol) band(now int64, w float64) market.Event {
 func (s *Sim) quote(y *symbol, now int64, m int) market.Event {
 	r := s.rng.Uint64()
 	if y.ticks == 0 || r&3 == 0 {
-		k := y.px * y.spread * curve.spread[m]
+		k := y.px * y.spread * s.ny.day.spread[m]
 		y.ticks = max(1, int64(k*(0.5+0.5*s.rng.ExpFloat64())+0.5))
 	}
 	depth := y.depth
-	if curve.phase[m] != regular {
+	if s.ny.day.phase[m] != regular {
 		depth *= 0.3
 	}
 	bid := max(1, int64(math.Floor(y.px-float64(y.ticks)/2+0.5)))

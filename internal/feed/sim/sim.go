@@ -48,6 +48,17 @@ type Options struct {
 	// record, it does not rewrite it. Time between the record's end and
 	// Start does not move the price (the market resumes where it stopped).
 	Resume map[string]SymbolState
+	// Sessions says on which New York days the stock market trades, and
+	// when. It is called whenever the simulated clock enters a new day,
+	// so it should be cheap (a calendar lookup). nil makes every day a
+	// trading day from 09:30 to 16:00, so that a developer working at any
+	// hour sees a live market. On a closed day the stocks keep the night's
+	// trickle (quotes and "T" prints, no auctions, no LULD bands) all day;
+	// an early close moves the closing cross and the U of the session
+	// with it, and after-hours end four hours after the close. Rate stays
+	// the average over a standard day, so closed days and early closes
+	// have fewer messages, as they do in reality.
+	Sessions SessionFunc
 }
 
 // SymbolState is what a record holds last for one symbol: all a restarted
@@ -82,12 +93,11 @@ type Sim struct {
 	syms  []symbol
 	prob  []float64 // alias table for picking the symbol of an arrival
 	alias []int32
-	ny    nyClock
+	ny    nyClock // with the day's curves and arrival intensities
 
-	rate  [dayMinutes]float64 // arrival intensity per ns for each minute of the day
-	clock int64               // simulated time up to which events were generated
-	next  int64               // time of the next arrival
-	boot  int                 // progress through the start-up snapshot
+	clock int64 // simulated time up to which events were generated
+	next  int64 // time of the next arrival
+	boot  int   // progress through the start-up snapshot
 	batch int
 	speed float64
 }
@@ -135,12 +145,10 @@ func New(opts Options) (*Sim, error) {
 		speed: opts.Speed,
 		clock: opts.Start.UnixNano(),
 	}
-	for i, m := range curve.shape {
-		s.rate[i] = opts.Rate * m / 1e9
-	}
+	s.ny.cal = &calendar{sessions: opts.Sessions, rate: opts.Rate}
 	seen := make(map[string]bool, len(opts.Symbols))
 	weights := make([]float64, 0, len(opts.Symbols))
-	startPhase := curve.phase[s.ny.minute(s.clock)]
+	startPhase := s.ny.day.phase[s.ny.minute(s.clock)]
 	for _, name := range opts.Symbols {
 		switch {
 		case !validSymbol(name):
@@ -226,7 +234,7 @@ func (s *Sim) nextArrival(t int64) int64 {
 		tod := s.ny.tod(t)
 		m := tod / minuteNs
 		end := min(t+(m+1)*minuteNs-tod, s.ny.hi)
-		r := s.rate[m]
+		r := s.ny.day.rate[m]
 		avail := float64(end-t) * r
 		if need < avail {
 			return t + int64(need/r+0.5)

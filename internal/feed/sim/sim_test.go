@@ -145,6 +145,7 @@ type checker struct {
 	quotes   map[string]market.Quote
 	history  map[string][]quoteAt         // each symbol's recent quotes, for late reports
 	late     int                          // late reports checked against their own time's quote
+	session  func(int64) phase            // the phase at a time: sessionAt unless a test sets Sessions
 	trades   map[string]map[int64]printed // every trade ID ever valid, per symbol
 	lastID   map[string]int64
 	kinds    map[market.Kind]int
@@ -158,8 +159,8 @@ type checker struct {
 
 func newChecker(t *testing.T) *checker {
 	return &checker{t: t, profiles: map[string]profile{}, quotes: map[string]market.Quote{}, history: map[string][]quoteAt{},
-		trades: map[string]map[int64]printed{},
-		lastID: map[string]int64{}, kinds: map[market.Kind]int{}, conds: map[string]int{}, symbols: map[string]int{}}
+		trades:  map[string]map[int64]printed{},
+		session: sessionAt, lastID: map[string]int64{}, kinds: map[market.Kind]int{}, conds: map[string]int{}, symbols: map[string]int{}}
 }
 
 func (c *checker) errorf(e *market.Event, format string, args ...any) {
@@ -259,7 +260,7 @@ func (c *checker) event(e *market.Event, now int64) {
 		if tr.Tape != p.tape || !isVenue(tradeVenues, tr.Exchange) || tr.Conditions[0] != '@' {
 			c.errorf(e, "bad trade %+v", tr)
 		}
-		ext := sessionAt(e.Time) != regular
+		ext := c.session(e.Time) != regular
 		cross := tr.Conditions.Has('O') || tr.Conditions.Has('6') || tr.Conditions.Has('5')
 		if !late && !cross && ext != tr.Conditions.Has('T') {
 			c.errorf(e, "extended hours %v but conditions %v", ext, tr.Conditions)
@@ -548,7 +549,7 @@ func expected(s *Sim, from, to int64) float64 {
 	for t := from; t < to; {
 		tod := s.ny.tod(t)
 		end := min(t+minuteNs-tod%minuteNs, s.ny.hi, to)
-		sum += float64(end-t) * s.rate[tod/minuteNs]
+		sum += float64(end-t) * s.ny.day.rate[tod/minuteNs]
 		t = end
 	}
 	return sum
@@ -693,5 +694,98 @@ func TestDailyVolume(t *testing.T) {
 		if ratio < 0.5 || ratio > 5 || oddShare < 0.2 || oddShare > 0.85 {
 			t.Errorf("%s: %.2fx its real volume, %.0f%% odd lots; want 0.5-5x and 20-85%%", p.name, ratio, 100*oddShare)
 		}
+	}
+}
+
+// TestSessions drives the session seam with a calendar: a weekday with an
+// early close at 13:00 (the eve of Independence Day) and the holiday
+// itself, closed. The auctions, bands and sale conditions must follow.
+func TestSessions(t *testing.T) {
+	eve, holiday := at(2025, time.July, 3, 0, 0), at(2025, time.July, 4, 0, 0)
+	sessions := func(day time.Time) (open, close time.Duration, ok bool) {
+		switch {
+		case day.Equal(eve):
+			return 9*time.Hour + 30*time.Minute, 13 * time.Hour, true
+		case day.Equal(holiday), day.Weekday() == time.Saturday, day.Weekday() == time.Sunday:
+			return 0, 0, false
+		}
+		return 9*time.Hour + 30*time.Minute, 16 * time.Hour, true
+	}
+	phaseOf := func(t int64) phase {
+		lt := time.Unix(0, t).In(newYork)
+		m := lt.Hour()*60 + lt.Minute()
+		day := time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, newYork)
+		o, c, ok := sessions(day)
+		open, close := int(o/time.Minute), int(c/time.Minute)
+		switch {
+		case !ok:
+			return overnight
+		case m >= open && m < close:
+			return regular
+		case m >= 4*60 && m < open:
+			return premarket
+		case m >= close && m < close+4*60:
+			return postmarket
+		}
+		return overnight
+	}
+
+	rate := 40.0
+	if raceEnabled {
+		rate = 10
+	}
+	s := mustNew(t, Options{Seed: 12, Rate: rate, Start: eve, Sessions: sessions})
+	c := newChecker(t)
+	c.session = phaseOf
+	crosses := map[byte][]time.Time{}
+	var bands []time.Time
+	count := func(from, to time.Time) func(int64) bool {
+		return func(t int64) bool { return t >= from.UnixNano() && t < to.UnixNano() }
+	}
+	inEveNight, inHoliday := count(eve.Add(time.Hour), eve.Add(3*time.Hour)), count(holiday.Add(10*time.Hour), holiday.Add(12*time.Hour))
+	night, closed := 0, 0
+	span(s, holiday.Add(24*time.Hour), func(events []market.Event, now int64) {
+		c.batch(events, now)
+		for _, e := range events {
+			switch {
+			case e.Kind == market.KindLULD && e.Time > eve.UnixNano():
+				bands = append(bands, e.Timestamp())
+			case e.Kind == market.KindTrade:
+				for _, code := range []byte{'O', '6'} {
+					if e.Trade.Conditions.Has(code) {
+						crosses[code] = append(crosses[code], e.Timestamp())
+					}
+				}
+			}
+			if inEveNight(e.Time) {
+				night++
+			}
+			if inHoliday(e.Time) {
+				closed++
+			}
+		}
+	})
+	within := func(ts []time.Time, from, to time.Time) bool {
+		for _, x := range ts {
+			if x.Before(from) || !x.Before(to) {
+				return false
+			}
+		}
+		return len(ts) > 0
+	}
+	open := eve.Add(9*time.Hour + 30*time.Minute)
+	if n := len(DefaultSymbols); len(crosses['O']) != n || len(crosses['6']) != n {
+		t.Errorf("%d opening and %d closing crosses over two days, want %d each (none on the holiday)", len(crosses['O']), len(crosses['6']), n)
+	}
+	if !within(crosses['O'], open, open.Add(15*time.Minute)) || !within(crosses['6'], eve.Add(13*time.Hour), eve.Add(13*time.Hour+15*time.Minute)) {
+		t.Errorf("opening crosses at %v, closing at %v: want them after 09:30 and 13:00", crosses['O'], crosses['6'])
+	}
+	if !within(bands, open, eve.Add(13*time.Hour)) {
+		t.Errorf("LULD bands outside the session 09:30-13:00: %v", bands)
+	}
+	// The holiday keeps the night's trickle: as busy as 01:00-03:00.
+	t.Logf("01:00-03:00 on the eve %d messages, 10:00-12:00 on the holiday %d", night, closed)
+	if closed == 0 || float64(closed) > 1.5*float64(night) || float64(closed) < float64(night)/1.5 {
+		t.Errorf("%d messages on the holiday morning, %d at night: want the same trickle", closed, night)
 	}
 }
