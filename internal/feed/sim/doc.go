@@ -1,7 +1,8 @@
 // Package sim is Tape's deterministic market simulator: a feed.Feed that
 // produces a plausible US equities stream (NBBO quotes, trades, corrections,
 // cancels, trading statuses, LULD bands and order imbalances) for the
-// default symbols or any others, with no network and no keys. It is what
+// default symbols or any others, and optionally crypto pairs trading around
+// the clock (trades, quotes and order books), with no network and no keys. It is what
 // `tape serve` runs offline, what CI tests against, and what benchmarks use
 // as a load generator, so it has to be realistic enough for a quant to look
 // at and cheap enough to produce over a million messages per second.
@@ -11,8 +12,8 @@
 // Everything is drawn from one PCG generator seeded from Options.Seed
 // (except the profiles of symbols without a built-in one, which are a
 // function of their names), and time comes only from the simulated clock,
-// which starts at Options.Start. The same Seed, Start and Symbols
-// therefore give the same events, whatever the BatchSize, the Speed or the
+// which starts at Options.Start. The same Seed, Start, Symbols,
+// CryptoSymbols, Resume and Sessions therefore give the same events, whatever the BatchSize, the Speed or the
 // way Next is called. Only Run looks at the wall clock, and only to decide
 // when to hand a batch over. Floating-point
 // results may differ between CPU architectures, so a recorded sequence is
@@ -144,10 +145,47 @@
 // The default symbols see a pause every two or three simulated days, most
 // of them in FAKEPACA.
 //
+// # Crypto
+//
+// Options.CryptoSymbols adds crypto pairs, named as Alpaca names them
+// ("BTC/USD", "ETH/BTC"). Built-in coins have rough late-2026 profiles
+// (BTC about $100,000, ETH $4,000, SOL $200, DOGE $0.25, stablecoins $1),
+// others one derived from the coin's name; a pair quoted in BTC is the
+// ratio of two dollar prices, with the volatility of two correlated coins.
+// Prices carry about six significant digits and sizes are fractional
+// (0.053924 BTC), both exact decimals, integers in the generator.
+//
+// Crypto never closes: no sessions, auctions, halts or LULD bands, and no
+// late reports or corrections. Its activity follows its own curve over the
+// UTC hour of the week: busiest when Europe and America overlap (15:00
+// UTC, three times the Asian night) and 40% quieter at the weekend. The
+// latent price moves as a stock's does (diffusion at the hour's
+// volatility, three Laplace jumps a day, annualised over 365 days); a
+// stablecoin against the dollar is pulled back to its peg instead.
+//
+// Each pair keeps a 20-level order book per side around the latent price.
+// The first "o" message of a pair, in the start-up snapshot, is the whole
+// book with Reset set; after it only changed levels are sent, size 0
+// deleting one, and the book always has exactly 20 levels a side (a level
+// leaving the top 20 is deleted, the far end refills). Every arrival is
+// one of: a trade (a taker buying at the best ask, "B", or selling at the
+// best bid, "S", leaning the way the price moved; it takes part or all of
+// the level) followed by its book update and the new quote; a move of the
+// top of the book towards the latent price (update and quote); or a change
+// below the top (update). So the quote always equals the book's best
+// levels, and an arrival's events always share a batch. Messages are
+// about 12% trades, 29% quotes and 59% book updates.
+//
+// Rate is shared by weight: stocks and crypto each get their symbols'
+// share of the total weight as their long-run average, each spread over
+// its own curve. DefaultCryptoSymbols next to the default stocks take about
+// a fifth of the messages.
+//
 // # Cost
 //
 // Next allocates nothing per event beyond the rare pointer payloads; the
-// trading statuses are shared, immutable values. Per-symbol state is a
+// trading statuses are shared, immutable values. A crypto book update is
+// one allocation (with up to four levels; a snapshot two). Per-symbol state is a
 // flat struct, the time-of-day lookup is cached per span of constant UTC
 // offset, and venue choice is a 256-entry table indexed by a random byte.
 package sim

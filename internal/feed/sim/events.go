@@ -250,16 +250,20 @@ func (y *symbol) status(now int64, which int) market.Event {
 	return e
 }
 
-// bootEvent emits the start-up snapshot, symbol by symbol: the trading
-// status, the LULD band and a first quote, so a receiver has a price for
-// every symbol from the first batch on.
+// bootEvent emits the start-up snapshot, symbol by symbol: for a stock
+// the trading status, the LULD band and a first quote, for a crypto pair
+// its whole book and its quote, so a receiver has a price for every
+// symbol from the first batch on.
 func (s *Sim) bootEvent(dst []market.Event) []market.Event {
-	y := &s.syms[s.boot/3]
-	step := s.boot % 3
+	i := s.boot
 	s.boot++
+	if n := 3 * len(s.syms); i >= n {
+		return s.bootPair(dst, &s.pairs[(i-n)/2], (i-n)%2)
+	}
+	y := &s.syms[i/3]
 	now := s.clock
 	m := s.ny.minute(now)
-	switch step {
+	switch i % 3 {
 	case 0:
 		return append(dst, y.status(now, stTrading))
 	case 1:

@@ -90,7 +90,7 @@ func TestResume(t *testing.T) {
 	const runFor, downtime = 10 * time.Minute, 5 * time.Second
 	rate := 1500.0
 	if raceEnabled {
-		rate = 500
+		rate = 400
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

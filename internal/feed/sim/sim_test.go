@@ -80,6 +80,15 @@ func TestNewOptions(t *testing.T) {
 		{"ancient start", Options{Start: time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)}, "Start"},
 		{"resume", Options{Start: summerDay, Resume: map[string]SymbolState{"AAPL": {LastTradeID: 7, LastPrice: 1.5,
 			LastTime: summerDay.UnixNano(), BidPrice: 1.5, AskPrice: 1.51, BidSize: 1, AskSize: 2}, "ZZZZ": {LastPrice: math.NaN()}}}, ""},
+		{"crypto only", Options{Symbols: []string{}, CryptoSymbols: []string{"BTC/USD", "ETH/BTC", "NEWCOIN/USDC"}}, ""},
+		{"crypto and stocks", Options{CryptoSymbols: DefaultCryptoSymbols, BatchSize: 1}, ""},
+		{"crypto lower case", Options{CryptoSymbols: []string{"btc/usd"}}, `invalid crypto pair "btc/usd" (did you mean "BTC/USD"?)`},
+		{"crypto quote currency", Options{CryptoSymbols: []string{"BTC/EUR"}}, `invalid crypto pair "BTC/EUR"`},
+		{"crypto against itself", Options{CryptoSymbols: []string{"BTC/BTC"}}, `invalid crypto pair "BTC/BTC"`},
+		{"crypto with a dash", Options{CryptoSymbols: []string{"BTC-USD"}}, `invalid crypto pair "BTC-USD"`},
+		{"crypto as a stock", Options{Symbols: []string{"BTC/USD"}}, `invalid symbol "BTC/USD"`},
+		{"crypto duplicate", Options{CryptoSymbols: []string{"ETH/USD", "BTC/USD", "ETH/USD"}}, `duplicate symbol "ETH/USD"`},
+		{"crypto resume", Options{CryptoSymbols: []string{"BTC/USD"}, Resume: map[string]SymbolState{"BTC/USD": {AskPrice: -3}}}, "BTC/USD: invalid price -3"},
 		{"resume NaN price", Options{Resume: map[string]SymbolState{"KO": {LastPrice: math.NaN()}}}, "invalid price NaN"},
 		{"resume negative quote", Options{Resume: map[string]SymbolState{"KO": {BidPrice: -1}}}, "invalid price -1"},
 		{"resume infinite price", Options{Resume: map[string]SymbolState{"KO": {AskPrice: math.Inf(1)}}}, "invalid price +Inf"},
@@ -95,8 +104,9 @@ func TestNewOptions(t *testing.T) {
 				t.Fatalf("New: %v", err)
 			case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
 				t.Fatalf("New: got error %v, want one containing %q", err, tt.err)
-			case tt.err == "" && (s.batch <= 0 || s.speed <= 0 || len(s.syms) == 0):
-				t.Fatalf("defaults not applied: batch %d speed %v symbols %d", s.batch, s.speed, len(s.syms))
+			case tt.err == "" && (s.batch < 1 || len(tt.opts.CryptoSymbols) > 0 && s.batch < maxCryptoEvents || s.speed <= 0 ||
+				len(s.syms)+len(s.pairs) == 0):
+				t.Fatalf("defaults not applied: batch %d speed %v symbols %d pairs %d", s.batch, s.speed, len(s.syms), len(s.pairs))
 			}
 		})
 	}
@@ -621,7 +631,7 @@ func TestIntradayShape(t *testing.T) {
 func TestLateReports(t *testing.T) {
 	rate := 1500.0
 	if raceEnabled {
-		rate = 400
+		rate = 250
 	}
 	start := winterDay.Add(9*time.Hour + 25*time.Minute)
 	s := mustNew(t, Options{Seed: 8, Rate: rate, Start: start})
@@ -732,7 +742,7 @@ func TestSessions(t *testing.T) {
 
 	rate := 40.0
 	if raceEnabled {
-		rate = 10
+		rate = 4
 	}
 	s := mustNew(t, Options{Seed: 12, Rate: rate, Start: eve, Sessions: sessions})
 	c := newChecker(t)
