@@ -56,7 +56,7 @@
 // of day is resolved), and derives that day's curve, phases, auctions and
 // LULD window from the answer; a closed day keeps the night's trickle.
 //
-// Each arrival picks a symbol by weight (SPY, NVDA and TSLA
+// Each stock arrival picks a symbol by weight (SPY, NVDA and TSLA
 // are the busiest, KO, FAKEPACA and the derived symbols the quietest) and
 // becomes one event, so the count of messages follows Rate exactly in
 // expectation.
@@ -111,7 +111,7 @@
 //
 // # Trade IDs and restarts
 //
-// Trade IDs are unique per symbol forever. Within a run they are strictly
+// Trade IDs are unique per symbol (stock or crypto pair) forever. Within a run they are strictly
 // increasing per symbol in generation order: every trade, auction print
 // and correction takes the next one (a correction's new trade gets a fresh
 // ID, it never reuses the one it replaces), and a late report keeps the ID

@@ -24,7 +24,8 @@ type Options struct {
 	// event sequence (on the same platform and Go release).
 	Seed int64
 	// Rate is the long-run average number of messages per second of
-	// simulated time, over all symbols; default 1000. The intraday curve
+	// simulated time, over all symbols, stocks and crypto pairs together
+	// (shared by weight, see CryptoSymbols); default 1000. The intraday curve
 	// moves the momentary rate around it (the open runs at several times
 	// Rate, a night-time minute at a tenth of it).
 	Rate float64
@@ -83,7 +84,9 @@ type SymbolState struct {
 	LastTradeID int64
 	LastPrice   float64 // the last trade's price, USD
 	LastTime    int64   // the last recorded event's time, ns since the Unix epoch
-	// The last NBBO, used when 0 < BidPrice < AskPrice.
+	// The last NBBO, used when 0 < BidPrice < AskPrice. A crypto pair
+	// uses the prices only: its start-up snapshot rebuilds the book, with
+	// fresh fractional sizes, around their midpoint.
 	BidPrice, AskPrice float64
 	BidSize, AskSize   uint32 // round lots
 }
