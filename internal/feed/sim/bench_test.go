@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -16,11 +15,23 @@ import (
 // that MB/s compares with the other ingest benchmarks.
 const nominalEventBytes = 64
 
-// BenchmarkNext measures the generator alone: one op is one event.
+// BenchmarkNext measures the generator alone: one op is one event. The
+// crypto variants add DefaultCryptoSymbols to the default stocks (about a
+// fifth of the messages, two thirds of them order book updates, which
+// allocate) or run them alone.
 func BenchmarkNext(b *testing.B) {
-	for _, rate := range []float64{1e3, 1e6} {
-		b.Run(fmt.Sprintf("rate=%g", rate), func(b *testing.B) {
-			s, err := New(Options{Seed: 1, Rate: rate, Start: benchStart})
+	for _, bc := range []struct {
+		name string
+		opts Options
+	}{
+		{"rate=1e3", Options{Rate: 1e3}},
+		{"rate=1e6", Options{Rate: 1e6}},
+		{"rate=1e6/crypto", Options{Rate: 1e6, CryptoSymbols: DefaultCryptoSymbols}},
+		{"rate=1e6/crypto-only", Options{Rate: 1e6, Symbols: []string{}, CryptoSymbols: DefaultCryptoSymbols}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			bc.opts.Seed, bc.opts.Start = 1, benchStart
+			s, err := New(bc.opts)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -1,7 +1,8 @@
 // Package sim is Tape's deterministic market simulator: a feed.Feed that
 // produces a plausible US equities stream (NBBO quotes, trades, corrections,
 // cancels, trading statuses, LULD bands and order imbalances) for the
-// default symbols or any others, with no network and no keys. It is what
+// default symbols or any others, and optionally crypto pairs trading around
+// the clock (trades, quotes and order books), with no network and no keys. It is what
 // `tape serve` runs offline, what CI tests against, and what benchmarks use
 // as a load generator, so it has to be realistic enough for a quant to look
 // at and cheap enough to produce over a million messages per second.
@@ -11,8 +12,8 @@
 // Everything is drawn from one PCG generator seeded from Options.Seed
 // (except the profiles of symbols without a built-in one, which are a
 // function of their names), and time comes only from the simulated clock,
-// which starts at Options.Start. The same Seed, Start and Symbols
-// therefore give the same events, whatever the BatchSize, the Speed or the
+// which starts at Options.Start. The same Seed, Start, Symbols,
+// CryptoSymbols, Resume and Sessions therefore give the same events, whatever the BatchSize, the Speed or the
 // way Next is called. Only Run looks at the wall clock, and only to decide
 // when to hand a batch over. Floating-point
 // results may differ between CPU architectures, so a recorded sequence is
@@ -46,9 +47,16 @@
 // times the lunchtime pace and the run into the close at about twice it.
 // Pre-market, after-hours and the night keep a trickle, so that a developer
 // working at night still sees a moving market. The curve is normalised so
-// its mean over a day is 1, which makes Options.Rate the long-run average;
-// every calendar day is a trading day, since the simulator exists for work
-// at any hour. Each arrival picks a symbol by weight (SPY, NVDA and TSLA
+// its mean over a day is 1, which makes Options.Rate the long-run average.
+//
+// By default every calendar day is a trading day, since the simulator
+// exists for work at any hour. Options.Sessions is the seam for an exchange
+// calendar: the simulator asks it for each New York day's regular session
+// when its clock enters the day (in nyClock.load, the one place the time
+// of day is resolved), and derives that day's curve, phases, auctions and
+// LULD window from the answer; a closed day keeps the night's trickle.
+//
+// Each stock arrival picks a symbol by weight (SPY, NVDA and TSLA
 // are the busiest, KO, FAKEPACA and the derived symbols the quietest) and
 // becomes one event, so the count of messages follows Rate exactly in
 // expectation.
@@ -72,17 +80,38 @@
 //
 // Trades print at the bid, at the ask or inside the last published quote,
 // never outside it. Their sizes mix odd lots ("I"), round lots, mixed lots
-// and rare blocks. The sale conditions are the real ones: "@" regular, "F"
+// and rare blocks (see Volume). The sale conditions are the real ones: "@" regular, "F"
 // intermarket sweep, "T" extended hours, "4" derivatively priced on the
 // TRF (venue D), "O", "6" and "5" for the opening, closing and reopening
 // crosses on the listing venue. About 0.2% of trades are reported 1-9 s
-// late with "Z" ("U" in extended hours), which is what exercises updated
-// bars downstream. Corrections and cancels refer to one of the symbol's 16
+// late with "Z" ("U" when their own time is in extended hours), which is
+// what exercises updated bars downstream. A late report is priced within
+// the NBBO that prevailed at its own time, as the trade it reports was:
+// each symbol keeps its recent quotes as checkpoints (at most one per
+// 200 ms, 64 of them), and the report is timed within the span of one. Corrections and cancels refer to one of the symbol's 16
 // most recent trades, with its real ID, price and size.
+//
+// # Volume
+//
+// Rate counts messages; sizes are shares, so the daily volume of a symbol
+// is its number of trades (Rate x 86,400 x 23.5% x its share of the
+// weights) times its mean trade size. The sizes follow the consolidated
+// tape: odd lots are about a third of the prints at $35, over half at
+// $230 and three quarters at $700; round-lot prints are mostly one lot,
+// more for cheap names; mixed lots are 4% and $0.5M-$10M blocks 0.02%. The
+// mean print is then about 170 shares at $35, 70 at $230 and 40 at $700.
+// At the default Rate over DefaultSymbols each built-in symbol trades 0.9
+// to 4 times its real consolidated volume (AAPL about 110M shares a day,
+// against some 50M on the SIP, of which IEX, Alpaca's free feed, has 2-3%);
+// Rate 600 matches their real volume in total. Volume is proportional to Rate
+// and to the symbol's share of the weights: AAPL alone at the default Rate
+// trades 13 times as many shares as among the defaults. The auction prints
+// are sized from the real daily volume instead (1% of it at the open, 8%
+// at the close), so they look right at any Rate.
 //
 // # Trade IDs and restarts
 //
-// Trade IDs are unique per symbol forever. Within a run they are strictly
+// Trade IDs are unique per symbol (stock or crypto pair) forever. Within a run they are strictly
 // increasing per symbol in generation order: every trade, auction print
 // and correction takes the next one (a correction's new trade gets a fresh
 // ID, it never reuses the one it replaces), and a late report keeps the ID
@@ -116,10 +145,47 @@
 // The default symbols see a pause every two or three simulated days, most
 // of them in FAKEPACA.
 //
+// # Crypto
+//
+// Options.CryptoSymbols adds crypto pairs, named as Alpaca names them
+// ("BTC/USD", "ETH/BTC"). Built-in coins have rough late-2026 profiles
+// (BTC about $100,000, ETH $4,000, SOL $200, DOGE $0.25, stablecoins $1),
+// others one derived from the coin's name; a pair quoted in BTC is the
+// ratio of two dollar prices, with the volatility of two correlated coins.
+// Prices carry about six significant digits and sizes are fractional
+// (0.053924 BTC), both exact decimals, integers in the generator.
+//
+// Crypto never closes: no sessions, auctions, halts or LULD bands, and no
+// late reports or corrections. Its activity follows its own curve over the
+// UTC hour of the week: busiest when Europe and America overlap (15:00
+// UTC, three times the Asian night) and 40% quieter at the weekend. The
+// latent price moves as a stock's does (diffusion at the hour's
+// volatility, three Laplace jumps a day, annualised over 365 days); a
+// stablecoin against the dollar is pulled back to its peg instead.
+//
+// Each pair keeps a 20-level order book per side around the latent price.
+// The first "o" message of a pair, in the start-up snapshot, is the whole
+// book with Reset set; after it only changed levels are sent, size 0
+// deleting one, and the book always has exactly 20 levels a side (a level
+// leaving the top 20 is deleted, the far end refills). Every arrival is
+// one of: a trade (a taker buying at the best ask, "B", or selling at the
+// best bid, "S", leaning the way the price moved; it takes part or all of
+// the level) followed by its book update and the new quote; a move of the
+// top of the book towards the latent price (update and quote); or a change
+// below the top (update). So the quote always equals the book's best
+// levels, and an arrival's events always share a batch. Messages are
+// about 12% trades, 29% quotes and 59% book updates.
+//
+// Rate is shared by weight: stocks and crypto each get their symbols'
+// share of the total weight as their long-run average, each spread over
+// its own curve. DefaultCryptoSymbols next to the default stocks take about
+// a fifth of the messages.
+//
 // # Cost
 //
 // Next allocates nothing per event beyond the rare pointer payloads; the
-// trading statuses are shared, immutable values. Per-symbol state is a
+// trading statuses are shared, immutable values. A crypto book update is
+// one allocation (with up to four levels; a snapshot two). Per-symbol state is a
 // flat struct, the time-of-day lookup is cached per span of constant UTC
 // offset, and venue choice is a 256-entry table indexed by a random byte.
 package sim

@@ -22,6 +22,15 @@ const (
 	refTauNs   = 300e9           // LULD reference: the price over about 5 minutes
 	ringSize   = 16              // recent trades kept for corrections and cancels
 
+	// Late reports are 1-9 s late and priced at the quote of their own
+	// time. The quotes are remembered as checkpoints, at most one per
+	// histEvery, so that histSize of them always span more than the
+	// latest possible report whatever the Rate.
+	lateMinNs = int64(1e9)
+	lateMaxNs = int64(9e9)
+	histSize  = 64
+	histEvery = int64(200e6) // 64 x 200 ms = 12.8 s > lateMaxNs
+
 	// The price has three parts. A diffusion carries diffusionShare of the
 	// daily variance implied by the symbol's annualised volatility; about
 	// three permanent Laplace jumps a day (news, block orders) carry the
@@ -57,6 +66,13 @@ type printed struct {
 	conds market.Conditions
 }
 
+// nbbo is a published quote and the span of time over which its prices
+// prevailed: [from, to), with to 0 while they still do.
+type nbbo struct {
+	from, to int64
+	bid, ask int64 // cents
+}
+
 // symbol is the mutable state of one simulated symbol. Prices are kept in
 // cents as integers where they are published (quotes, trades, bands), so
 // that every price lands exactly on the $0.01 tick.
@@ -73,7 +89,7 @@ type symbol struct {
 	spread     float64 // midday spread as a fraction of the price
 	depth      float64 // midday NBBO size, round lots
 	adv        float64 // shares per day
-	pOdd       float64 // probability that a trade is an odd lot
+	sizes      tradeSizes
 	qx, tx     *[256]byte
 
 	logPx    float64 // latent log price (USD) without the spike
@@ -101,6 +117,10 @@ type symbol struct {
 	ring     [ringSize]printed
 	ringLen  int
 	ringNext int
+
+	hist     [histSize]nbbo // checkpoints of the NBBO, for late reports
+	histLen  int
+	histNext int
 }
 
 func newSymbol(p *profile, now int64, ph phase, rng *rand.Rand) symbol {
@@ -120,17 +140,15 @@ func newSymbol(p *profile, now int64, ph phase, rng *rand.Rand) symbol {
 		spread:     p.spread / 1e4,
 		depth:      p.depth,
 		adv:        p.adv * 1e6,
-		// Odd lots dominate the prints of high-priced names: about a tenth
-		// of the trades at $35, a third at $230, half at $700.
-		pOdd:     min(0.6, max(0.1, 0.15+0.12*math.Log(p.price/50))),
-		qx:       venueTable(quoteVenues, p.listing, 10),
-		tx:       venueTable(tradeVenues, p.listing, 6),
-		logPx:    math.Log(p.price),
-		px:       p.price * 100,
-		last:     now,
-		nextJump: now + int64(rng.ExpFloat64()/jumps),
-		ref:      p.price,
-		phase:    ph,
+		sizes:      sizesFor(p.price),
+		qx:         venueTable(quoteVenues, p.listing, 10),
+		tx:         venueTable(tradeVenues, p.listing, 6),
+		logPx:      math.Log(p.price),
+		px:         p.price * 100,
+		last:       now,
+		nextJump:   now + int64(rng.ExpFloat64()/jumps),
+		ref:        p.price,
+		phase:      ph,
 	}
 }
 
@@ -171,7 +189,7 @@ func toCents(p float64) int64 { return int64(math.Round(p * 100)) }
 // tiers from $0.75 to $3, doubled during the first 15 minutes of the
 // session. The plan's rule below $0.75 is not modelled: step floors the
 // latent price at $1 (transient spikes aside).
-func (y *symbol) bandWidth(m int) float64 {
+func (y *symbol) bandWidth(m, open int) float64 {
 	w := 0.05
 	switch {
 	case y.ref <= 3:
@@ -179,7 +197,7 @@ func (y *symbol) bandWidth(m int) float64 {
 	case y.tier == 2:
 		w = 0.10
 	}
-	if m >= regularOpen && m < openBandEnd {
+	if m >= open && m < open+openBandMinutes {
 		w *= 2
 	}
 	return w
@@ -232,20 +250,24 @@ func (y *symbol) status(now int64, which int) market.Event {
 	return e
 }
 
-// bootEvent emits the start-up snapshot, symbol by symbol: the trading
-// status, the LULD band and a first quote, so a receiver has a price for
-// every symbol from the first batch on.
+// bootEvent emits the start-up snapshot, symbol by symbol: for a stock
+// the trading status, the LULD band and a first quote, for a crypto pair
+// its whole book and its quote, so a receiver has a price for every
+// symbol from the first batch on.
 func (s *Sim) bootEvent(dst []market.Event) []market.Event {
-	y := &s.syms[s.boot/3]
-	step := s.boot % 3
+	i := s.boot
 	s.boot++
+	if n := 3 * len(s.syms); i >= n {
+		return s.bootPair(dst, &s.pairs[(i-n)/2], (i-n)%2)
+	}
+	y := &s.syms[i/3]
 	now := s.clock
 	m := s.ny.minute(now)
-	switch step {
+	switch i % 3 {
 	case 0:
 		return append(dst, y.status(now, stTrading))
 	case 1:
-		return append(dst, y.band(now, y.bandWidth(m)))
+		return append(dst, y.band(now, y.bandWidth(m, s.ny.day.open)))
 	}
 	return append(dst, s.quote(y, now, m))
 }
@@ -254,7 +276,7 @@ func (s *Sim) bootEvent(dst []market.Event) []market.Event {
 func (s *Sim) arrive(dst []market.Event) []market.Event {
 	now := s.clock
 	m := s.ny.minute(now)
-	ph := curve.phase[m]
+	ph := s.ny.day.phase[m]
 	y := &s.syms[s.pick()]
 
 	if ph != y.phase {
@@ -295,6 +317,7 @@ func (s *Sim) arrive(dst []market.Event) []market.Event {
 	if ph == regular && y.bandPct > 0 && (y.px > float64(y.up) || y.px < float64(y.down)) {
 		y.halted, y.haltEnd, y.nextImb = true, now+haltNs, now
 		y.pending &^= pendReopen
+		y.endQuote(now)
 		return append(dst, y.status(now, stHalt))
 	}
 	stale := y.px < float64(y.bid) || y.px > float64(y.ask)
@@ -317,7 +340,7 @@ func (s *Sim) arrive(dst []market.Event) []market.Event {
 	if ph == regular {
 		// Publish a band when the width changes (09:30, 09:45) or the
 		// reference has moved 1% since the last band, as the LULD plan does.
-		if w := y.bandWidth(m); w != y.bandPct || math.Abs(y.ref-y.bandRef) > 0.01*y.bandRef {
+		if w := y.bandWidth(m, s.ny.day.open); w != y.bandPct || math.Abs(y.ref-y.bandRef) > 0.01*y.bandRef {
 			return append(dst, y.band(now, w))
 		}
 	}
@@ -350,7 +373,7 @@ func (s *Sim) step(y *symbol, now int64, m int) {
 		return
 	}
 	y.last = now
-	y.logPx += y.sigma * curve.vol[m] * math.Sqrt(dt) * s.rng.NormFloat64()
+	y.logPx += y.sigma * s.ny.day.vol[m] * math.Sqrt(dt) * s.rng.NormFloat64()
 	if y.spike != 0 {
 		if y.spike *= math.Exp(-dt / spikeTauNs); math.Abs(y.spike) < 1e-5 {
 			y.spike = 0
@@ -395,11 +418,11 @@ func (y *symbol) band(now int64, w float64) market.Event {
 func (s *Sim) quote(y *symbol, now int64, m int) market.Event {
 	r := s.rng.Uint64()
 	if y.ticks == 0 || r&3 == 0 {
-		k := y.px * y.spread * curve.spread[m]
+		k := y.px * y.spread * s.ny.day.spread[m]
 		y.ticks = max(1, int64(k*(0.5+0.5*s.rng.ExpFloat64())+0.5))
 	}
 	depth := y.depth
-	if curve.phase[m] != regular {
+	if s.ny.day.phase[m] != regular {
 		depth *= 0.3
 	}
 	bid := max(1, int64(math.Floor(y.px-float64(y.ticks)/2+0.5)))
@@ -419,6 +442,7 @@ func (s *Sim) quote(y *symbol, now int64, m int) market.Event {
 		}
 		y.bid, y.ask = bid, ask
 	}
+	y.checkpoint(now)
 	e := y.event(now, market.KindQuote)
 	e.Quote = market.Quote{
 		BidPrice:    cents(y.bid),
@@ -433,6 +457,64 @@ func (s *Sim) quote(y *symbol, now int64, m int) market.Event {
 	return e
 }
 
+// checkpoint notes the quote just published at now. The previous
+// checkpoint's prices stop prevailing if these differ; a new checkpoint is
+// taken if the last one is histEvery old.
+func (y *symbol) checkpoint(now int64) {
+	if y.histLen > 0 {
+		last := &y.hist[(y.histNext+histSize-1)%histSize]
+		if last.to == 0 && (last.bid != y.bid || last.ask != y.ask) {
+			last.to = now
+		}
+		if now-last.from < histEvery {
+			return
+		}
+	}
+	y.hist[y.histNext] = nbbo{from: now, bid: y.bid, ask: y.ask}
+	y.histNext = (y.histNext + 1) % histSize
+	y.histLen = min(y.histLen+1, histSize)
+}
+
+// endQuote ends the span of the last checkpoint at now: a halt suspends
+// the quote, and no late report may be timed inside the halt.
+func (y *symbol) endQuote(now int64) {
+	if y.histLen > 0 {
+		if last := &y.hist[(y.histNext+histSize-1)%histSize]; last.to == 0 {
+			last.to = now
+		}
+	}
+}
+
+// lateQuote picks the time of a report generated at now that is d late,
+// and the quote that prevailed then: the checkpoint in force at now-d if
+// its prices still prevailed, else an instant within the latest earlier
+// checkpoint's span (never its very first nanosecond, where it might tie
+// with a quote). ok is false when no checkpoint fits 1-9 s behind now, as
+// at the start of a run or after a long halt: the trade is then not late.
+func (s *Sim) lateQuote(y *symbol, now, d int64) (t int64, q *nbbo, ok bool) {
+	target := now - d
+	for i := 1; i <= y.histLen; i++ {
+		h := &y.hist[(y.histNext+histSize-i)%histSize]
+		if h.from >= target {
+			continue
+		}
+		to := h.to
+		if to == 0 {
+			to = now
+		}
+		switch {
+		case target < to:
+			t = target
+		case to-h.from > 1:
+			t = h.from + 1 + s.rng.Int64N(to-h.from-1)
+		default:
+			return 0, nil, false
+		}
+		return t, h, t >= now-lateMaxNs && t <= now-lateMinNs
+	}
+	return 0, nil, false
+}
+
 // remember adds a trade to the ring of recent trades.
 func (y *symbol) remember(t *market.Trade) {
 	y.ring[y.ringNext] = printed{t.ID, toCents(t.Price), t.Size, t.Exchange, t.Conditions}
@@ -440,36 +522,37 @@ func (y *symbol) remember(t *market.Trade) {
 	y.ringLen = min(y.ringLen+1, ringSize)
 }
 
-// trade prints a trade at the bid, at the ask or strictly inside the last
-// published quote. When the latent price has left that quote (the market
-// moved since it was published: common at low Rates) the trade hits the
-// side it moved towards, as a buyer lifting a stale offer would.
+// trade prints a trade at the bid, at the ask or strictly inside the
+// quote. When the latent price has left the last published quote (the
+// market moved since it was published: common at low Rates) the trade hits
+// the side it moved towards, as a buyer lifting a stale offer would. A late
+// report is timed 1-9 s back and priced within the quote of its own time,
+// as the trade it reports was.
 func (s *Sim) trade(y *symbol, now int64, ph phase, stale bool) market.Event {
 	r := s.rng.Uint64()
-	ticks := y.ask - y.bid
-	price := y.bid
+	bid, ask := y.bid, y.ask
+	late := s.rng.Float64() < lateRate
+	if late {
+		t, q, ok := s.lateQuote(y, now, lateMinNs+s.rng.Int64N(lateMaxNs-lateMinNs))
+		if late = ok; ok {
+			now, bid, ask, stale = t, q.bid, q.ask, false
+			ph = s.phaseAt(t)
+		}
+	}
+	ticks := ask - bid
+	price := bid
 	switch v := (r >> 32) % 100; {
 	case stale:
-		if y.px > float64(y.ask) {
-			price = y.ask
+		if y.px > float64(ask) {
+			price = ask
 		}
 	case ticks > 1 && v >= 84: // price improvement, mostly wholesalers
 		price += 1 + s.rng.Int64N(ticks-1)
 	case v >= 42 && (ticks > 1 || v >= 50):
-		price = y.ask
+		price = ask
 	}
 
-	var size uint32
-	switch v := s.rng.Float64(); {
-	case v < y.pOdd:
-		size = 1 + uint32(min(98, 25*s.rng.ExpFloat64()))
-	case v < y.pOdd+0.002: // block
-		size = 100 * uint32(100+s.rng.IntN(900))
-	case v < y.pOdd+0.06: // mixed lot
-		size = uint32(101 + s.rng.IntN(899))
-	default:
-		size = 100 * roundLots[byte(r>>8)%byte(len(roundLots))]
-	}
+	size := y.sizes.draw(s.rng)
 
 	t := market.Trade{Exchange: y.tx[byte(r)], Tape: y.tape}
 	c := market.Conditions{'@'}
@@ -480,14 +563,11 @@ func (s *Sim) trade(y *symbol, now int64, ph phase, stale bool) market.Event {
 	case ph == regular && v < derivRate+isoRate && t.Exchange != 'D':
 		c[n], n = 'F', n+1
 	}
-	late := s.rng.Float64() < lateRate
 	switch {
 	case late && ph == regular:
 		c[n], n = 'Z', n+1
-		now -= 1e9 + s.rng.Int64N(8e9)
 	case late:
 		c[n], n = 'U', n+1 // extended hours, sold out of sequence
-		now -= 1e9 + s.rng.Int64N(8e9)
 	case ph != regular:
 		c[n], n = 'T', n+1
 	}
@@ -502,9 +582,57 @@ func (s *Sim) trade(y *symbol, now int64, ph phase, stale bool) market.Event {
 	return e
 }
 
-// roundLots is the distribution of round-lot trade sizes, in lots; one
-// random byte indexes it.
-var roundLots = [...]uint32{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 3, 3, 4, 5, 5, 10}
+// tradeSizes is the size distribution of a symbol's continuous trades. The
+// shape is that of the consolidated tape since odd lots were counted
+// (2013) and dominated (2020s): most prints are odd lots or a single round
+// lot, and the higher the price, the smaller the trade in shares. At a
+// symbol's start price the mean is about 200 shares at $35, 70 at $230
+// and 40 at $700, roughly what the SIP shows for INTC, AAPL and META, and
+// what makes the daily volume realistic for the number of trades (see
+// "Volume" in doc.go).
+type tradeSizes struct {
+	pOdd     float64 // probability of an odd lot (1-99 shares)
+	oddScale float64 // mean odd lot, shares, before the cap at 99
+	lotScale float64 // extra round lots are floor(lotScale * Exp(1))
+	block    float64 // shares of a $1 block: blocks are $0.5M-$10M
+}
+
+// Shares of trades that are blocks and mixed lots (a round number of lots
+// plus an odd lot); the rest are odd lots and round lots.
+const (
+	blockRate = 0.0002
+	mixedRate = 0.04
+)
+
+func sizesFor(price float64) tradeSizes {
+	// Extra lots have mean m: floor(c*X) for X ~ Exp(1) has mean
+	// 1/(e^(1/c)-1), which is m for c = 1/ln(1+1/m).
+	m := min(3, max(0.1, 0.8*math.Pow(50/price, 0.7)))
+	return tradeSizes{
+		// Odd lots are about a third of the prints at $35, over half at
+		// $230 and three quarters at $700.
+		pOdd:     min(0.8, max(0.25, 0.35+0.15*math.Log(price/50))),
+		oddScale: min(40, max(5, 30*math.Sqrt(100/price))),
+		lotScale: 1 / math.Log1p(1/m),
+		block:    1 / price,
+	}
+}
+
+func (z *tradeSizes) draw(rng *rand.Rand) uint32 {
+	v := rng.Float64()
+	if v < z.pOdd {
+		return 1 + uint32(min(98, z.oddScale*rng.ExpFloat64()))
+	}
+	if v < z.pOdd+blockRate {
+		notional := 0.5e6 * math.Pow(20, rng.Float64()) // log-uniform $0.5M-$10M
+		return 100 * uint32(min(max(1, notional*z.block/100+0.5), 1e6))
+	}
+	lots := 1 + uint32(min(49, z.lotScale*rng.ExpFloat64()))
+	if v < z.pOdd+blockRate+mixedRate {
+		return 100*lots + 1 + uint32(rng.IntN(99))
+	}
+	return 100 * lots
+}
 
 // cross prints an auction: the opening ('O'), closing ('6') or reopening
 // ('5') cross on the listing exchange, sized as a fraction of daily volume.

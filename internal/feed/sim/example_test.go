@@ -37,6 +37,45 @@ func ExampleSim_Next() {
 	// quote Jul 16 15:00:00.010
 }
 
+// Crypto pairs start with a snapshot of their book and its quote, then
+// trade around the clock: a trade comes with the book update it causes and
+// the new quote.
+func ExampleSim_Next_crypto() {
+	s, err := sim.New(sim.Options{
+		Symbols:       []string{}, // crypto only
+		CryptoSymbols: []string{"BTC/USD"},
+		Seed:          1,
+		Start:         time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC), // a Saturday night
+	})
+	if err != nil {
+		panic(err)
+	}
+	events, _ := s.Next(nil)
+	o, q := events[0].Orderbook, events[1].CryptoQuote
+	fmt.Printf("%s book: %d bids from %v, %d asks from %v, reset %v\n",
+		events[0].Symbol, len(o.Bids), o.Bids[0].Price, len(o.Asks), o.Asks[0].Price, o.Reset)
+	fmt.Printf("quote %v x %v / %v x %v\n", q.BidPrice, q.BidSize, q.AskPrice, q.AskSize)
+	for len(events) < 100 {
+		events, _ = s.Next(events)
+	}
+	for i, e := range events {
+		if e.Kind != market.KindCryptoTrade {
+			continue
+		}
+		t, o, q := e.CryptoTrade, events[i+1].Orderbook, events[i+2].CryptoQuote
+		fmt.Printf("trade %d: %v at %v, taker %c\n", t.ID, t.Size, t.Price, t.TakerSide)
+		fmt.Printf("update: bids %v, asks %v\n", o.Bids, o.Asks)
+		fmt.Printf("quote %v x %v / %v x %v\n", q.BidPrice, q.BidSize, q.AskPrice, q.AskSize)
+		break
+	}
+	// Output:
+	// BTC/USD book: 20 bids from 99934.38, 20 asks from 100065.62, reset true
+	// quote 99934.38 x 0.68146 / 100065.62 x 1.41565
+	// trade 1: 0.01412 at 99981.91, taker S
+	// update: bids [{99981.91 0.788165}], asks []
+	// quote 99981.91 x 0.788165 / 100016.87 x 1.576038
+}
+
 // Run is a feed.Feed: it owns the pacing and the caller owns the channel.
 func ExampleSim_Run() {
 	s, err := sim.New(sim.Options{Seed: 1, Speed: math.Inf(1)})

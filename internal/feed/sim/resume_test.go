@@ -87,10 +87,10 @@ func TestResume(t *testing.T) {
 		{"midday, other seed", summerDay.Add(11 * time.Hour), 2},
 		{"into the close, winter", winterDay.Add(15*time.Hour + 40*time.Minute), 1},
 	}
-	const runFor, downtime = 15 * time.Minute, 5 * time.Second
-	rate := 2000.0
+	const runFor, downtime = 10 * time.Minute, 5 * time.Second
+	rate := 1500.0
 	if raceEnabled {
-		rate = 500
+		rate = 400
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -141,7 +141,7 @@ func TestResume(t *testing.T) {
 			}
 
 			// The control: a fresh start jumps for most symbols (about
-			// 0.3% of the price after 15 minutes, against moves of a few
+			// 0.25% of the price after 10 minutes, against moves of a few
 			// hundredths of a percent), and repeats IDs.
 			fresh := run2(nil)
 			if bad := jumps(fresh); len(bad) < len(DefaultSymbols)/2 {

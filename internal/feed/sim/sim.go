@@ -24,7 +24,8 @@ type Options struct {
 	// event sequence (on the same platform and Go release).
 	Seed int64
 	// Rate is the long-run average number of messages per second of
-	// simulated time, over all symbols; default 1000. The intraday curve
+	// simulated time, over all symbols, stocks and crypto pairs together
+	// (shared by weight, see CryptoSymbols); default 1000. The intraday curve
 	// moves the momentary rate around it (the open runs at several times
 	// Rate, a night-time minute at a tenth of it).
 	Rate float64
@@ -35,8 +36,21 @@ type Options struct {
 	// Start is the simulated clock at the first event; zero means
 	// time.Now() truncated to the second.
 	Start time.Time
-	// BatchSize caps the events per feed.Batch; default 512.
+	// BatchSize caps the events per feed.Batch; default 512. With crypto
+	// pairs it is at least 3: the events one crypto arrival makes (a
+	// trade, its book update and the new quote) go in one batch.
 	BatchSize int
+	// CryptoSymbols are the crypto pairs to simulate, as Alpaca writes
+	// them: a coin, a slash and the quote currency (USD, USDT, USDC or
+	// BTC), like "BTC/USD". nil means none, so that a zero Options keeps
+	// the stock stream it always had; DefaultCryptoSymbols is a familiar
+	// set. The built-in coins (BTC, ETH, SOL, XRP, DOGE, LTC, AVAX, LINK,
+	// BCH, DOT, UNI, AAVE, SHIB, USDT, USDC) have profiles; any other gets
+	// one derived from its name. Pairs trade around the clock (see
+	// doc.go). Rate is shared: stocks and crypto each get their symbols'
+	// share of the total weight, so adding DefaultCryptoSymbols to the
+	// default stocks gives crypto about a fifth of the messages.
+	CryptoSymbols []string
 	// Resume continues a recorded market instead of starting each symbol
 	// from its profile: for every simulated symbol it names, the latent
 	// price starts from the recorded quote's midpoint (else the last
@@ -48,6 +62,17 @@ type Options struct {
 	// record, it does not rewrite it. Time between the record's end and
 	// Start does not move the price (the market resumes where it stopped).
 	Resume map[string]SymbolState
+	// Sessions says on which New York days the stock market trades, and
+	// when. It is called whenever the simulated clock enters a new day,
+	// so it should be cheap (a calendar lookup). nil makes every day a
+	// trading day from 09:30 to 16:00, so that a developer working at any
+	// hour sees a live market. On a closed day the stocks keep the night's
+	// trickle (quotes and "T" prints, no auctions, no LULD bands) all day;
+	// an early close moves the closing cross and the U of the session
+	// with it, and after-hours end four hours after the close. Rate stays
+	// the average over a standard day, so closed days and early closes
+	// have fewer messages, as they do in reality.
+	Sessions SessionFunc
 }
 
 // SymbolState is what a record holds last for one symbol: all a restarted
@@ -59,7 +84,9 @@ type SymbolState struct {
 	LastTradeID int64
 	LastPrice   float64 // the last trade's price, USD
 	LastTime    int64   // the last recorded event's time, ns since the Unix epoch
-	// The last NBBO, used when 0 < BidPrice < AskPrice.
+	// The last NBBO, used when 0 < BidPrice < AskPrice. A crypto pair
+	// uses the prices only: its start-up snapshot rebuilds the book, with
+	// fresh fractional sizes, around their midpoint.
 	BidPrice, AskPrice float64
 	BidSize, AskSize   uint32 // round lots
 }
@@ -82,14 +109,21 @@ type Sim struct {
 	syms  []symbol
 	prob  []float64 // alias table for picking the symbol of an arrival
 	alias []int32
-	ny    nyClock
+	ny    nyClock // with the day's curves and arrival intensities
 
-	rate  [dayMinutes]float64 // arrival intensity per ns for each minute of the day
-	clock int64               // simulated time up to which events were generated
-	next  int64               // time of the next arrival
-	boot  int                 // progress through the start-up snapshot
-	batch int
-	speed float64
+	pairs      []pair // crypto pairs, with their own alias table and arrivals
+	pprob      []float64
+	palias     []int32
+	cryptoRate float64            // crypto arrivals per ns at a curve value of 1
+	levels     []market.BookLevel // scratch for order book updates
+
+	clock   int64 // simulated time up to which events were generated
+	next    int64 // time of the next stock arrival; MaxInt64 without stocks
+	cnext   int64 // time of the next crypto arrival; MaxInt64 without pairs
+	boot    int   // progress through the start-up snapshot
+	bootLen int   // events in the start-up snapshot
+	batch   int
+	speed   float64
 }
 
 // New validates opts and returns a simulator positioned at opts.Start.
@@ -125,22 +159,13 @@ func New(opts Options) (*Sim, error) {
 	if opts.Symbols == nil {
 		opts.Symbols = DefaultSymbols
 	}
-	if len(opts.Symbols) == 0 {
+	if len(opts.Symbols) == 0 && len(opts.CryptoSymbols) == 0 {
 		return nil, errors.New("sim: no symbols")
 	}
 
-	s := &Sim{
-		rng:   rand.New(rand.NewPCG(uint64(opts.Seed), 0x7a9e_5eed_0f_7a9e)),
-		batch: opts.BatchSize,
-		speed: opts.Speed,
-		clock: opts.Start.UnixNano(),
-	}
-	for i, m := range curve.shape {
-		s.rate[i] = opts.Rate * m / 1e9
-	}
-	seen := make(map[string]bool, len(opts.Symbols))
-	weights := make([]float64, 0, len(opts.Symbols))
-	startPhase := curve.phase[s.ny.minute(s.clock)]
+	seen := make(map[string]bool, len(opts.Symbols)+len(opts.CryptoSymbols))
+	profs := make([]profile, 0, len(opts.Symbols))
+	stockWeight := 0.0
 	for _, name := range opts.Symbols {
 		switch {
 		case !validSymbol(name):
@@ -154,19 +179,88 @@ func New(opts Options) (*Sim, error) {
 			return nil, fmt.Errorf("sim: duplicate symbol %q", name)
 		}
 		seen[name] = true
-		p := profileFor(name)
-		y := newSymbol(&p, s.clock, startPhase, s.rng)
+		profs = append(profs, profileFor(name))
+		stockWeight += profs[len(profs)-1].weight
+	}
+	pairProfs := make([]pairProfile, 0, len(opts.CryptoSymbols))
+	cryptoWeight := 0.0
+	for _, name := range opts.CryptoSymbols {
+		if _, _, ok := splitPair(name); !ok {
+			hint := ""
+			if up := strings.ToUpper(name); up != name {
+				if _, _, ok := splitPair(up); ok {
+					hint = fmt.Sprintf(" (did you mean %q?)", up)
+				}
+			}
+			return nil, fmt.Errorf("sim: invalid crypto pair %q%s: want a coin of 1-%d upper-case letters or digits, "+
+				"a slash and one of %s, like BTC/USD", name, hint, maxCoinLen, strings.Join(cryptoQuotes, ", "))
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("sim: duplicate symbol %q", name)
+		}
+		seen[name] = true
+		pairProfs = append(pairProfs, pairProfileFor(name))
+		cryptoWeight += pairProfs[len(pairProfs)-1].weight
+	}
+	for _, name := range append(opts.Symbols[:len(opts.Symbols):len(opts.Symbols)], opts.CryptoSymbols...) {
 		if st, ok := opts.Resume[name]; ok {
-			if err := checkState(name, &st, s.clock); err != nil {
+			if err := checkState(name, &st, opts.Start.UnixNano()); err != nil {
 				return nil, err
 			}
-			y.resume(&st)
 		}
-		s.syms = append(s.syms, y)
-		weights = append(weights, p.weight)
 	}
-	s.prob, s.alias = aliasTable(weights)
-	s.next = s.nextArrival(s.clock)
+
+	s := &Sim{
+		rng:   rand.New(rand.NewPCG(uint64(opts.Seed), 0x7a9e_5eed_0f_7a9e)),
+		batch: opts.BatchSize,
+		speed: opts.Speed,
+		clock: opts.Start.UnixNano(),
+		next:  math.MaxInt64,
+		cnext: math.MaxInt64,
+	}
+	// Rate is shared by weight: each class gets its symbols' share of the
+	// messages, spread over its own curve (each has mean 1).
+	total := stockWeight + cryptoWeight
+	s.ny.cal = &calendar{sessions: opts.Sessions, rate: opts.Rate * stockWeight / total}
+	startPhase := s.ny.day.phase[s.ny.minute(s.clock)]
+	if len(profs) > 0 {
+		weights := make([]float64, len(profs))
+		for i := range profs {
+			p := &profs[i]
+			y := newSymbol(p, s.clock, startPhase, s.rng)
+			if st, ok := opts.Resume[p.name]; ok {
+				y.resume(&st)
+			}
+			s.syms = append(s.syms, y)
+			weights[i] = p.weight
+		}
+		s.prob, s.alias = aliasTable(weights)
+	}
+	if len(pairProfs) > 0 {
+		weights := make([]float64, len(pairProfs))
+		for i := range pairProfs {
+			p := &pairProfs[i]
+			pr := newPair(p, s.clock, s.rng)
+			if st, ok := opts.Resume[p.name]; ok {
+				pr.resume(&st)
+			}
+			s.pairs = append(s.pairs, pr)
+			weights[i] = p.weight
+		}
+		s.pprob, s.palias = aliasTable(weights)
+		s.cryptoRate = opts.Rate * cryptoWeight / total / cryptoEventsPerArrival / 1e9
+		s.levels = make([]market.BookLevel, 0, 4*(bookDepth+1))
+		// One crypto arrival makes up to three events, and never spans
+		// two batches (see Next).
+		s.batch = max(s.batch, maxCryptoEvents)
+	}
+	s.bootLen = 3*len(s.syms) + 2*len(s.pairs)
+	if len(s.syms) > 0 {
+		s.next = s.nextArrival(s.clock)
+	}
+	if len(s.pairs) > 0 {
+		s.cnext = s.nextCryptoArrival(s.clock)
+	}
 	return s, nil
 }
 
@@ -199,18 +293,30 @@ func checkState(name string, st *SymbolState, start int64) error {
 // Start the sequence of events is the same however the calls are batched.
 func (s *Sim) Next(dst []market.Event) ([]market.Event, int64) {
 	limit := len(dst) + s.batch
-	for s.boot < 3*len(s.syms) && len(dst) < limit {
+	for s.boot < s.bootLen && len(dst) < limit {
 		dst = s.bootEvent(dst)
 	}
 	end := (s.clock/sliceNs + 1) * sliceNs
 	for len(dst) < limit {
-		if s.next >= end {
+		t := min(s.next, s.cnext)
+		switch {
+		case t >= end:
 			s.clock = end
 			return dst, end
+		case s.next == t:
+			s.clock = t
+			dst = s.arrive(dst)
+			s.next = s.nextArrival(t)
+		case len(dst)+maxCryptoEvents > limit:
+			// The arrival's events must all go in one batch: leave it,
+			// undrawn, for the next call, so the random stream and thus
+			// the events do not depend on the batching.
+			return dst, s.clock
+		default:
+			s.clock = t
+			dst = s.arrivePair(dst)
+			s.cnext = s.nextCryptoArrival(t)
 		}
-		s.clock = s.next
-		dst = s.arrive(dst)
-		s.next = s.nextArrival(s.clock)
 	}
 	return dst, s.clock
 }
@@ -226,7 +332,7 @@ func (s *Sim) nextArrival(t int64) int64 {
 		tod := s.ny.tod(t)
 		m := tod / minuteNs
 		end := min(t+(m+1)*minuteNs-tod, s.ny.hi)
-		r := s.rate[m]
+		r := s.ny.day.rate[m]
 		avail := float64(end-t) * r
 		if need < avail {
 			return t + int64(need/r+0.5)

@@ -3,6 +3,8 @@ package sim
 import (
 	"math"
 	"reflect"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +80,15 @@ func TestNewOptions(t *testing.T) {
 		{"ancient start", Options{Start: time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)}, "Start"},
 		{"resume", Options{Start: summerDay, Resume: map[string]SymbolState{"AAPL": {LastTradeID: 7, LastPrice: 1.5,
 			LastTime: summerDay.UnixNano(), BidPrice: 1.5, AskPrice: 1.51, BidSize: 1, AskSize: 2}, "ZZZZ": {LastPrice: math.NaN()}}}, ""},
+		{"crypto only", Options{Symbols: []string{}, CryptoSymbols: []string{"BTC/USD", "ETH/BTC", "NEWCOIN/USDC"}}, ""},
+		{"crypto and stocks", Options{CryptoSymbols: DefaultCryptoSymbols, BatchSize: 1}, ""},
+		{"crypto lower case", Options{CryptoSymbols: []string{"btc/usd"}}, `invalid crypto pair "btc/usd" (did you mean "BTC/USD"?)`},
+		{"crypto quote currency", Options{CryptoSymbols: []string{"BTC/EUR"}}, `invalid crypto pair "BTC/EUR"`},
+		{"crypto against itself", Options{CryptoSymbols: []string{"BTC/BTC"}}, `invalid crypto pair "BTC/BTC"`},
+		{"crypto with a dash", Options{CryptoSymbols: []string{"BTC-USD"}}, `invalid crypto pair "BTC-USD"`},
+		{"crypto as a stock", Options{Symbols: []string{"BTC/USD"}}, `invalid symbol "BTC/USD"`},
+		{"crypto duplicate", Options{CryptoSymbols: []string{"ETH/USD", "BTC/USD", "ETH/USD"}}, `duplicate symbol "ETH/USD"`},
+		{"crypto resume", Options{CryptoSymbols: []string{"BTC/USD"}, Resume: map[string]SymbolState{"BTC/USD": {AskPrice: -3}}}, "BTC/USD: invalid price -3"},
 		{"resume NaN price", Options{Resume: map[string]SymbolState{"KO": {LastPrice: math.NaN()}}}, "invalid price NaN"},
 		{"resume negative quote", Options{Resume: map[string]SymbolState{"KO": {BidPrice: -1}}}, "invalid price -1"},
 		{"resume infinite price", Options{Resume: map[string]SymbolState{"KO": {AskPrice: math.Inf(1)}}}, "invalid price +Inf"},
@@ -93,8 +104,9 @@ func TestNewOptions(t *testing.T) {
 				t.Fatalf("New: %v", err)
 			case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
 				t.Fatalf("New: got error %v, want one containing %q", err, tt.err)
-			case tt.err == "" && (s.batch <= 0 || s.speed <= 0 || len(s.syms) == 0):
-				t.Fatalf("defaults not applied: batch %d speed %v symbols %d", s.batch, s.speed, len(s.syms))
+			case tt.err == "" && (s.batch < 1 || len(tt.opts.CryptoSymbols) > 0 && s.batch < maxCryptoEvents || s.speed <= 0 ||
+				len(s.syms)+len(s.pairs) == 0):
+				t.Fatalf("defaults not applied: batch %d speed %v symbols %d pairs %d", s.batch, s.speed, len(s.syms), len(s.pairs))
 			}
 		})
 	}
@@ -141,6 +153,9 @@ type checker struct {
 	t        *testing.T
 	profiles map[string]profile
 	quotes   map[string]market.Quote
+	history  map[string][]quoteAt         // each symbol's recent quotes, for late reports
+	late     int                          // late reports checked against their own time's quote
+	session  func(int64) phase            // the phase at a time: sessionAt unless a test sets Sessions
 	trades   map[string]map[int64]printed // every trade ID ever valid, per symbol
 	lastID   map[string]int64
 	kinds    map[market.Kind]int
@@ -153,8 +168,9 @@ type checker struct {
 }
 
 func newChecker(t *testing.T) *checker {
-	return &checker{t: t, profiles: map[string]profile{}, quotes: map[string]market.Quote{}, trades: map[string]map[int64]printed{},
-		lastID: map[string]int64{}, kinds: map[market.Kind]int{}, conds: map[string]int{}, symbols: map[string]int{}}
+	return &checker{t: t, profiles: map[string]profile{}, quotes: map[string]market.Quote{}, history: map[string][]quoteAt{},
+		trades:  map[string]map[int64]printed{},
+		session: sessionAt, lastID: map[string]int64{}, kinds: map[market.Kind]int{}, conds: map[string]int{}, symbols: map[string]int{}}
 }
 
 func (c *checker) errorf(e *market.Event, format string, args ...any) {
@@ -232,11 +248,17 @@ func (c *checker) event(e *market.Event, now int64) {
 			c.errorf(e, "bad quote %+v", q)
 		}
 		c.quotes[e.Symbol] = q
+		c.keep(e)
 	case market.KindTrade:
 		tr := e.Trade
 		q, ok := c.quotes[e.Symbol]
+		if late {
+			// A late report is priced at the market of its own time.
+			q, ok = c.prevailing(e.Symbol, e.Time)
+			c.late++
+		}
 		if !ok || tr.Price < q.BidPrice || tr.Price > q.AskPrice || !onTick(tr.Price) {
-			c.errorf(e, "price %v outside quote %v/%v", tr.Price, q.BidPrice, q.AskPrice)
+			c.errorf(e, "price %v outside quote %v/%v (late %v)", tr.Price, q.BidPrice, q.AskPrice, late)
 		}
 		if tr.ID <= c.lastID[e.Symbol] {
 			c.errorf(e, "trade ID %d after %d", tr.ID, c.lastID[e.Symbol])
@@ -248,7 +270,7 @@ func (c *checker) event(e *market.Event, now int64) {
 		if tr.Tape != p.tape || !isVenue(tradeVenues, tr.Exchange) || tr.Conditions[0] != '@' {
 			c.errorf(e, "bad trade %+v", tr)
 		}
-		ext := sessionAt(e.Time) != regular
+		ext := c.session(e.Time) != regular
 		cross := tr.Conditions.Has('O') || tr.Conditions.Has('6') || tr.Conditions.Has('5')
 		if !late && !cross && ext != tr.Conditions.Has('T') {
 			c.errorf(e, "extended hours %v but conditions %v", ext, tr.Conditions)
@@ -286,6 +308,33 @@ func (c *checker) event(e *market.Event, now int64) {
 	default:
 		c.errorf(e, "unexpected kind")
 	}
+}
+
+// quoteAt is a quote and its time.
+type quoteAt struct {
+	t int64
+	q market.Quote
+}
+
+// keep adds a quote to its symbol's history, which it trims to the last
+// 20 s or so (late reports are at most 9 s late).
+func (c *checker) keep(e *market.Event) {
+	h := append(c.history[e.Symbol], quoteAt{e.Time, e.Quote})
+	if len(h) > 1024 && h[len(h)/2].t < e.Time-20e9 {
+		h = append(h[:0], h[len(h)/2:]...)
+	}
+	c.history[e.Symbol] = h
+}
+
+// prevailing returns the quote of sym in force at t: the last one at or
+// before it.
+func (c *checker) prevailing(sym string, t int64) (market.Quote, bool) {
+	h := c.history[sym]
+	i := sort.Search(len(h), func(i int) bool { return h[i].t > t })
+	if i == 0 {
+		return market.Quote{}, false
+	}
+	return h[i-1].q, true
 }
 
 func (c *checker) remember(sym string, p printed) {
@@ -510,7 +559,7 @@ func expected(s *Sim, from, to int64) float64 {
 	for t := from; t < to; {
 		tod := s.ny.tod(t)
 		end := min(t+minuteNs-tod%minuteNs, s.ny.hi, to)
-		sum += float64(end-t) * s.rate[tod/minuteNs]
+		sum += float64(end-t) * s.ny.day.rate[tod/minuteNs]
 		t = end
 	}
 	return sum
@@ -572,5 +621,181 @@ func TestIntradayShape(t *testing.T) {
 					open, lunch, night)
 			}
 		})
+	}
+}
+
+// TestLateReports checks the late reports across the open: each is priced
+// within the NBBO that prevailed at its own (earlier) time, which the
+// checker reconstructs from the quote events, and the delays spread over
+// the 1-9 s the model allows, with 'U' before 09:30 and 'Z' after.
+func TestLateReports(t *testing.T) {
+	rate := 1500.0
+	if raceEnabled {
+		rate = 250
+	}
+	start := winterDay.Add(9*time.Hour + 25*time.Minute)
+	s := mustNew(t, Options{Seed: 8, Rate: rate, Start: start})
+	c := newChecker(t)
+	var delays []float64
+	conds := map[string]int{}
+	span(s, start.Add(10*time.Minute), func(events []market.Event, now int64) {
+		c.batch(events, now)
+		for _, e := range events {
+			if e.Kind != market.KindTrade {
+				continue
+			}
+			for _, code := range []byte{'Z', 'U'} {
+				if e.Trade.Conditions.Has(code) {
+					conds[string(code)]++
+					delays = append(delays, time.Duration(now-e.Time).Seconds())
+					if want := map[bool]byte{true: 'Z', false: 'U'}[sessionAt(e.Time) == regular]; code != want {
+						t.Errorf("late report at %v marked %c", e.Timestamp(), code)
+					}
+				}
+			}
+		}
+	})
+	want := rate * 600 * tradeShare * lateRate
+	if float64(c.late) < want/2 || c.late != len(delays) || conds["Z"] == 0 || conds["U"] == 0 {
+		t.Fatalf("%d late reports checked (%d seen: %v), want about %.0f of both kinds", c.late, len(delays), conds, want)
+	}
+	slices.Sort(delays)
+	lo, med, hi := delays[0], delays[len(delays)/2], delays[len(delays)-1]
+	t.Logf("%d late reports %v; delays %.2f-%.2f s, median %.2f s", len(delays), conds, lo, hi, med)
+	if lo < 1 || hi > 9.1 || med < 3.5 || med > 6.5 {
+		t.Errorf("late by %.2f-%.2f s, median %.2f: want 1-9 s, median about 5", lo, hi, med)
+	}
+}
+
+// TestDailyVolume checks that the share volume is realistic for the number
+// of messages: over a whole day, scaled to the default Rate, each built-in
+// symbol's continuous volume (auctions aside: they are sized from the
+// real daily volume directly) is within a small factor of its real
+// consolidated volume, and odd lots are a realistic share of the prints.
+// Before trade sizes were calibrated this was 3-25 times the real volume.
+func TestDailyVolume(t *testing.T) {
+	rate := 50.0
+	if raceEnabled || testing.Short() {
+		rate = 12
+	}
+	s := mustNew(t, Options{Seed: 6, Rate: rate, Start: winterDay})
+	shares, trades, odd := map[string]float64{}, map[string]int{}, map[string]int{}
+	span(s, winterDay.Add(24*time.Hour), func(events []market.Event, _ int64) {
+		for _, e := range events {
+			if c := e.Trade.Conditions; e.Kind != market.KindTrade || c.Has('O') || c.Has('6') || c.Has('5') {
+				continue
+			}
+			shares[e.Symbol] += float64(e.Trade.Size)
+			trades[e.Symbol]++
+			if e.Trade.Size < 100 {
+				odd[e.Symbol]++
+			}
+		}
+	})
+	for _, p := range profiles {
+		if p.name == "FAKEPACA" {
+			continue // a test symbol: its "real" volume is made up
+		}
+		daily := shares[p.name] * defaultRate / rate
+		ratio := daily / (p.adv * 1e6)
+		oddShare := float64(odd[p.name]) / float64(trades[p.name])
+		t.Logf("%-5s $%3.0f: %5.1fM shares a day at the default Rate (%.2fx real), mean trade %3.0f, odd lots %2.0f%%",
+			p.name, p.price, daily/1e6, ratio, shares[p.name]/float64(trades[p.name]), 100*oddShare)
+		if ratio < 0.5 || ratio > 5 || oddShare < 0.2 || oddShare > 0.85 {
+			t.Errorf("%s: %.2fx its real volume, %.0f%% odd lots; want 0.5-5x and 20-85%%", p.name, ratio, 100*oddShare)
+		}
+	}
+}
+
+// TestSessions drives the session seam with a calendar: a weekday with an
+// early close at 13:00 (the eve of Independence Day) and the holiday
+// itself, closed. The auctions, bands and sale conditions must follow.
+func TestSessions(t *testing.T) {
+	eve, holiday := at(2025, time.July, 3, 0, 0), at(2025, time.July, 4, 0, 0)
+	sessions := func(day time.Time) (open, close time.Duration, ok bool) {
+		switch {
+		case day.Equal(eve):
+			return 9*time.Hour + 30*time.Minute, 13 * time.Hour, true
+		case day.Equal(holiday), day.Weekday() == time.Saturday, day.Weekday() == time.Sunday:
+			return 0, 0, false
+		}
+		return 9*time.Hour + 30*time.Minute, 16 * time.Hour, true
+	}
+	phaseOf := func(t int64) phase {
+		lt := time.Unix(0, t).In(newYork)
+		m := lt.Hour()*60 + lt.Minute()
+		day := time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, newYork)
+		o, c, ok := sessions(day)
+		open, close := int(o/time.Minute), int(c/time.Minute)
+		switch {
+		case !ok:
+			return overnight
+		case m >= open && m < close:
+			return regular
+		case m >= 4*60 && m < open:
+			return premarket
+		case m >= close && m < close+4*60:
+			return postmarket
+		}
+		return overnight
+	}
+
+	rate := 40.0
+	if raceEnabled {
+		rate = 4
+	}
+	s := mustNew(t, Options{Seed: 12, Rate: rate, Start: eve, Sessions: sessions})
+	c := newChecker(t)
+	c.session = phaseOf
+	crosses := map[byte][]time.Time{}
+	var bands []time.Time
+	count := func(from, to time.Time) func(int64) bool {
+		return func(t int64) bool { return t >= from.UnixNano() && t < to.UnixNano() }
+	}
+	inEveNight, inHoliday := count(eve.Add(time.Hour), eve.Add(3*time.Hour)), count(holiday.Add(10*time.Hour), holiday.Add(12*time.Hour))
+	night, closed := 0, 0
+	span(s, holiday.Add(24*time.Hour), func(events []market.Event, now int64) {
+		c.batch(events, now)
+		for _, e := range events {
+			switch {
+			case e.Kind == market.KindLULD && e.Time > eve.UnixNano():
+				bands = append(bands, e.Timestamp())
+			case e.Kind == market.KindTrade:
+				for _, code := range []byte{'O', '6'} {
+					if e.Trade.Conditions.Has(code) {
+						crosses[code] = append(crosses[code], e.Timestamp())
+					}
+				}
+			}
+			if inEveNight(e.Time) {
+				night++
+			}
+			if inHoliday(e.Time) {
+				closed++
+			}
+		}
+	})
+	within := func(ts []time.Time, from, to time.Time) bool {
+		for _, x := range ts {
+			if x.Before(from) || !x.Before(to) {
+				return false
+			}
+		}
+		return len(ts) > 0
+	}
+	open := eve.Add(9*time.Hour + 30*time.Minute)
+	if n := len(DefaultSymbols); len(crosses['O']) != n || len(crosses['6']) != n {
+		t.Errorf("%d opening and %d closing crosses over two days, want %d each (none on the holiday)", len(crosses['O']), len(crosses['6']), n)
+	}
+	if !within(crosses['O'], open, open.Add(15*time.Minute)) || !within(crosses['6'], eve.Add(13*time.Hour), eve.Add(13*time.Hour+15*time.Minute)) {
+		t.Errorf("opening crosses at %v, closing at %v: want them after 09:30 and 13:00", crosses['O'], crosses['6'])
+	}
+	if !within(bands, open, eve.Add(13*time.Hour)) {
+		t.Errorf("LULD bands outside the session 09:30-13:00: %v", bands)
+	}
+	// The holiday keeps the night's trickle: as busy as 01:00-03:00.
+	t.Logf("01:00-03:00 on the eve %d messages, 10:00-12:00 on the holiday %d", night, closed)
+	if closed == 0 || float64(closed) > 1.5*float64(night) || float64(closed) < float64(night)/1.5 {
+		t.Errorf("%d messages on the holiday morning, %d at night: want the same trickle", closed, night)
 	}
 }

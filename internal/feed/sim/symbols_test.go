@@ -264,7 +264,7 @@ func TestBandWidth(t *testing.T) {
 	}
 	for _, tt := range tests {
 		y := symbol{tier: tt.tier, ref: tt.ref}
-		if mid, open := y.bandWidth(12*60), y.bandWidth(9*60+35); mid != tt.mid || open != tt.open {
+		if mid, open := y.bandWidth(12*60, regularOpen), y.bandWidth(9*60+35, regularOpen); mid != tt.mid || open != tt.open {
 			t.Errorf("tier %d at $%v: %v at midday and %v at the open, want %v and %v", tt.tier, tt.ref, mid, open, tt.mid, tt.open)
 		}
 	}
