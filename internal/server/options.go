@@ -42,6 +42,10 @@ type Options struct {
 
 	// Symbols the simulator trades; default sim.DefaultSymbols.
 	Symbols []string
+	// CryptoSymbols are the crypto pairs the simulator trades around the
+	// clock (served on /v1beta3/crypto/us); nil means
+	// sim.DefaultCryptoSymbols, empty none.
+	CryptoSymbols []string
 	// Seed makes the simulator deterministic; 0 picks one from the clock
 	// (logged, so a run can be reproduced).
 	Seed int64
@@ -150,6 +154,9 @@ func (o *Options) setDefaults() {
 	}
 	if len(o.Symbols) == 0 && o.Feed == "sim" {
 		o.Symbols = slices.Clone(sim.DefaultSymbols)
+	}
+	if o.CryptoSymbols == nil && o.Feed == "sim" && o.Source == nil {
+		o.CryptoSymbols = slices.Clone(sim.DefaultCryptoSymbols)
 	}
 	if o.AlpacaStreamURL == "" {
 		o.AlpacaStreamURL = "wss://stream.data.alpaca.markets/v2"

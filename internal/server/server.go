@@ -9,12 +9,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/tapehq/tape/internal/alpacawire"
 	"github.com/tapehq/tape/internal/auth"
 	"github.com/tapehq/tape/internal/backfill"
 	"github.com/tapehq/tape/internal/datadir"
@@ -139,6 +141,17 @@ func (s *Server) build(d *datadir.Dir) error {
 		o.Stream, o.Upstream = u.stream, u.feed
 		u.ws = wsapi.New(o)
 	}
+	if s.kind != srcAlpaca {
+		// Crypto from the simulator (or a replay of it) on Alpaca's crypto
+		// stream. The SDKs dial base+"/us" with base ".../v1beta3/crypto"
+		// (DATA_CRYPTO_PROXY_WS replaces the base, hence "/us"); ccxt dials
+		// the older /v1beta2/crypto, whose messages are the same.
+		o := ws
+		o.NotEntitled = false
+		o.Stream = alpacawire.StreamCrypto
+		src.local = append(src.local, &upstream{name: "crypto/us", stream: alpacawire.StreamCrypto, ws: wsapi.New(o),
+			paths: []string{"/v1beta3/crypto/us", "/v1beta2/crypto", "/us"}})
+	}
 	rest := httpapi.New(httpapi.Options{Store: d.History, Keys: s.keys, Logger: s.log, Now: s.feedClock})
 	s.mux = s.routes(rest)
 	return nil
@@ -185,7 +198,7 @@ func (s *Server) routes(rest http.Handler) *http.ServeMux {
 		mux.Handle("/v1beta1/"+f, h)
 		mux.Handle("/"+f, h)
 	}
-	for _, u := range s.src.upstreams {
+	for _, u := range append(slices.Clone(s.src.upstreams), s.src.local...) {
 		for _, p := range u.paths {
 			mux.Handle(p, u.ws)
 		}
@@ -280,7 +293,7 @@ func (s *Server) Run(ctx context.Context) error {
 		case <-s.built:
 			s.stream.Close()
 			s.denied.Close()
-			for _, u := range s.src.upstreams {
+			for _, u := range append(slices.Clone(s.src.upstreams), s.src.local...) {
 				u.ws.Close()
 			}
 		default:

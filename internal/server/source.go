@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/tapehq/tape/internal/alpacawire"
 	"github.com/tapehq/tape/internal/backfill"
+	"github.com/tapehq/tape/internal/calendar"
 	"github.com/tapehq/tape/internal/datadir"
 	"github.com/tapehq/tape/internal/feed"
 	"github.com/tapehq/tape/internal/feed/alpaca"
@@ -86,6 +88,9 @@ type source struct {
 	alpha *alpaca.Feed // the stock upstream (srcAlpaca), for wsapi
 	// upstreams are the other Alpaca streams proxied with --feed alpaca.
 	upstreams []*upstream
+	// local are the other streams served from the core without an
+	// upstream (crypto from the simulator); their feed is nil.
+	local []*upstream
 	// simStart is where a simulator begins (srcSim).
 	simStart time.Time
 }
@@ -107,8 +112,9 @@ func (s *Server) buildSource(k sourceKind, d *datadir.Dir) (*source, error) {
 			return nil, err
 		}
 		src.simStart = start
-		f, err := sim.New(sim.Options{Symbols: o.Symbols, Seed: o.Seed, Rate: o.Rate, Speed: o.Speed,
-			Start: start, Resume: simResume(d.State, o.Symbols, start)})
+		f, err := sim.New(sim.Options{Symbols: o.Symbols, CryptoSymbols: o.CryptoSymbols, Seed: o.Seed, Rate: o.Rate,
+			Speed: o.Speed, Start: start, Resume: simResume(d.State, append(slices.Clone(o.Symbols), o.CryptoSymbols...), start),
+			Sessions: nyseSessions})
 		if err != nil {
 			return nil, fmt.Errorf("simulator: %w", err)
 		}
@@ -166,6 +172,16 @@ func (s *Server) buildSource(k sourceKind, d *datadir.Dir) (*source, error) {
 		src.main = f
 	}
 	return src, nil
+}
+
+// nyseSessions is the simulator's session calendar: the NYSE's, with its
+// weekends, holidays and early closes.
+func nyseSessions(day time.Time) (open, close time.Duration, ok bool) {
+	d, ok := calendar.TradingDay(calendar.DateOf(day))
+	if !ok {
+		return 0, 0, false
+	}
+	return d.Open.Sub(day), d.Close.Sub(day), true
 }
 
 // simStart is where the simulator begins: after the end of the record, so

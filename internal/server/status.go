@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -103,10 +104,10 @@ func (s *Server) Status() Status {
 	ds := s.denied.Stats()
 	st := Status{
 		Version: Version, Started: s.started.UTC(), Uptime: time.Since(s.started).Seconds(), Symbols: s.opts.Symbols,
-		Feed:   FeedStatus{Name: s.opts.Feed, State: "running"},
+		Feed: FeedStatus{Name: s.opts.Feed, State: "running"},
 		Ingest: IngestStatus{Events: ps.Events, Derived: ps.Derived, Late: ps.Late, LastSeq: ps.LastSeq, Released: ps.Released,
 			CheckpointSeq: ps.CheckpointSeq},
-		Hub:    HubStatus{Published: hs.Published, Deliveries: hs.Deliveries, Conflated: hs.Conflated, SlowKicks: hs.Kicked, Subscribers: hs.Subscribers},
+		Hub: HubStatus{Published: hs.Published, Deliveries: hs.Deliveries, Conflated: hs.Conflated, SlowKicks: hs.Kicked, Subscribers: hs.Subscribers},
 		Stream: StreamStatus{Sessions: ws.Sessions + ds.Sessions, Frames: ws.Frames, Messages: ws.Messages, Bytes: ws.Bytes,
 			AuthFailures: ws.AuthFailures + ds.AuthFailures, WriteStalls: ws.SlowKicks, Errors: map[string]uint64{}},
 		Subscribers: []SubscriberS{},
@@ -127,9 +128,11 @@ func (s *Server) Status() Status {
 	if js.Failed != nil {
 		st.Journal.Error = js.Failed.Error()
 	}
-	for _, u := range s.src.upstreams {
-		state, lastErr := u.feed.FeedState()
-		st.Upstreams = append(st.Upstreams, FeedStatus{Name: u.name, State: state, LastError: lastErr})
+	for _, u := range append(slices.Clone(s.src.upstreams), s.src.local...) {
+		if u.feed != nil {
+			state, lastErr := u.feed.FeedState()
+			st.Upstreams = append(st.Upstreams, FeedStatus{Name: u.name, State: state, LastError: lastErr})
+		}
 		us := u.ws.Stats()
 		st.Stream.Sessions += us.Sessions
 		st.Stream.Frames += us.Frames

@@ -13,6 +13,7 @@ import (
 	"github.com/alpacahq/alpaca-trade-api-go/v3/marketdata/stream"
 
 	"github.com/tapehq/tape/internal/alpacawire"
+	"github.com/tapehq/tape/internal/history"
 	"github.com/tapehq/tape/internal/hub"
 	"github.com/tapehq/tape/internal/market"
 	"github.com/tapehq/tape/internal/wsapi"
@@ -100,6 +101,59 @@ func TestProxyCryptoOptionsNews(t *testing.T) {
 	for _, u := range st.Upstreams {
 		if u.State != "connected" {
 			t.Errorf("%s is %s (%s)", u.Name, u.State, u.LastError)
+		}
+	}
+}
+
+// TestSimulatedCrypto: the default simulator trades crypto around the
+// clock, on Alpaca's crypto stream: the official Go SDK's crypto client
+// gets BTC/USD trades (fractional sizes, a taker side), quotes, and an
+// order book that starts with a full snapshot — on a Saturday, when US
+// equities are closed.
+func TestSimulatedCrypto(t *testing.T) {
+	saturday := time.Date(2026, 12, 5, 15, 0, 0, 0, time.UTC)
+	srv, _ := start(t, Options{Symbols: []string{"AAPL"}, Seed: 4, Rate: 2000, Speed: 10, SimStart: saturday})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var trades, quotes, books atomic.Int64
+	var firstBook atomic.Value
+	var badSize atomic.Bool
+	cc := stream.NewCryptoClient(marketdata.US, stream.WithBaseURL("ws://"+srv.Addr().String()+"/v1beta3/crypto"),
+		stream.WithCredentials("k", "s"), stream.WithLogger(stream.ErrorOnlyLogger()),
+		stream.WithCryptoTrades(func(tr stream.CryptoTrade) {
+			if tr.Size <= 0 || tr.TakerSide == "" {
+				badSize.Store(true)
+			}
+			trades.Add(1)
+		}, "BTC/USD"),
+		stream.WithCryptoQuotes(func(stream.CryptoQuote) { quotes.Add(1) }, "BTC/USD"),
+		stream.WithCryptoOrderbooks(func(ob stream.CryptoOrderbook) {
+			if books.Add(1) == 1 {
+				firstBook.Store(ob.Reset)
+			}
+		}, "BTC/USD"))
+	if err := cc.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "crypto trades, quotes and books", func() bool {
+		return trades.Load() > 5 && quotes.Load() > 5 && books.Load() > 5
+	}, nil)
+	if badSize.Load() {
+		t.Fatal("a crypto trade without a size or taker side")
+	}
+	// The first book message a subscriber gets is a snapshot only if it
+	// subscribed before the pair's first message; later subscribers see
+	// updates (Alpaca sends a snapshot per subscription: see the hub).
+	t.Logf("first book message reset=%v", firstBook.Load())
+	// US equities are closed on a Saturday: no regular-session trades.
+	res, err := srv.dir.History.Trades(ctx, history.Query{Symbols: []string{"AAPL"}, Start: saturday.UnixNano(),
+		End: saturday.Add(24 * time.Hour).UnixNano(), Limit: 10000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range res.Events {
+		if !e.Trade.Conditions.Has('T') && !e.Trade.Conditions.Has('U') {
+			t.Fatalf("a Saturday trade outside extended hours: %+v", e.Trade)
 		}
 	}
 }
