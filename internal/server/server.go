@@ -19,6 +19,7 @@ import (
 	"github.com/tapehq/tape/internal/alpacawire"
 	"github.com/tapehq/tape/internal/auth"
 	"github.com/tapehq/tape/internal/backfill"
+	"github.com/tapehq/tape/internal/calendar"
 	"github.com/tapehq/tape/internal/datadir"
 	"github.com/tapehq/tape/internal/feed"
 	"github.com/tapehq/tape/internal/history"
@@ -374,6 +375,24 @@ func ignoreCanceled(err error) error {
 	return err
 }
 
+// logSession says, when the simulation starts outside the regular
+// session, what the market does then and how to get a regular session.
+func (s *Server) logSession(start time.Time) {
+	sess := calendar.SessionAt(start)
+	if sess == calendar.Regular {
+		return
+	}
+	next := calendar.NextOpen(start)
+	attrs := []any{"session", sess.String(), "new_york", start.In(market.NewYork).Format("Mon 2006-01-02 15:04"),
+		"next_open", next.Format(time.RFC3339)}
+	if len(s.opts.CryptoSymbols) > 0 {
+		attrs = append(attrs, "crypto", "trading around the clock on /v1beta3/crypto/us")
+	}
+	s.log.Info("US equities are outside their regular session now ("+sess.String()+"): stocks trade thinly or not at all. "+
+		"For a regular session, start the simulated clock at an open: --sim-start "+next.Format(time.RFC3339)+
+		" (with --speed 60 an hour passes in a minute)", attrs...)
+}
+
 // logServing says where Tape listens and what it serves.
 func (s *Server) logServing(addr string) {
 	if s.keys.Open() {
@@ -393,6 +412,9 @@ func (s *Server) logServing(addr string) {
 			"sim_start", s.src.simStart.UTC().Format(time.RFC3339Nano))
 	}
 	s.log.Info("tape serving", attrs...)
+	if s.kind == srcSim {
+		s.logSession(s.src.simStart)
+	}
 	scheme := "http"
 	if s.certs != nil {
 		scheme = "https"
