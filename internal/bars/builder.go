@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 	_ "time/tzdata" // the default Location must load without a system zoneinfo
+	"unsafe"
 
 	"github.com/tapehq/tape/internal/market"
 )
@@ -30,12 +31,14 @@ type Options struct {
 	Location *time.Location
 	// Window is how long after its close a minute bar still changes with
 	// late trades, corrections and cancels; zero or less means DefaultWindow.
-	// The builder holds every trade of that window, about 32 bytes each.
+	// The builder holds each symbol's minutes of that window: about 40 bytes
+	// per price level and condition class, plus up to 2×keepEnds tracked
+	// trades of 40 bytes, per minute, whatever the trade rate.
 	Window time.Duration
 }
 
 // Stats are the builder's counters, for metrics. Counters only grow; the
-// last two fields are gauges.
+// last three fields are gauges.
 type Stats struct {
 	Trades       uint64 // trades applied
 	Corrections  uint64 // corrections of a held trade
@@ -48,9 +51,20 @@ type Stats struct {
 	UnknownRefs  uint64 // corrections and cancels of a trade not held: ignored
 	UnknownConds uint64 // trades or corrections with a condition code outside the table
 	StaleDays    uint64 // trades for a day older than the two a symbol tracks: no daily bar
+	// GuessedRefs counts corrections and cancels that more than one held
+	// minute or condition class could answer: the newest minute and the
+	// busiest class took them, which may not be the trade's own.
+	GuessedRefs uint64
+	// LostEnds counts changes after which a minute's open or close had to be
+	// guessed: more than keepEnds trades of one end went, or a correction
+	// gave a trade whose time the builder does not know a part in them.
+	LostEnds uint64
 
 	Symbols    int // symbols seen
-	HeldTrades int // trades held for recomputation
+	HeldTrades int // trades counted in held minutes (as aggregates, not kept one by one)
+	// HeldBytes is the memory of symbols and of held and recycled minutes,
+	// found by walking them: read Stats per scrape, not per event.
+	HeldBytes int
 }
 
 // Builder builds minute, updated and daily bars from trades. It is not safe
@@ -58,8 +72,9 @@ type Stats struct {
 type Builder struct {
 	loc     *time.Location
 	window  int64
-	now     int64 // the feed clock, ns
-	horizon int64 // minutes ending at or before it are final and dropped
+	now     int64  // the feed clock, ns
+	horizon int64  // minutes ending at or before it are final and dropped
+	seq     uint64 // trades applied so far: arrival order
 
 	syms   map[string]*symbol
 	sorted []*symbol // by name: the order of daily bars
@@ -80,18 +95,6 @@ type symbol struct {
 	name string
 	mins []*minute  // held minutes, ascending start
 	days [2]daySlot // today and yesterday: late trades may cross midnight
-}
-
-// minute is one symbol's minute while it may still change.
-type minute struct {
-	start, day int64   // minute start; start of its session day
-	trades     []trade // in arrival order
-	bar        agg     // under minute-bar rules
-	daily      agg     // under daily rules: this minute's share of the day
-	sent       market.Bar
-	emitted    bool // a bar for it went out; sent holds it
-	dirty      bool // queued in Builder.dirty
-	stale      bool // its day has no slot: it counts in no daily bar
 }
 
 // daySlot is the part of a symbol's daily bar that can no longer change:
@@ -142,7 +145,22 @@ func New(opts Options) *Builder {
 func (b *Builder) Stats() Stats {
 	s := b.stats
 	s.Symbols = len(b.syms)
+	s.HeldBytes = b.heldBytes()
 	return s
+}
+
+func (b *Builder) heldBytes() int {
+	n := 0
+	for _, s := range b.sorted {
+		n += int(unsafe.Sizeof(*s)) + len(s.name) + cap(s.mins)*int(unsafe.Sizeof(s))
+		for _, m := range s.mins {
+			n += m.bytes()
+		}
+	}
+	for _, m := range b.freeMinutes {
+		n += m.bytes()
+	}
+	return n
 }
 
 // Apply feeds one event into the builder. Trades, corrections and cancels
@@ -157,12 +175,14 @@ func (b *Builder) Apply(e *market.Event) {
 			if unknown {
 				b.stats.UnknownConds++
 			}
-			b.amend(e.Symbol, c.OrigID, c.Exchange,
-				&trade{id: c.CorrID, price: c.CorrPrice, size: c.CorrSize, flags: f, exch: c.Exchange})
+			of, _ := classify(c.OrigConds) // counted when the trade came
+			t := trade{id: c.CorrID, price: c.CorrPrice, size: c.CorrSize, flags: f, exch: c.Exchange}
+			t.ticks, t.grid = ticksOf(t.price)
+			b.amend(e.Symbol, &ref{id: c.OrigID, price: c.OrigPrice, size: c.OrigSize, flags: of, exch: c.Exchange, known: true}, &t)
 		}
 	case market.KindCancelError:
 		if x := e.CancelError; x != nil {
-			b.amend(e.Symbol, x.ID, x.Exchange, nil)
+			b.amend(e.Symbol, &ref{id: x.ID, price: x.Price, size: x.Size, exch: x.Exchange}, nil)
 		}
 	}
 }
@@ -173,7 +193,9 @@ func (b *Builder) trade(e *market.Event) {
 		b.stats.UnknownConds++
 	}
 	b.stats.Trades++
-	t := trade{id: e.Trade.ID, time: e.Time, price: e.Trade.Price, size: e.Trade.Size, flags: f, exch: e.Trade.Exchange}
+	b.seq++
+	t := trade{id: e.Trade.ID, time: e.Time, seq: b.seq, price: e.Trade.Price, size: e.Trade.Size, flags: f, exch: e.Trade.Exchange}
+	t.ticks, t.grid = ticksOf(t.price)
 	s := b.last
 	if s == nil || s.name != e.Symbol {
 		s = b.symbol(e.Symbol)
@@ -195,9 +217,7 @@ func (b *Builder) trade(e *market.Event) {
 	if m.stale {
 		b.stats.StaleDays++
 	}
-	m.trades = append(m.trades, t)
-	m.bar.add(&t, f&minuteMask)
-	m.daily.add(&t, f>>dayShift)
+	m.add(&t, m == s.mins[len(s.mins)-1])
 	b.stats.HeldTrades++
 	if end <= b.now {
 		b.stats.LateTrades++
@@ -205,52 +225,120 @@ func (b *Builder) trade(e *market.Event) {
 	}
 }
 
-// amend replaces (repl != nil) or removes the held trade with the given ID.
-// The newest match wins; exchange 0 on either side matches any exchange.
-func (b *Builder) amend(sym string, id int64, exch byte, repl *trade) {
-	if s := b.syms[sym]; s != nil {
-		// Corrections usually follow their trade closely: search backwards.
-		for i := len(s.mins) - 1; i >= 0; i-- {
-			m := s.mins[i]
-			for j := len(m.trades) - 1; j >= 0; j-- {
-				t := &m.trades[j]
-				if t.id != id || (exch != 0 && t.exch != 0 && t.exch != exch) {
-					continue
-				}
-				if repl == nil {
-					m.trades = slices.Delete(m.trades, j, j+1)
-					b.stats.HeldTrades--
-					b.stats.Cancels++
-				} else {
-					// The trade keeps its time and its place in arrival order.
-					r := *repl
-					r.time = t.time
-					if r.exch == 0 {
-						r.exch = t.exch
-					}
-					*t = r
-					b.stats.Corrections++
-				}
-				m.recompute()
-				if m.start+minuteNs <= b.now {
-					b.touch(s, m)
-				}
-				return
+// ref is what a correction or cancel says of the trade it refers to.
+type ref struct {
+	id    int64
+	price float64
+	size  uint32
+	flags uint8 // update flags of the original conditions, when known
+	exch  byte
+	known bool // flags are known: corrections carry the conditions, cancels do not
+}
+
+// amend replaces (repl != nil) or removes the held trade r refers to.
+func (b *Builder) amend(sym string, r *ref, repl *trade) {
+	s := b.syms[sym]
+	if s == nil {
+		b.stats.UnknownRefs++
+		return
+	}
+	m, old, tracked := b.locate(s, r)
+	if m == nil {
+		b.stats.UnknownRefs++
+		return
+	}
+	if repl == nil {
+		b.stats.Cancels++
+		b.stats.HeldTrades--
+	} else {
+		b.stats.Corrections++
+		if repl.exch == 0 {
+			repl.exch = old.exch
+		}
+	}
+	if m.change(&old, tracked, repl, m == s.mins[len(s.mins)-1]) {
+		b.stats.LostEnds++
+	}
+	if m.start+minuteNs <= b.now {
+		b.touch(s, m)
+	}
+}
+
+// locate finds the held minute of the trade r refers to, and the trade as
+// counted there. The builder keeps no index of trades, so:
+//
+//   - A tracked end (one of a minute's first or last keepEnds trades of a
+//     set) is found by ID, newest minute first: exact. If it is on another
+//     exchange than r says, the reference is unknown: trade IDs are unique
+//     per symbol, so no other trade can answer it.
+//   - Otherwise a minute can hold the trade only if r's ID is within the IDs
+//     it was given and one of its levels at r's price (and, for a
+//     correction, the original conditions' class) holds it: enough volume,
+//     a size within the sizes it saw, its exchange and its ID's bit in the
+//     level's filter. None: unknown, and nothing changes. One: it. Several
+//     (minutes, or classes for a cancel, which does not carry conditions):
+//     the newest minute and, in it, the level with most trades, counted in
+//     Stats.GuessedRefs.
+//
+// The test is sound: a trade still counted always passes it. A reference to
+// a trade not counted (never seen, cancelled, or in a dropped minute) can
+// pass it only by matching a level's price, class, exchange, ID bit and
+// size bounds, and then changes bars as if it were that level's trade.
+func (b *Builder) locate(s *symbol, r *ref) (*minute, trade, bool) {
+	for i := len(s.mins) - 1; i >= 0; i-- {
+		m := s.mins[i]
+		if ok, _ := m.covers(r.id); !ok {
+			continue
+		}
+		if e, ok := m.tracked(r.id); ok {
+			if r.exch != 0 && e.exch != 0 && e.exch != r.exch {
+				return nil, trade{}, false
+			}
+			return m, e.trade(), true
+		}
+	}
+	// Candidates: the newest wins, one known to have had the ID (a stray,
+	// or an end of a level's ID span) before all others.
+	var (
+		found    *minute
+		flags    uint8
+		best     uint32 // trades of the chosen level
+		sure     bool   // the chosen level had the ID
+		n, nSure int    // candidates, and those known to have had the ID
+		pb       = math.Float64bits(r.price)
+		lo, hi   = levelKey(r.flags, r.size), levelKey(r.flags, r.size)
+	)
+	if !r.known {
+		lo, hi = 0, math.MaxUint8
+	}
+	for i := len(s.mins) - 1; i >= 0; i-- {
+		m := s.mins[i]
+		ok, stray := m.covers(r.id)
+		if !ok {
+			continue
+		}
+		j, _ := m.findLevel(r.price, lo)
+		for ; j < len(m.levels) && math.Float64bits(m.levels[j].price) == pb && m.levels[j].key <= hi; j++ {
+			l := &m.levels[j]
+			if !l.holds(r.id, r.exch, r.size, stray) {
+				continue
+			}
+			had := stray || l.idLo == r.id || l.idHi == r.id
+			n++
+			if had {
+				nSure++
+			}
+			if found == nil || (had && !sure) || (found == m && had == sure && l.n > best) {
+				found, flags, best, sure = m, l.flags(), l.n, had
 			}
 		}
 	}
-	b.stats.UnknownRefs++
-}
-
-// recompute rebuilds both aggregates from the trades, in arrival order, so
-// the result is what the trades would have built had they arrived that way.
-func (m *minute) recompute() {
-	m.bar, m.daily = agg{}, agg{}
-	for i := range m.trades {
-		t := &m.trades[i]
-		m.bar.add(t, t.flags&minuteMask)
-		m.daily.add(t, t.flags>>dayShift)
+	if n > 1 && (!sure || nSure > 1) {
+		b.stats.GuessedRefs++
 	}
+	t := trade{id: r.id, price: r.price, size: r.size, flags: flags, exch: r.exch}
+	t.ticks, t.grid = ticksOf(r.price)
+	return found, t, false
 }
 
 // touch queues a changed closed minute for the next :30 mark. A minute that
@@ -426,7 +514,7 @@ func (b *Builder) drop(s *symbol, start int64) {
 		if d := s.slotAt(m.day); d != nil {
 			d.final.merge(&m.daily)
 		}
-		b.stats.HeldTrades -= len(m.trades)
+		b.stats.HeldTrades -= m.held()
 		s.mins = slices.Delete(s.mins, i, i+1)
 		b.freeMinutes = append(b.freeMinutes, m)
 		return
@@ -460,10 +548,10 @@ func (b *Builder) minute(s *symbol, start int64) *minute {
 	if n := len(b.freeMinutes); n > 0 {
 		m = b.freeMinutes[n-1]
 		b.freeMinutes = b.freeMinutes[:n-1]
-		*m = minute{trades: m.trades[:0]}
 	} else {
 		m = new(minute)
 	}
+	m.reset()
 	m.start = start
 	var d *daySlot
 	d, m.day = b.slot(s, start)

@@ -54,10 +54,11 @@
 // # Late trades, corrections and cancels
 //
 // A closed minute stays open to changes for Options.Window: it is dropped at
-// the first :30 mark at or after end+Window. Until then the builder keeps its
-// trades, so a late trade, a correction (found by the original trade ID, the
-// correction's own timestamp being when it was reported) or a cancel/error
-// recomputes the bar exactly, even when the trade removed was the high. A
+// the first :30 mark at or after end+Window. Until then a late trade, a
+// correction (of the trade with the original ID, the correction's own
+// timestamp being when it was reported) or a cancel/error changes its bar as
+// a recomputation from its trades would, even when the trade removed was the
+// high or the open (see Memory for how, and for the two limits). A
 // changed bar is re-emitted as KindUpdatedBar at the next :30 mark of the feed
 // clock (Alpaca: "at the following :30"), once per mark however many changes
 // hit it, and only if its values differ from what was last sent. A late trade
@@ -68,8 +69,8 @@
 // A trade for a minute already dropped counts as Stats.TooLate and goes into
 // the daily bar only. A correction or cancel whose trade the builder does not
 // hold (never seen, or dropped) counts as Stats.UnknownRefs and changes
-// nothing, the daily bar included: without the trade's conditions and time
-// the daily high/low could not be recomputed correctly.
+// nothing, the daily bar included: without the trade's time the daily
+// open/close could not be recomputed correctly.
 //
 // # Daily bars
 //
@@ -104,11 +105,54 @@
 //
 // # Memory
 //
-// Per symbol the builder holds the minutes of the last Window (each with its
-// trades, 32 bytes a trade) and two day aggregates, each with the last daily
-// bar sent for its day; a symbol once seen is kept. Dropped minutes and their
-// trade slices are reused, so an in-order trade costs no allocation beyond
-// amortised slice growth. Corrections and cancels, which are rare, find their
-// trade by a backward scan of the symbol's held trades rather than through an
-// index every trade would pay for.
+// The builder keeps no trades, so its memory does not grow with the trade
+// rate. Per symbol it holds the minutes of the last Window and two day
+// aggregates, each with the last daily bar sent for its day; a symbol once
+// seen is kept. A minute holds (minute.go):
+//
+//   - its minute and daily aggregates, with Σ price×size kept exactly on a
+//     1/10,000 grid (128-bit), so removing a trade undoes adding it bit for
+//     bit and VWAP does not depend on arrival order;
+//   - a price level per price, condition class and odd/round lot: volume and
+//     count held (the next high or low when the high goes), plus the size
+//     bounds, exchanges, ID span and a 32-bit ID filter of what was added;
+//   - for the minute's and the day's last-eligible and high/low-eligible
+//     trades, and for all trades, the first and last keepEnds (8) by time
+//     and arrival, with ID, time, price, size and conditions: the only
+//     trades that can become the open or close when others go;
+//   - the range of its in-order IDs and up to 8 out-of-order ones (late
+//     trades, a correction's new ID) kept apart, exactly.
+//
+// That is 56 bytes per price level and at most 40 bytes per tracked trade,
+// a few kilobytes for a busy minute however many trades it had. Dropped
+// minutes and their slices are reused, so an in-order trade allocates
+// nothing beyond amortised slice growth.
+//
+// Corrections carry the original trade's price, size and conditions, and
+// cancels its price and size (not its conditions), so volume, count and
+// Σ price×size come off without the trade. Which minute held it, and under
+// which class for a cancel, is found as follows: a tracked trade by its ID
+// (exact); otherwise a minute whose in-order IDs cover the ID or that kept
+// it apart, with a level at that price (and class) able to hold it: volume
+// at least the size, the size within the sizes it saw, the exchange among
+// its exchanges, the ID within its span and set in its filter. Trade IDs
+// grow in arrival order and are unique per symbol (Tape's invariant), which
+// is what keeps minutes' spans apart and makes a span's endpoints and the
+// kept-apart IDs exact. The test is sound: a trade still counted passes it,
+// and a reference nothing passes is an unknown one. Its two limits, each
+// counted:
+//
+//   - Stats.GuessedRefs: more than one minute or class could hold the
+//     trade. The newest minute, then the level known to have had the ID,
+//     then the busiest level takes it. A reference to a trade no longer
+//     held (a second cancel of one trade, say) can also pass the test by
+//     matching a level that could hold it; it then changes that level.
+//   - Stats.LostEnds: more than keepEnds of one end of a set were removed,
+//     or a correction moved a trade the minute does not track (so whose time
+//     it does not know) into the last-eligible or high/low-eligible trades.
+//     The open or close then comes from the other end's list, or a level.
+//
+// On realistic streams neither happens; the differential tests compare the
+// builder with the previous one, which kept every trade, event for event,
+// and show how rare they are elsewhere.
 package bars
