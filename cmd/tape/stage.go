@@ -169,7 +169,7 @@ func store(ctx context.Context, d *datadir.Dir, rows *staged.Rows, derive bool, 
 	}
 	po := ingest.Options{Publish: &counter{res: res, derive: derive}, Also: []ingest.Publisher{applier{d.History}},
 		Journal: d.Journal, State: d.State, Flags: market.FlagBackfill,
-		Checkpoint: &ingest.Checkpoint{Dir: d.StateDir(), Bars: barState(d.Bars)}, Logger: slog.New(slog.DiscardHandler)}
+		Checkpoint: &ingest.Checkpoint{Dir: d.StateDir(), Bars: d.Bars}, Logger: slog.New(slog.DiscardHandler)}
 	if derive {
 		po.Bars = bars.New(bars.Options{})
 	}
@@ -193,12 +193,6 @@ func store(ctx context.Context, d *datadir.Dir, rows *staged.Rows, derive bool, 
 		histErr = nil
 	}
 	return errors.Join(feedErr, err, histErr)
-}
-
-// barState is the live bar builder as the checkpoint sees it.
-func barState(b any) ingest.BarState {
-	bs, _ := b.(ingest.BarState)
-	return bs
 }
 
 // applier hands released events to the history store.

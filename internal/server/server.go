@@ -118,7 +118,7 @@ func (s *Server) build(d *datadir.Dir) error {
 		po.Journal, po.State = d.Journal, d.State
 		po.Also = []ingest.Publisher{storeApplier{d.History}}
 		po.ReleaseSynced = policy.Mode == journal.FsyncAlways
-		po.Checkpoint = &ingest.Checkpoint{Dir: d.StateDir(), Bars: barState(d.Bars)}
+		po.Checkpoint = &ingest.Checkpoint{Dir: d.StateDir(), Bars: d.Bars}
 		if s.kind.derivesBars() {
 			po.Bars = d.Bars
 		}
@@ -156,12 +156,6 @@ func (s *Server) build(d *datadir.Dir) error {
 	rest := httpapi.New(httpapi.Options{Store: d.History, Keys: s.keys, Logger: s.log, Now: s.feedClock})
 	s.mux = s.routes(rest)
 	return nil
-}
-
-// barState is the live bar builder as the checkpoint sees it.
-func barState(b any) ingest.BarState {
-	bs, _ := b.(ingest.BarState)
-	return bs
 }
 
 // storeApplier adapts the history store to the pipeline's Publisher.
