@@ -208,10 +208,6 @@ func (p *parser) parseAuctions(v url.Values, symbol string) (auctionRequest, *ap
 // limit counts days, as the SDK counts them, and a day is never split
 // across pages.
 func (h *Handler) auctions(w http.ResponseWriter, r *http.Request, v url.Values) {
-	if h.opts.Auctions == nil {
-		h.fail(w, r, notServed("auction data"))
-		return
-	}
 	req, aerr := h.parser.parseAuctions(v, r.PathValue("symbol"))
 	if aerr != nil {
 		h.fail(w, r, aerr)

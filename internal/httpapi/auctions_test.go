@@ -193,4 +193,13 @@ func TestAuctionScan(t *testing.T) {
 			t.Fatalf("print %d: seq %d, want %d", i, got[i].Seq, wantAuction[i].Seq)
 		}
 	}
+
+	// Without an AuctionStore the handler scans its Store's trades, and
+	// answers as it answers from the index.
+	q := "/v2/stocks/auctions?symbols=AAPL&start=2024-03-04&end=2024-03-09"
+	scanned := getJSON(t, newEnv(t, httpapi.Options{Store: store}).srv.URL+q, nil)
+	indexed := getJSON(t, newEnv(t, httpapi.Options{Auctions: &fakeAuctions{prints: prints}}).srv.URL+q, nil)
+	if scanned.status != 200 || string(scanned.body) != string(indexed.body) || !strings.Contains(string(scanned.body), `"d":"2024-03-08"`) {
+		t.Fatalf("scanned %d %.300s\nindexed %.300s", scanned.status, scanned.body, indexed.body)
+	}
 }

@@ -245,6 +245,12 @@ func TestCryptoErrors(t *testing.T) {
 			}
 		})
 	}
+	// Alpaca's invalid symbol error has no code: with one, ccxt would raise
+	// BadRequest (it matches codes first) instead of BadSymbol.
+	r := getJSON(t, e.srv.URL+"/v1beta3/crypto/us/trades?symbols=BTCUSD", nil)
+	if want := `{"message":"Invalid symbol(s): BTCUSD does not match ^[A-Z0-9]+/[A-Z0-9]+$"}`; string(r.body) != want {
+		t.Errorf("invalid symbol: %s, want %s", r.body, want)
+	}
 	// Parameters of the stock endpoints mean nothing here and are ignored,
 	// as Alpaca ignores unknown parameters.
 	if r := getJSON(t, e.srv.URL+"/v1beta3/crypto/us/trades?symbols=BTC/USD&feed=nasdaq&currency=EUR&adjustment=x", nil); r.status != 200 {

@@ -18,7 +18,7 @@
 //	/v2/stocks/trades/latest     /v2/stocks/{symbol}/trades/latest
 //	/v2/stocks/quotes/latest     /v2/stocks/{symbol}/quotes/latest
 //	/v2/stocks/snapshots         /v2/stocks/{symbol}/snapshot
-//	/v2/stocks/auctions          /v2/stocks/{symbol}/auctions   (Options.Auctions)
+//	/v2/stocks/auctions          /v2/stocks/{symbol}/auctions
 //	/v2/stocks/meta/exchanges    /v2/stocks/meta/conditions/{trade|quote}?tape=A|B|C
 //
 // Crypto data, from Options.Crypto, for any {loc} of us, us-1, us-2, eu-1

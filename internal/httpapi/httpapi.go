@@ -41,8 +41,9 @@ type Options struct {
 	Crypto CryptoStore
 	// News answers /v1beta1/news. Nil: not served.
 	News NewsStore
-	// Auctions answers /v2/stocks/auctions. Nil: not served. AuctionScan
-	// answers it from Store's trades.
+	// Auctions answers /v2/stocks/auctions. Nil: AuctionScan over Store's
+	// trades, which reads the minutes after each bell; a store that
+	// indexes its auction prints answers long ranges far cheaper.
 	Auctions AuctionStore
 	// StockScreener and CryptoScreener rank the screener's symbols. Nil:
 	// read from Store's (Crypto's) symbols and snapshots, one symbol at a
@@ -111,6 +112,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.CryptoScreener == nil && o.Crypto != nil {
 		o.CryptoScreener = SnapshotScreener{Symbols: o.Crypto.CryptoSymbols, Snapshot: o.Crypto.CryptoSnapshot, Crypto: true}
+	}
+	if o.Auctions == nil {
+		o.Auctions = AuctionScan{Trades: o.Store}
 	}
 	if o.StockSymbols == nil {
 		o.StockSymbols = o.Store.Symbols

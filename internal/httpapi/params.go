@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"fmt"
 	"math"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -260,11 +262,13 @@ func (p *parser) parseSymbols(s string) ([]string, *apiError) {
 }
 
 // parseCryptoSymbols parses the symbols of a crypto request: BASE/QUOTE
-// pairs, upper-cased, sorted and unique. An invalid one is refused with
-// Alpaca's message, which ccxt maps to its BadSymbol error.
+// pairs, upper-cased, sorted and unique. An invalid one is refused as
+// Alpaca refuses it, a 400 with its message and no code, which ccxt maps
+// to its BadSymbol error (with a code it would match the code first and
+// raise BadRequest).
 func (p *parser) parseCryptoSymbols(s string) ([]string, *apiError) {
 	return p.symbolList(s, canonicalPair, func(part string) *apiError {
-		return badRequest("Invalid symbol(s): %s does not match ^[A-Z0-9]+/[A-Z0-9]+$", clip(part))
+		return &apiError{status: http.StatusBadRequest, msg: fmt.Sprintf("Invalid symbol(s): %s does not match ^[A-Z0-9]+/[A-Z0-9]+$", clip(part))}
 	})
 }
 
