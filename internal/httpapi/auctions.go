@@ -52,6 +52,11 @@ func (s AuctionScan) AuctionPrints(ctx context.Context, symbol string, start, en
 	var out []market.Event
 	from, to := calendar.DateOf(time.Unix(0, start)), calendar.DateOf(time.Unix(0, end))
 	for _, day := range calendar.Days(from, to) {
+		// A wide range is many small queries; stop as soon as the request
+		// is over, whether or not the store checks its context.
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		for _, bell := range []time.Time{day.Open, day.Close} {
 			q := history.Query{Symbols: []string{symbol}, Start: max(start, bell.UnixNano()),
 				End: min(end, bell.Add(window).UnixNano()), Limit: maxLimit}
