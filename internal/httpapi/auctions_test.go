@@ -147,6 +147,10 @@ func TestAuctionsErrors(t *testing.T) {
 			}
 		})
 	}
+	slow := newEnv(t, httpapi.Options{Store: &fakeStore{data: sharedData(), block: true}, Timeout: 20 * time.Millisecond})
+	if r := getJSON(t, slow.srv.URL+"/v2/stocks/auctions?symbols=AAPL&start=1990-01-01&end=2024-03-05", nil); r.status != 504 {
+		t.Errorf("a scan past the timeout: %d %s", r.status, r.body)
+	}
 	failing := newEnv(t, httpapi.Options{Auctions: httpapi.AuctionScan{Trades: &fakeStore{data: sharedData(), err: history.ErrClosed}}})
 	if r := getJSON(t, failing.srv.URL+"/v2/stocks/auctions?symbols=AAPL&start=2024-03-04&end=2024-03-05", nil); r.status != 503 {
 		t.Errorf("closed store: %d %s", r.status, r.body)
