@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -116,4 +117,48 @@ func (w *discardWriter) WriteHeader(int)     {}
 func (w *discardWriter) Write(p []byte) (int, error) {
 	w.n += len(p)
 	return io.Discard.Write(p)
+}
+
+// BenchmarkScreener serves /v1beta1/screener/stocks/movers over 8,000
+// symbols: recomputed every request from a source that lists its rows in
+// one pass (what a store implementing ScreenerSource costs), from a real
+// history store read symbol by symbol through its snapshots (the
+// default), and reused within the screener interval (the default
+// behaviour).
+func BenchmarkScreener(b *testing.B) {
+	const n = 8000
+	rows := make([]httpapi.ScreenRow, n)
+	for i := range rows {
+		p := 10 + float64(i%500)
+		rows[i] = httpapi.ScreenRow{Symbol: symbolName(i), Day: screenDay, Close: p + float64(i%7) - 3, Volume: uint64(1000 + i*7%5000),
+			TradeCount: uint64(10 + i%900), PrevClose: p}
+	}
+	// The history store is built once, for the two variants that read it;
+	// closing it writes 8,000 symbols' files, which takes seconds.
+	hs := sync.OnceValue(func() httpapi.Store { return historyStore(b, n) })
+	for _, tc := range []struct {
+		name     string
+		opts     func() httpapi.Options
+		interval time.Duration
+	}{
+		{"bulk", func() httpapi.Options {
+			return httpapi.Options{Store: &fakeStore{data: sharedData()}, StockScreener: &rowsSource{rows: rows}}
+		}, -1},
+		{"history_snapshots", func() httpapi.Options { return httpapi.Options{Store: hs()} }, -1},
+		{"cached", func() httpapi.Options { return httpapi.Options{Store: hs()} }, 0},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			opts := tc.opts()
+			opts.ScreenerInterval = tc.interval
+			h := httpapi.New(opts)
+			req := httptest.NewRequest("GET", "/v1beta1/screener/stocks/movers?top=50", nil)
+			w := &discardWriter{header: http.Header{}}
+			h.ServeHTTP(w, req) // the first computation, outside the timing for "cached"
+			b.ReportAllocs()
+			for b.Loop() {
+				clear(w.header)
+				h.ServeHTTP(w, req)
+			}
+		})
+	}
 }

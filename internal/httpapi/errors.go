@@ -10,9 +10,10 @@ import (
 // them apart. The 400 and 404 codes follow the same scheme (HTTP status
 // times 100,000 plus a detail), as Alpaca's trading API uses them.
 const (
-	codeBadRequest = 40010001
-	codeNotFound   = 40410000
-	codeInvalid    = 42210000
+	codeBadRequest   = 40010001
+	codeUnauthorized = 40110000
+	codeNotFound     = 40410000
+	codeInvalid      = 42210000
 )
 
 // apiError is an error response in Alpaca's shape: {"code":N,"message":"…"},
@@ -39,6 +40,7 @@ func badRequest(format string, args ...any) *apiError {
 // carry file paths and other internals, which go to the log instead.
 var (
 	errForbidden        = &apiError{status: http.StatusForbidden, msg: "forbidden"}
+	errUnauthorized     = &apiError{status: http.StatusUnauthorized, code: codeUnauthorized, msg: "request is not authorized"}
 	errNotFound         = &apiError{status: http.StatusNotFound, msg: "not found"}
 	errMethodNotAllowed = &apiError{status: http.StatusMethodNotAllowed, msg: "method not allowed"}
 	errInternal         = &apiError{status: http.StatusInternalServerError, msg: "internal server error"}
@@ -51,6 +53,11 @@ var (
 // symbol Tape has nothing for.
 func noData(what, symbol string) *apiError {
 	return &apiError{status: http.StatusNotFound, code: codeNotFound, msg: "no " + what + " found for " + symbol}
+}
+
+// notServed is the 404 of an endpoint whose store Tape was not given.
+func notServed(what string) *apiError {
+	return &apiError{status: http.StatusNotFound, code: codeNotFound, msg: "not found: this Tape serves no " + what}
 }
 
 // appendError appends e's JSON body.

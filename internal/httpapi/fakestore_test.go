@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"cmp"
 	"context"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -71,6 +72,23 @@ func (s *fakeStore) Snapshot(symbol string) (history.Snapshot, bool) {
 	}
 	ok := snap.LatestTrade != nil || snap.LatestQuote != nil || snap.MinuteBar != nil || snap.DailyBar != nil
 	return snap, ok
+}
+
+// Symbols lists the symbols with any data, sorted.
+func (s *fakeStore) Symbols() []string {
+	seen := map[string]bool{}
+	for sym := range s.data.trades {
+		seen[sym] = true
+	}
+	for sym := range s.data.quotes {
+		seen[sym] = true
+	}
+	for _, bySym := range s.data.bars {
+		for sym := range bySym {
+			seen[sym] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
 }
 
 func last(evs []market.Event) (market.Event, bool) {

@@ -16,11 +16,17 @@ var fuzzPaths = []string{
 	"/v2/stocks/bars", "/v2/stocks/AAPL/bars", "/v2/stocks/trades", "/v2/stocks/BRK.B/trades",
 	"/v2/stocks/quotes", "/v2/stocks/MSFT/quotes", "/v2/stocks/trades/latest", "/v2/stocks/AAPL/quotes/latest",
 	"/v2/stocks/bars/latest", "/v2/stocks/snapshots", "/v2/stocks/SPY/snapshot",
+	"/v1beta3/crypto/us/bars", "/v1beta3/crypto/us/trades", "/v1beta3/crypto/us-1/quotes", "/v1beta3/crypto/us/latest/trades",
+	"/v1beta3/crypto/us/latest/orderbooks", "/v1beta3/crypto/us/snapshots", "/v1beta1/news", "/v2/stocks/auctions",
+	"/v2/stocks/AAPL/auctions", "/v1beta1/screener/stocks/most-actives", "/v1beta1/screener/crypto/movers",
+	"/v1/corporate-actions", "/v2/stocks/meta/conditions/trade", "/v2/calendar", "/v2/assets", "/v2/corporate_actions/announcements",
 }
 
 // FuzzQueryParams sends arbitrary query strings to every endpoint. Seeds
 // are the queries the Go SDK sends (url.Values.Encode of setBaseQuery,
-// setQueryBarRequest and setQueryLimit) plus hand-written edge cases. The
+// setQueryBarRequest and setQueryLimit), those of its crypto, news,
+// auctions, corporate actions and trading calls, ccxt's, and hand-written
+// edge cases. The
 // invariants: no panic, no 5xx, every refusal a 4xx in Alpaca's error
 // shape, every success valid JSON, and a next_page_token that the same
 // query accepts.
@@ -38,12 +44,24 @@ func FuzzQueryParams(f *testing.F) {
 		"symbols=%zz&timeframe=%00&limit=%2B1&sort=DESC",
 		"symbols=A;B&start=2024-02-30&end=0000-01-01T00:00:00Z",
 		"",
+		// ccxt's alpaca exchange (urlencoded; since as an ISO date in ms).
+		"symbols=BTC%2FUSD&timeframe=1min&limit=100&start=2024-03-04T09%3A30%3A00.000Z",
+		"symbols=BTC%2FUSD%2CETH%2FUSD",
+		// The SDKs' crypto, news, auctions and trading API queries.
+		"end=2024-03-06T00%3A00%3A00Z&limit=3000&sort=desc&start=2024-03-04T09%3A30%3A00Z&symbols=BTC%2FUSD%2CETH%2FUSD&timeframe=1Min",
+		"exclude_contentless=true&include_content=true&limit=7&sort=asc&start=2024-03-04T09%3A40%3A00Z&symbols=AAPL%2CBTCUSD",
+		"end=2024-03-30T00%3A00%3A00Z&feed=sip&limit=3&start=2024-03-01T00%3A00%3A00Z&symbols=AAPL",
+		"by=trades&top=5", "top=50", "tape=C", "start=2024-11-25&end=2024-12-03&date_type=SETTLEMENT",
+		"asset_class=crypto&status=active", "attributes=has_options&exchange=NASDAQ",
+		"ca_types=Dividend&since=2024-01-01&until=2024-03-01",
+		"limit=10&symbols=AAPL%2CTSLA&types=cash_dividend%2Cforward_split&start=2024-01-01&end=2024-06-30&sort=desc",
 	} {
 		for i := range fuzzPaths {
 			f.Add(uint8(i), q)
 		}
 	}
-	h := httpapi.New(httpapi.Options{Store: &fakeStore{data: sharedData()}, Now: func() time.Time { return testNow }})
+	h := httpapi.New(httpapi.Options{Store: &fakeStore{data: sharedData()}, Crypto: newFakeCrypto(), News: &fakeNews{articles: newsData()},
+		Auctions: &fakeAuctions{prints: auctionData("AAPL", "MSFT")}, Now: func() time.Time { return testNow }})
 	serve := func(t *testing.T, path, rawQuery string) (int, []byte) {
 		req := httptest.NewRequest("GET", "http://tape"+path, nil)
 		req.URL.RawQuery = rawQuery

@@ -166,8 +166,8 @@ func TestErrors(t *testing.T) {
 		{"latest unknown symbol", "/v2/stocks/NOPE/trades/latest", 404, "no trade found for NOPE"},
 		{"latest bar unknown symbol", "/v2/stocks/NOPE/bars/latest", 404, "no bar found for NOPE"},
 		{"snapshot unknown symbol", "/v2/stocks/NOPE/snapshot", 404, "no snapshot found for NOPE"},
-		{"unknown path", "/v2/stocks/AAPL/auctions", 404, "not found"},
-		{"meta not served", "/v2/stocks/meta/exchanges", 404, "not found"},
+		{"unknown path", "/v2/stocks/AAPL/fundamentals", 404, "not found"},
+		{"options not served", "/v1beta1/options/bars?symbols=AAPL240419P00140000", 404, "not found"},
 		{"trailing slash", "/v2/stocks/bars/", 404, "not found"},
 	}
 	for _, tc := range tests {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	_ "time/tzdata" // the default Location must load on hosts without a zoneinfo database
@@ -14,9 +15,12 @@ import (
 	"github.com/tapehq/tape/internal/market"
 )
 
-// Store is what the API reads. Trades, Quotes and Bars follow the contract
-// of history.Query and history.Result; the Latest methods and Snapshot
-// report false when they have nothing for the symbol.
+// Store is what the stock endpoints read. Trades, Quotes and Bars follow
+// the contract of history.Query and history.Result; the Latest methods and
+// Snapshot report false when they have nothing for the symbol. Symbols
+// lists the symbols the store has data for (the screener ranks them, and
+// /v2/assets lists them unless Options.StockSymbols says otherwise).
+// *history.Store implements it.
 type Store interface {
 	Trades(ctx context.Context, q history.Query) (history.Result, error)
 	Quotes(ctx context.Context, q history.Query) (history.Result, error)
@@ -25,21 +29,44 @@ type Store interface {
 	LatestQuote(symbol string) (market.Event, bool)
 	LatestBar(symbol string) (market.Event, bool)
 	Snapshot(symbol string) (history.Snapshot, bool)
+	Symbols() []string
 }
 
-// Options configures a Handler. Zero fields take the documented defaults.
+// Options configures a Handler. Zero fields take the documented defaults;
+// an optional store left nil turns its endpoints into 404s that say so.
 type Options struct {
-	// Store answers the queries. Required.
+	// Store answers the stock endpoints. Required.
 	Store Store
+	// Crypto answers /v1beta3/crypto/{loc}/…. Nil: not served.
+	Crypto CryptoStore
+	// News answers /v1beta1/news. Nil: not served.
+	News NewsStore
+	// Auctions answers /v2/stocks/auctions. Nil: AuctionScan over Store's
+	// trades, which reads the minutes after each bell; a store that
+	// indexes its auction prints answers long ranges far cheaper.
+	Auctions AuctionStore
+	// StockScreener and CryptoScreener rank the screener's symbols. Nil:
+	// read from Store's (Crypto's) symbols and snapshots, one symbol at a
+	// time (see SnapshotScreener); a store that can list its daily bars in
+	// one pass should implement ScreenerSource itself.
+	StockScreener  ScreenerSource
+	CryptoScreener ScreenerSource
+	// StockSymbols and CryptoSymbols list the assets of /v2/assets: the
+	// stocks and crypto pairs ("BTC/USD") Tape serves, such as the
+	// simulator's or --symbols. Called once per request. Nil: the symbols
+	// Store (Crypto) has data for.
+	StockSymbols  func() []string
+	CryptoSymbols func() []string
 	// Keys authenticates requests; nil or open keys accept any (or no)
 	// credentials.
 	Keys *auth.Keys
 	// Logger receives internal errors (500s) and, at debug level, refused
 	// requests. Nil discards.
 	Logger *slog.Logger
-	// Now returns the current time, which is the default end of a query
-	// and decides what "today" is for the default start. Default
-	// time.Now.
+	// Now returns the current time: the default end of a query, what
+	// "today" is for the default start, the time of /v2/clock and of the
+	// screener. Tape passes its feed's clock, which a simulator may run
+	// ahead of the wall clock. Default time.Now.
 	Now func() time.Time
 	// Location is where a day starts: the default start ("the beginning of
 	// the current day") and a YYYY-MM-DD start or end are midnight there.
@@ -50,6 +77,11 @@ type Options struct {
 	// MaxSymbols bounds the symbols of one request (400 beyond). Default
 	// 1000.
 	MaxSymbols int
+	// ScreenerInterval is how long a screener ranking is reused before it
+	// is computed again (Alpaca's are recomputed periodically too, and say
+	// when in last_updated). Default 1 s of wall-clock time; negative
+	// computes every request.
+	ScreenerInterval time.Duration
 }
 
 func (o *Options) setDefaults() {
@@ -72,14 +104,35 @@ func (o *Options) setDefaults() {
 	if o.MaxSymbols <= 0 {
 		o.MaxSymbols = 1000
 	}
+	if o.ScreenerInterval == 0 {
+		o.ScreenerInterval = time.Second
+	}
+	if o.StockScreener == nil {
+		o.StockScreener = SnapshotScreener{Symbols: o.Store.Symbols, Snapshot: o.Store.Snapshot}
+	}
+	if o.CryptoScreener == nil && o.Crypto != nil {
+		o.CryptoScreener = SnapshotScreener{Symbols: o.Crypto.CryptoSymbols, Snapshot: o.Crypto.CryptoSnapshot, Crypto: true}
+	}
+	if o.Auctions == nil {
+		o.Auctions = AuctionScan{Trades: o.Store}
+	}
+	if o.StockSymbols == nil {
+		o.StockSymbols = o.Store.Symbols
+	}
+	if o.CryptoSymbols == nil && o.Crypto != nil {
+		o.CryptoSymbols = o.Crypto.CryptoSymbols
+	}
 }
 
-// Handler serves Alpaca's historical stock data API (the /v2/stocks/…
-// paths) from a Store. It is safe for concurrent use.
+// Handler serves Alpaca's market data REST API and the market endpoints
+// of its trading API (see the package documentation for the paths). It is
+// safe for concurrent use.
 type Handler struct {
-	opts   Options
-	parser parser
-	mux    *http.ServeMux
+	opts     Options
+	parser   parser
+	mux      *http.ServeMux
+	assets   assetCache
+	screener [2]screenerCache // stocks, crypto
 }
 
 // New returns a Handler for opts. It panics if opts.Store is nil, a
@@ -94,61 +147,141 @@ func New(opts Options) *Handler {
 		parser: parser{now: opts.Now, loc: opts.Location, maxSymbols: opts.MaxSymbols},
 		mux:    http.NewServeMux(),
 	}
-	// Patterns carry no method: ServeHTTP admits only GET, so that HEAD
-	// (which a "GET" pattern would also match) and every other method get
-	// a JSON 405. The mux prefers /v2/stocks/trades/latest over
-	// /v2/stocks/{symbol}/trades/latest because it is more specific.
-	for _, k := range []kind{kindTrades, kindQuotes, kindBars} {
-		h.mux.HandleFunc("/v2/stocks/"+k.String(), h.history(k))
-		h.mux.HandleFunc("/v2/stocks/{symbol}/"+k.String(), h.history(k))
-		h.mux.HandleFunc("/v2/stocks/"+k.String()+"/latest", h.latest(k))
-		h.mux.HandleFunc("/v2/stocks/{symbol}/"+k.String()+"/latest", h.latest(k))
-	}
-	h.mux.HandleFunc("/v2/stocks/snapshots", h.snapshots)
-	h.mux.HandleFunc("/v2/stocks/{symbol}/snapshot", h.snapshots)
-	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { h.fail(w, r, errNotFound) })
+	h.routes()
 	return h
 }
 
-// ServeHTTP checks the method and the credentials, then routes.
+// access is who may call an endpoint, and how a refusal reads.
+type access uint8
+
+const (
+	// dataAccess: the market data API. Missing or wrong credentials get
+	// 403 {"message":"forbidden"} (Alpaca's market data FAQ).
+	dataAccess access = iota
+	// tradingAccess: the trading API (clock, calendar, assets). Missing or
+	// wrong credentials get 401 {"code":40110000,"message":"request is not
+	// authorized"}, as the trading API answers them.
+	tradingAccess
+	// openAccess: crypto market data, which Alpaca serves without
+	// credentials (its API reference lists no security for them). Wrong
+	// credentials are still refused, with the data API's 403, so that a
+	// misconfigured client learns it here rather than against Alpaca.
+	openAccess
+)
+
+// endpoint is a handler that receives the request's parsed query.
+type endpoint func(w http.ResponseWriter, r *http.Request, v url.Values)
+
+// handle registers f for pattern behind the access check and strict query
+// parsing.
+func (h *Handler) handle(pattern string, a access, f endpoint) {
+	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if e := h.authorize(r, a); e != nil {
+			h.fail(w, r, e)
+			return
+		}
+		v, e := parseQuery(r.URL.RawQuery)
+		if e != nil {
+			h.fail(w, r, e)
+			return
+		}
+		f(w, r, v)
+	})
+}
+
+// routes registers every endpoint. Patterns carry no method: ServeHTTP
+// admits only GET, so that HEAD (which a "GET" pattern would also match)
+// and every other method get a JSON 405. The mux prefers a literal segment
+// to a wildcard (/v2/stocks/trades/latest over
+// /v2/stocks/{symbol}/trades/latest).
+func (h *Handler) routes() {
+	for _, k := range []kind{kindTrades, kindQuotes, kindBars} {
+		h.handle("/v2/stocks/"+k.String(), dataAccess, h.history(k))
+		h.handle("/v2/stocks/{symbol}/"+k.String(), dataAccess, h.history(k))
+		h.handle("/v2/stocks/"+k.String()+"/latest", dataAccess, h.latest(k))
+		h.handle("/v2/stocks/{symbol}/"+k.String()+"/latest", dataAccess, h.latest(k))
+	}
+	h.handle("/v2/stocks/snapshots", dataAccess, h.snapshots)
+	h.handle("/v2/stocks/{symbol}/snapshot", dataAccess, h.snapshots)
+	h.handle("/v2/stocks/auctions", dataAccess, h.auctions)
+	h.handle("/v2/stocks/{symbol}/auctions", dataAccess, h.auctions)
+	h.handle("/v2/stocks/meta/exchanges", dataAccess, h.exchanges)
+	h.handle("/v2/stocks/meta/conditions/{ticktype}", dataAccess, h.conditions)
+
+	for _, k := range []kind{kindCryptoTrades, kindCryptoQuotes, kindCryptoBars} {
+		h.handle("/v1beta3/crypto/{loc}/"+k.String(), openAccess, h.cryptoHistory(k))
+		h.handle("/v1beta3/crypto/{loc}/latest/"+k.String(), openAccess, h.cryptoLatest(k))
+	}
+	h.handle("/v1beta3/crypto/{loc}/latest/orderbooks", openAccess, h.cryptoOrderbooks)
+	h.handle("/v1beta3/crypto/{loc}/snapshots", openAccess, h.cryptoSnapshots)
+
+	h.handle("/v1beta1/news", dataAccess, h.news)
+	h.handle("/v1beta1/screener/stocks/most-actives", dataAccess, h.mostActives)
+	h.handle("/v1beta1/screener/{market}/movers", dataAccess, h.movers)
+	h.handle("/v1/corporate-actions", dataAccess, h.corporateActions)
+
+	h.handle("/v2/clock", tradingAccess, h.clock)
+	h.handle("/v2/calendar", tradingAccess, h.calendar)
+	h.handle("/v2/assets", tradingAccess, h.assetList)
+	h.handle("/v2/assets/{id...}", tradingAccess, h.asset)
+	h.handle("/v2/corporate_actions/announcements", tradingAccess, h.announcements)
+	h.handle("/v2/corporate_actions/announcements/{id}", tradingAccess, h.announcement)
+
+	// Everything else, under any prefix the handler is mounted at, is a
+	// JSON 404, not Go's plain-text one: a client must be able to decode
+	// every answer. No credentials are needed to learn that a path does
+	// not exist.
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { h.fail(w, r, errNotFound) })
+}
+
+// ServeHTTP checks the method, then routes.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
 		h.fail(w, r, errMethodNotAllowed)
 		return
 	}
-	if !h.authorized(r) {
-		h.fail(w, r, errForbidden)
-		return
-	}
 	h.mux.ServeHTTP(w, r)
 }
 
-// authorized reports whether r carries an accepted key pair: Alpaca's
-// APCA-API-KEY-ID / APCA-API-SECRET-KEY headers, or HTTP Basic key:secret
-// as Alpaca's Broker API sends it. OAuth bearer tokens are not supported:
-// Tape has no OAuth apps to issue them. Alpaca's data API answers missing
-// and wrong credentials alike with 403 (its market data FAQ), so Tape does
-// too.
-func (h *Handler) authorized(r *http.Request) bool {
+// authorize returns nil if r may call an endpoint of access a, else the
+// refusal. Credentials are Alpaca's APCA-API-KEY-ID / APCA-API-SECRET-KEY
+// headers, or HTTP Basic key:secret as Alpaca's Broker API sends them.
+// OAuth bearer tokens are not supported: Tape has no OAuth apps to issue
+// them.
+func (h *Handler) authorize(r *http.Request, a access) *apiError {
 	keys := h.opts.Keys
 	if keys.Open() {
-		return true
+		return nil
 	}
+	key, secret, given := credentials(r)
+	switch {
+	case given && keys.Check(key, secret):
+		return nil
+	case !given && a == openAccess:
+		return nil
+	case a == tradingAccess:
+		return errUnauthorized
+	}
+	return errForbidden
+}
+
+// credentials returns the key pair r carries, and whether it carries one.
+func credentials(r *http.Request) (key, secret string, ok bool) {
 	if key := r.Header.Get("APCA-API-KEY-ID"); key != "" {
-		return keys.Check(key, r.Header.Get("APCA-API-SECRET-KEY"))
+		return key, r.Header.Get("APCA-API-SECRET-KEY"), true
 	}
 	if key, secret, ok := r.BasicAuth(); ok {
-		return keys.Check(key, secret)
+		return key, secret, true
 	}
-	return false
+	return "", "", r.Header.Get("Authorization") != ""
 }
 
 // history serves the trades, quotes or bars of kind k, in the multi-symbol
 // form or, with a {symbol} in the path, the single-symbol form.
-func (h *Handler) history(k kind) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		req, aerr := h.parser.parseHistory(r.URL.Query(), k, r.PathValue("symbol"))
+func (h *Handler) history(k kind) endpoint {
+	return func(w http.ResponseWriter, r *http.Request, v url.Values) {
+		req, aerr := h.parser.parseHistory(v, k, r.PathValue("symbol"))
 		if aerr != nil {
 			h.fail(w, r, aerr)
 			return
@@ -169,24 +302,29 @@ func (h *Handler) history(k kind) http.HandlerFunc {
 			h.storeFailed(ctx, w, r, err)
 			return
 		}
-		p := page{kind: k, events: res.Events, currency: req.currency}
-		if req.single {
-			p.single = req.query.Symbols[0]
-		}
-		if res.Next != nil {
-			p.token = encodeToken(&pageToken{start: req.query.Start, end: req.query.End, cursor: *res.Next}, req.hash)
-		}
-		buf := getBuffer()
-		defer putBuffer(buf)
-		*buf = appendPage((*buf)[:0], &p)
-		h.write(w, r, http.StatusOK, *buf)
+		h.writePage(w, r, &req, res)
 	}
+}
+
+// writePage answers a history request with the store's result.
+func (h *Handler) writePage(w http.ResponseWriter, r *http.Request, req *historyRequest, res history.Result) {
+	p := page{kind: req.kind, events: res.Events, currency: req.currency}
+	if req.single {
+		p.single = req.query.Symbols[0]
+	}
+	if res.Next != nil {
+		p.token = encodeToken(&pageToken{start: req.query.Start, end: req.query.End, cursor: *res.Next}, req.hash)
+	}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	*buf = appendPage((*buf)[:0], &p)
+	h.write(w, r, http.StatusOK, *buf)
 }
 
 // latest serves the latest trade, quote or minute bar per symbol. The
 // multi form leaves out symbols without data (the SDK's GetLatestTrade
 // turns a missing key into nil, nil); the single form answers them 404.
-func (h *Handler) latest(k kind) http.HandlerFunc {
+func (h *Handler) latest(k kind) endpoint {
 	get := h.opts.Store.LatestTrade
 	switch k {
 	case kindQuotes:
@@ -194,9 +332,9 @@ func (h *Handler) latest(k kind) http.HandlerFunc {
 	case kindBars:
 		get = h.opts.Store.LatestBar
 	}
-	return func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request, v url.Values) {
 		symbol := r.PathValue("symbol")
-		req, aerr := h.parser.parseLatest(r.URL.Query(), symbol)
+		req, aerr := h.parser.parseLatest(v, symbol)
 		if aerr != nil {
 			h.fail(w, r, aerr)
 			return
@@ -225,9 +363,9 @@ func (h *Handler) latest(k kind) http.HandlerFunc {
 }
 
 // snapshots serves /v2/stocks/snapshots and /v2/stocks/{symbol}/snapshot.
-func (h *Handler) snapshots(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) snapshots(w http.ResponseWriter, r *http.Request, v url.Values) {
 	symbol := r.PathValue("symbol")
-	req, aerr := h.parser.parseLatest(r.URL.Query(), symbol)
+	req, aerr := h.parser.parseLatest(v, symbol)
 	if aerr != nil {
 		h.fail(w, r, aerr)
 		return

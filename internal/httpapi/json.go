@@ -103,6 +103,103 @@ func appendBar(b []byte, e *market.Event) []byte {
 	return append(b, '}')
 }
 
+// appendCryptoTrade appends a crypto trade: fractional size, taker side
+// "tks" ("-" when the source did not say), no exchange, conditions or tape.
+func appendCryptoTrade(b []byte, e *market.Event) []byte {
+	t := &e.CryptoTrade
+	b = append(b, `{"t":`...)
+	b = appendTime(b, e.Time)
+	b = append(b, `,"p":`...)
+	b = appendFloat(b, t.Price)
+	b = append(b, `,"s":`...)
+	b = appendFloat(b, t.Size)
+	b = append(b, `,"tks":`...)
+	side := t.TakerSide
+	if side == 0 {
+		side = '-'
+	}
+	b = appendChar(b, side)
+	b = append(b, `,"i":`...)
+	b = appendInt(b, t.ID)
+	return append(b, '}')
+}
+
+// appendCryptoQuote appends a crypto quote: fractional sizes, no
+// exchanges, conditions or tape.
+func appendCryptoQuote(b []byte, e *market.Event) []byte {
+	q := &e.CryptoQuote
+	b = append(b, `{"t":`...)
+	b = appendTime(b, e.Time)
+	b = append(b, `,"bp":`...)
+	b = appendFloat(b, q.BidPrice)
+	b = append(b, `,"bs":`...)
+	b = appendFloat(b, q.BidSize)
+	b = append(b, `,"ap":`...)
+	b = appendFloat(b, q.AskPrice)
+	b = append(b, `,"as":`...)
+	b = appendFloat(b, q.AskSize)
+	return append(b, '}')
+}
+
+// appendCryptoBar appends a crypto bar: fractional volume. An event
+// without a CryptoBar payload appends a zero bar rather than panicking: a
+// store's mistake must not take the handler down.
+func appendCryptoBar(b []byte, e *market.Event) []byte {
+	var r market.CryptoBar
+	if e.CryptoBar != nil {
+		r = *e.CryptoBar
+	}
+	b = append(b, `{"t":`...)
+	b = appendTime(b, e.Time)
+	b = append(b, `,"o":`...)
+	b = appendFloat(b, r.Open)
+	b = append(b, `,"h":`...)
+	b = appendFloat(b, r.High)
+	b = append(b, `,"l":`...)
+	b = appendFloat(b, r.Low)
+	b = append(b, `,"c":`...)
+	b = appendFloat(b, r.Close)
+	b = append(b, `,"v":`...)
+	b = appendFloat(b, r.Volume)
+	b = append(b, `,"n":`...)
+	b = appendUint(b, r.TradeCount)
+	b = append(b, `,"vw":`...)
+	b = appendFloat(b, r.VWAP)
+	return append(b, '}')
+}
+
+// appendOrderbook appends a crypto order book,
+// {"t":…,"b":[{"p":…,"s":…},…],"a":[…]}, its levels as the store ordered
+// them (best first).
+func appendOrderbook(b []byte, e *market.Event) []byte {
+	var ob market.Orderbook
+	if e.Orderbook != nil {
+		ob = *e.Orderbook
+	}
+	b = append(b, `{"t":`...)
+	b = appendTime(b, e.Time)
+	b = append(b, `,"b":`...)
+	b = appendLevels(b, ob.Bids)
+	b = append(b, `,"a":`...)
+	b = appendLevels(b, ob.Asks)
+	return append(b, '}')
+}
+
+func appendLevels(b []byte, levels []market.BookLevel) []byte {
+	b = append(b, '[')
+	for i := range levels {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"p":`...)
+		b = appendFloat(b, levels[i].Price)
+		b = append(b, `,"s":`...)
+		b = appendFloat(b, levels[i].Size)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
 // appendItem appends e as an item of kind k. The request's kind decides
 // the shape, not e.Kind, so a store may return daily or updated bars on
 // the bars endpoint.
@@ -112,8 +209,14 @@ func appendItem(b []byte, k kind, e *market.Event) []byte {
 		return appendTrade(b, e)
 	case kindQuotes:
 		return appendQuote(b, e)
-	default:
+	case kindBars:
 		return appendBar(b, e)
+	case kindCryptoTrades:
+		return appendCryptoTrade(b, e)
+	case kindCryptoQuotes:
+		return appendCryptoQuote(b, e)
+	default:
+		return appendCryptoBar(b, e)
 	}
 }
 
@@ -234,18 +337,23 @@ func appendLatestSingle(b []byte, k kind, symbol string, e *market.Event, curren
 	return append(b, '}')
 }
 
-// appendSnapshotFields appends the five snapshot fields, without braces.
-func appendSnapshotFields(b []byte, s *history.Snapshot) []byte {
+// appendSnapshotFields appends the five snapshot fields, without braces,
+// as stock items or, with crypto set, crypto items.
+func appendSnapshotFields(b []byte, s *history.Snapshot, crypto bool) []byte {
+	trades, quotes, bars := kindTrades, kindQuotes, kindBars
+	if crypto {
+		trades, quotes, bars = kindCryptoTrades, kindCryptoQuotes, kindCryptoBars
+	}
 	b = append(b, `"latestTrade":`...)
-	b = appendOptItem(b, kindTrades, s.LatestTrade)
+	b = appendOptItem(b, trades, s.LatestTrade)
 	b = append(b, `,"latestQuote":`...)
-	b = appendOptItem(b, kindQuotes, s.LatestQuote)
+	b = appendOptItem(b, quotes, s.LatestQuote)
 	b = append(b, `,"minuteBar":`...)
-	b = appendOptItem(b, kindBars, s.MinuteBar)
+	b = appendOptItem(b, bars, s.MinuteBar)
 	b = append(b, `,"dailyBar":`...)
-	b = appendOptItem(b, kindBars, s.DailyBar)
+	b = appendOptItem(b, bars, s.DailyBar)
 	b = append(b, `,"prevDailyBar":`...)
-	return appendOptItem(b, kindBars, s.PrevDailyBar)
+	return appendOptItem(b, bars, s.PrevDailyBar)
 }
 
 // snapshotItem is one symbol's snapshot; ok is false when the store has
@@ -273,7 +381,7 @@ func appendSnapshots(b []byte, items []snapshotItem) []byte {
 			continue
 		}
 		b = append(b, '{')
-		b = appendSnapshotFields(b, &items[i].snap)
+		b = appendSnapshotFields(b, &items[i].snap, false)
 		b = append(b, '}')
 	}
 	return append(b, '}')
@@ -285,6 +393,28 @@ func appendSnapshot(b []byte, symbol string, s *history.Snapshot) []byte {
 	b = append(b, `{"symbol":`...)
 	b = appendString(b, symbol)
 	b = append(b, ',')
-	b = appendSnapshotFields(b, s)
+	b = appendSnapshotFields(b, s, false)
 	return append(b, '}')
+}
+
+// appendCryptoSnapshots appends {"snapshots":{"BTC/USD":{…},…}} with the
+// symbols that have data; the SDK's GetCryptoSnapshot turns a missing key
+// into nil, nil.
+func appendCryptoSnapshots(b []byte, items []snapshotItem) []byte {
+	b = append(b, `{"snapshots":{`...)
+	first := true
+	for i := range items {
+		if !items[i].ok {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendString(b, items[i].symbol)
+		b = append(b, ':', '{')
+		b = appendSnapshotFields(b, &items[i].snap, true)
+		b = append(b, '}')
+	}
+	return append(b, '}', '}')
 }

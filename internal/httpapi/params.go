@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"fmt"
 	"math"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -19,11 +21,25 @@ const (
 	kindTrades kind = iota
 	kindQuotes
 	kindBars
+	kindCryptoTrades
+	kindCryptoQuotes
+	kindCryptoBars
 )
+
+// crypto reports whether k is a crypto kind.
+func (k kind) crypto() bool { return k >= kindCryptoTrades }
+
+// base returns the stock kind of the same series: trades, quotes or bars.
+func (k kind) base() kind {
+	if k.crypto() {
+		return k - kindCryptoTrades
+	}
+	return k
+}
 
 // String returns the plural JSON key of the kind ("trades").
 func (k kind) String() string {
-	switch k {
+	switch k.base() {
 	case kindTrades:
 		return "trades"
 	case kindQuotes:
@@ -33,9 +49,18 @@ func (k kind) String() string {
 	}
 }
 
+// series names the kind's result stream in a page token's query hash, so
+// that a stock token cannot resume a crypto walk.
+func (k kind) series() string {
+	if k.crypto() {
+		return "crypto/" + k.String()
+	}
+	return k.String()
+}
+
 // singular returns the key of the single-symbol latest form ("trade").
 func (k kind) singular() string {
-	switch k {
+	switch k.base() {
 	case kindTrades:
 		return "trade"
 	case kindQuotes:
@@ -97,15 +122,18 @@ type parser struct {
 func (p *parser) parseHistory(v url.Values, k kind, symbol string) (historyRequest, *apiError) {
 	req := historyRequest{kind: k, single: symbol != ""}
 	var err *apiError
-	if req.single {
+	switch {
+	case k.crypto():
+		req.query.Symbols, err = p.parseCryptoSymbols(v.Get("symbols"))
+	case req.single:
 		req.query.Symbols, err = p.parsePathSymbol(symbol)
-	} else {
+	default:
 		req.query.Symbols, err = p.parseSymbols(v.Get("symbols"))
 	}
 	if err != nil {
 		return req, err
 	}
-	if k == kindBars {
+	if k.base() == kindBars {
 		s := v.Get("timeframe")
 		if s == "" {
 			return req, invalidParam("timeframe is required")
@@ -116,54 +144,41 @@ func (p *parser) parseHistory(v url.Values, k kind, symbol string) (historyReque
 		}
 		req.tf = tf
 	}
-	now := p.now()
 	rawStart, rawEnd := v.Get("start"), v.Get("end")
-	if rawStart == "" {
-		// Alpaca: "the beginning of the current day"; Tape's day is the
-		// trading day's, in Location.
-		y, m, d := now.In(p.loc).Date()
-		req.query.Start = time.Date(y, m, d, 0, 0, 0, 0, p.loc).UnixNano()
-	} else if req.query.Start, err = p.parseTime("start", rawStart); err != nil {
+	if req.query.Start, req.query.End, err = p.parseRange(rawStart, rawEnd); err != nil {
 		return req, err
 	}
-	if rawEnd == "" {
-		req.query.End = now.UnixNano()
-	} else if req.query.End, err = p.parseTime("end", rawEnd); err != nil {
+	if req.query.Limit, err = parseLimit(v.Get("limit"), defaultLimit, maxLimit); err != nil {
 		return req, err
 	}
-	if req.query.End < req.query.Start {
-		return req, invalidParam("end should not be before start")
-	}
-	if req.query.Limit, err = parseLimit(v.Get("limit")); err != nil {
+	sort, err := parseSort(v.Get("sort"), "asc")
+	if err != nil {
 		return req, err
 	}
-	sort := v.Get("sort")
-	switch sort {
-	case "", "asc":
-		sort = "asc"
-	case "desc":
-		req.query.Desc = true
-	default:
-		return req, invalidParam("invalid sort: want asc or desc")
-	}
-	if err = checkFeed(v.Get("feed"), historicalFeeds); err != nil {
-		return req, err
-	}
-	if k == kindBars {
-		if err = checkAdjustment(v.Get("adjustment")); err != nil {
+	req.query.Desc = sort == "desc"
+	// Crypto requests have no feed (it is the {loc} path segment),
+	// adjustment, asof or currency; Alpaca ignores them there, as it
+	// ignores any unknown parameter.
+	if !k.crypto() {
+		if err = checkFeed(v.Get("feed"), historicalFeeds); err != nil {
 			return req, err
 		}
-	}
-	if err = checkAsOf(v.Get("asof")); err != nil {
-		return req, err
-	}
-	if req.currency, err = parseCurrency(v.Get("currency")); err != nil {
-		return req, err
+		if k == kindBars {
+			if err = checkAdjustment(v.Get("adjustment")); err != nil {
+				return req, err
+			}
+		}
+		if err = checkAsOf(v.Get("asof")); err != nil {
+			return req, err
+		}
+		if req.currency, err = parseCurrency(v.Get("currency")); err != nil {
+			return req, err
+		}
 	}
 	req.hash = queryHash(k, req.query.Symbols, req.tf, rawStart, rawEnd, sort)
 	if tok := v.Get("page_token"); tok != "" {
 		t, ok := decodeToken(tok, req.hash)
-		if !ok {
+		if !ok || t.cursor.Symbol == "" {
 			return req, errInvalidToken
 		}
 		// The token's range replaces the defaults: a default end of "now"
@@ -174,6 +189,41 @@ func (p *parser) parseHistory(v url.Values, k kind, symbol string) (historyReque
 		req.query.After = &c
 	}
 	return req, nil
+}
+
+// parseRange parses start and end as the history endpoints take them:
+// start defaults to the beginning of the current day, end to now, and end
+// must not be before start.
+func (p *parser) parseRange(rawStart, rawEnd string) (start, end int64, err *apiError) {
+	now := p.now()
+	if rawStart == "" {
+		// Alpaca: "the beginning of the current day"; Tape's day is the
+		// trading day's, in Location.
+		y, m, d := now.In(p.loc).Date()
+		start = time.Date(y, m, d, 0, 0, 0, 0, p.loc).UnixNano()
+	} else if start, err = p.parseTime("start", rawStart); err != nil {
+		return 0, 0, err
+	}
+	if rawEnd == "" {
+		end = now.UnixNano()
+	} else if end, err = p.parseTime("end", rawEnd); err != nil {
+		return 0, 0, err
+	}
+	if end < start {
+		return 0, 0, invalidParam("end should not be before start")
+	}
+	return start, end, nil
+}
+
+// parseSort parses sort: asc or desc, def when absent.
+func parseSort(s, def string) (string, *apiError) {
+	switch s {
+	case "":
+		return def, nil
+	case "asc", "desc":
+		return s, nil
+	}
+	return "", invalidParam("invalid sort: want asc or desc")
 }
 
 // latestRequest is a validated request to a latest or snapshot endpoint.
@@ -206,6 +256,27 @@ func (p *parser) parseLatest(v url.Values, symbol string) (latestRequest, *apiEr
 // list of unique upper-case symbols. Empty entries ("A,,B", a trailing
 // comma) are skipped.
 func (p *parser) parseSymbols(s string) ([]string, *apiError) {
+	return p.symbolList(s, canonicalSymbol, func(part string) *apiError {
+		return badRequest("invalid symbol: %q", clip(part))
+	})
+}
+
+// parseCryptoSymbols parses the symbols of a crypto request: BASE/QUOTE
+// pairs, upper-cased, sorted and unique. An invalid one is refused as
+// Alpaca refuses it, a 400 with its message and no code, which ccxt maps
+// to its BadSymbol error (with a code it would match the code first and
+// raise BadRequest).
+func (p *parser) parseCryptoSymbols(s string) ([]string, *apiError) {
+	return p.symbolList(s, canonicalPair, func(part string) *apiError {
+		return &apiError{status: http.StatusBadRequest, msg: fmt.Sprintf("Invalid symbol(s): %s does not match ^[A-Z0-9]+/[A-Z0-9]+$", clip(part))}
+	})
+}
+
+// symbolList splits a comma-separated symbols parameter, canonicalises
+// each entry with canon and returns them sorted and unique. Empty entries
+// ("A,,B", a trailing comma) are skipped; an invalid one is refused with
+// invalid's error.
+func (p *parser) symbolList(s string, canon func(string) (string, bool), invalid func(string) *apiError) ([]string, *apiError) {
 	if s == "" {
 		return nil, badRequest("missing symbols")
 	}
@@ -219,9 +290,9 @@ func (p *parser) parseSymbols(s string) ([]string, *apiError) {
 		if part == "" {
 			continue
 		}
-		sym, ok := canonicalSymbol(part)
+		sym, ok := canon(part)
 		if !ok {
-			return nil, badRequest("invalid symbol: %q", clip(part))
+			return nil, invalid(part)
 		}
 		syms = append(syms, sym)
 	}
@@ -277,6 +348,35 @@ func canonicalSymbol(s string) (string, bool) {
 	return s, true
 }
 
+// canonicalPair upper-cases s and reports whether it is a crypto pair as
+// Alpaca's v1beta3 API names them: BASE/QUOTE, letters and digits, at most
+// maxSymbolLen long (BTC/USD, ETH/USDT, 1INCH/USD).
+func canonicalPair(s string) (string, bool) {
+	if len(s) > maxSymbolLen {
+		return "", false
+	}
+	base, quote, ok := strings.Cut(s, "/")
+	if !ok || !alnum(base) || !alnum(quote) {
+		return "", false
+	}
+	return strings.ToUpper(s), true
+}
+
+// alnum reports whether s is a non-empty run of ASCII letters and digits.
+func alnum(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // clip shortens client input quoted in an error message.
 func clip(s string) string {
 	if len(s) > 32 {
@@ -311,17 +411,30 @@ func (p *parser) parseTime(name, s string) (int64, *apiError) {
 	return t.UnixNano(), nil
 }
 
-// parseLimit parses limit: 1–10000, default 1000. On multi-symbol
+// parseLimit parses limit: 1 to max, def when absent. On multi-symbol
 // requests it bounds the total across symbols.
-func parseLimit(s string) (int, *apiError) {
+func parseLimit(s string, def, max int) (int, *apiError) {
 	if s == "" {
-		return defaultLimit, nil
+		return def, nil
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > maxLimit {
-		return 0, invalidParam("invalid limit: want an integer from 1 to %d", maxLimit)
+	if err != nil || n < 1 || n > max {
+		return 0, invalidParam("invalid limit: want an integer from 1 to %d", max)
 	}
 	return n, nil
+}
+
+// parseBool parses a boolean parameter (true, false, 1, 0, …); false when
+// absent.
+func parseBool(name, s string) (bool, *apiError) {
+	if s == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, invalidParam("invalid %s: want true or false", name)
+	}
+	return b, nil
 }
 
 func checkFeed(s string, allowed []string) *apiError {

@@ -66,7 +66,7 @@ func decodeToken(s string, query uint64) (t pageToken, ok bool) {
 		return t, false
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) < tokenHeader+1+tokenTag || b[0] != tokenVersion {
+	if err != nil || len(b) < tokenHeader+tokenTag || b[0] != tokenVersion {
 		return t, false
 	}
 	body, tag := b[:len(b)-tokenTag], binary.LittleEndian.Uint64(b[len(b)-tokenTag:])
@@ -79,8 +79,12 @@ func decodeToken(s string, query uint64) (t pageToken, ok bool) {
 	if t.end < t.start {
 		return t, false
 	}
-	if sym, valid := canonicalSymbol(t.cursor.Symbol); !valid || sym != t.cursor.Symbol {
-		return t, false
+	// A cursor's symbol is a stock symbol or a crypto pair, or empty for
+	// a walk that is not by symbol (news).
+	if sym := t.cursor.Symbol; sym != "" {
+		if canon, valid := canonicalSymbol(sym); !valid || canon != sym {
+			return t, false
+		}
 	}
 	return t, true
 }
@@ -97,18 +101,24 @@ func tokenTagOf(query uint64, body []byte) uint64 {
 	return h.Sum64()
 }
 
-// queryHash hashes what defines a query's result stream.
+// queryHash hashes what defines a history query's result stream.
 func queryHash(k kind, symbols []string, tf market.Timeframe, start, end, sort string) uint64 {
+	return hashQuery(k.series(), symbols, tf.String(), start, end, sort)
+}
+
+// hashQuery hashes the series a walk reads ("trades", "news"), the
+// parameters that decide its result, as the client sent them, and its
+// symbols.
+func hashQuery(series string, symbols []string, params ...string) uint64 {
 	h := fnv.New64a()
 	put := func(s string) {
 		h.Write([]byte(s))
 		h.Write([]byte{0}) // separator: ("ab","c") and ("a","bc") differ
 	}
-	put(k.String())
-	put(tf.String())
-	put(start)
-	put(end)
-	put(sort)
+	put(series)
+	for _, p := range params {
+		put(p)
+	}
 	for _, s := range symbols {
 		put(s)
 	}
