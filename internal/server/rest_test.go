@@ -3,11 +3,14 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/alpacahq/alpaca-trade-api-go/v3/alpaca"
 	"github.com/alpacahq/alpaca-trade-api-go/v3/marketdata"
 	"github.com/alpacahq/alpaca-trade-api-go/v3/marketdata/stream"
 )
@@ -150,5 +153,62 @@ func TestRESTDefaultEndFollowsTheFeed(t *testing.T) {
 	}
 	if n := len(body.Bars["AAPL"]); n < 4 {
 		t.Fatalf("%d bars since %s without end: the default end is not the feed's clock", n, start)
+	}
+}
+
+// TestTradingAPIMarketEndpoints: the official Go SDK's trading client reads
+// the clock, the calendar and the assets from a running Tape: the clock is
+// the simulator's (a Saturday run says the market is closed and names
+// Monday's open), assets list the simulated stocks and crypto pairs, and an
+// unknown API path answers Alpaca's JSON error shape.
+func TestTradingAPIMarketEndpoints(t *testing.T) {
+	saturday := time.Date(2026, 12, 5, 15, 0, 0, 0, time.UTC)
+	srv, _ := start(t, Options{Symbols: []string{"AAPL", "MSFT"}, Seed: 1, Rate: 100, Speed: 1, SimStart: saturday})
+	base := "http://" + srv.Addr().String()
+	c := alpaca.NewClient(alpaca.ClientOpts{BaseURL: base, APIKey: "k", APISecret: "s"})
+	clock, err := c.GetClock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if clock.IsOpen || clock.Timestamp.Before(saturday) || !clock.NextOpen.Equal(time.Date(2026, 12, 7, 14, 30, 0, 0, time.UTC)) {
+		t.Fatalf("clock %+v", clock)
+	}
+	days, err := c.GetCalendar(alpaca.GetCalendarRequest{Start: time.Date(2026, 12, 21, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 12, 28, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dates []string
+	for _, d := range days {
+		dates = append(dates, d.Date+" "+d.Close)
+	}
+	if got := strings.Join(dates, ","); got != "2026-12-21 16:00,2026-12-22 16:00,2026-12-23 16:00,2026-12-24 13:00,2026-12-28 16:00" {
+		t.Fatalf("calendar around Christmas: %s", got)
+	}
+	assets, err := c.GetAssets(alpaca.GetAssetsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, a := range assets {
+		have[a.Symbol] = true
+	}
+	crypto, err := c.GetAssets(alpaca.GetAssetsRequest{AssetClass: "crypto"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range crypto {
+		have[a.Symbol] = true
+	}
+	if !have["AAPL"] || !have["MSFT"] || !have["BTC/USD"] {
+		t.Fatalf("assets %v", have)
+	}
+	resp, err := http.Get(base + "/v2/nope")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || !strings.HasPrefix(string(body), "{") {
+		t.Fatalf("unknown path: %d %s", resp.StatusCode, body)
 	}
 }

@@ -153,7 +153,14 @@ func (s *Server) build(d *datadir.Dir) error {
 		src.local = append(src.local, &upstream{name: "crypto/us", stream: alpacawire.StreamCrypto, ws: wsapi.New(o),
 			paths: []string{"/v1beta3/crypto/us", "/v1beta2/crypto", "/us"}})
 	}
-	rest := httpapi.New(httpapi.Options{Store: d.History, Keys: s.keys, Logger: s.log, Now: s.feedClock})
+	ro := httpapi.Options{Store: d.History, Keys: s.keys, Logger: s.log, Now: s.feedClock}
+	if syms := s.opts.Symbols; len(syms) > 0 {
+		ro.StockSymbols = func() []string { return syms }
+	}
+	if syms := s.opts.CryptoSymbols; len(syms) > 0 {
+		ro.CryptoSymbols = func() []string { return syms }
+	}
+	rest := httpapi.New(ro)
 	s.mux = s.routes(rest)
 	return nil
 }
@@ -166,11 +173,15 @@ func (a storeApplier) Publish(evs []market.Event) { a.s.Apply(evs) }
 // feedClock is "now" for the REST API's defaults: the feed's clock, which
 // is simulated time for an accelerated simulator and recorded time for a
 // replay, so the history a client asks for by default is what the feed
-// has reached; the wall clock before any event.
+// has reached; before any event, where the simulator starts, or the wall
+// clock.
 func (s *Server) feedClock() time.Time {
 	st := s.pipeline.Stats()
 	if t := max(st.FeedNow, st.Clock); t != 0 {
 		return time.Unix(0, t+1)
+	}
+	if s.kind == srcSim {
+		return s.src.simStart // before its first batch
 	}
 	return time.Now()
 }
@@ -195,10 +206,19 @@ func (s *Server) routes(rest http.Handler) *http.ServeMux {
 	}
 	for _, u := range append(slices.Clone(s.src.upstreams), s.src.local...) {
 		for _, p := range u.paths {
-			mux.Handle(p, u.ws)
+			h := http.Handler(u.ws)
+			if p == "/v1beta1/news" {
+				// One path, two APIs: the news stream and news REST.
+				h = upgradeOr(u.ws, s.httpm.wrap(rest))
+			}
+			mux.Handle(p, h)
 		}
 	}
-	mux.Handle("/v2/stocks/", s.httpm.wrap(rest))
+	// Alpaca's REST APIs (data and the trading API's market endpoints):
+	// the stream paths above are more specific and win.
+	for _, p := range []string{"/v1/", "/v1beta1/", "/v1beta2/", "/v1beta3/", "/v2/"} {
+		mux.Handle(p, s.httpm.wrap(rest))
+	}
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleHealth)
 	mux.HandleFunc("GET /livez", handleLive)
@@ -216,6 +236,18 @@ func (s *Server) routes(rest http.Handler) *http.ServeMux {
 	// HEAD only and 404s any path it does not serve.
 	mux.Handle("/", webui.Handler())
 	return mux
+}
+
+// upgradeOr sends websocket upgrades to ws and every other request to
+// rest: Alpaca serves the news stream and news REST on the same path.
+func upgradeOr(ws, rest http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			ws.ServeHTTP(w, r)
+			return
+		}
+		rest.ServeHTTP(w, r)
+	})
 }
 
 // ServeHTTP serves everything Tape serves: 503 "starting" until the data
