@@ -3,6 +3,7 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -26,74 +27,82 @@ type Journal interface {
 // How the stream stays exactly-once and fenced (docs/cluster.md has the
 // long form):
 //
-// Every message carries Nats-Msg-Id "<writer>:<seq>", where the writer
-// token "<epoch>.<random>" is new for every claim, and
-// Nats-Expected-Last-Msg-Id naming the message before it. JetStream checks
-// the latter in log order when it applies a message, on every replica, so
-// a message is stored only directly after the one its writer saw last.
-// That alone makes the stream exactly-once and gap-free: a republished
-// record names a predecessor that is no longer last and is refused.
+// Every record is published with Nats-Expected-Last-Sequence: the stream
+// sequence its writer expects the stream to end at, i.e. where its
+// predecessor went. JetStream checks it in order, before proposing the
+// message to the replicas, so the writer can keep a window of messages in
+// flight (each expecting the one before) and the stream stays gap-free and
+// exactly-once: a record stored twice would need the stream to end twice
+// at the same place.
 //
-// A writer starts with a claim: a message on <prefix>.claim written with
-// Nats-Expected-Last-Sequence (compare-and-set on the whole stream), whose
-// id is the first Expected-Last-Msg-Id of the writer's records. After a new
-// writer's claim, the last id in the stream is never one an older writer
-// can name, so every message an older writer sends — from its in-flight
-// window, after a pause, forever — is refused by the stream itself.
-// Epochs order writers: a writer never claims over a newer epoch.
+// A writer starts with a claim: FenceWidth messages on <prefix>.claim,
+// published as one atomic batch whose first message expects the stream's
+// last sequence as the writer read it (compare-and-set). A writer never has
+// more than MaxWindow messages in flight, each expecting at most
+// MaxWindow-1 past the last sequence it saw acknowledged, which was at most
+// the stream's last sequence when the claim read it; the claim moves the
+// stream's end past all of those in one step. So once a claim is stored,
+// nothing any earlier writer sent or will send can be stored — the stream
+// itself refuses a paused, deposed origin. Epochs order writers: a writer
+// never claims over a newer epoch, and a writer that finds a newer epoch
+// at the end of the stream is fenced.
 //
-// Why not the bare sequence number as Nats-Msg-Id: the dedupe check runs
-// before the expected-last check, so a deposed writer's copy of a sequence
-// number the new writer already stored would be answered "duplicate", and
-// its next record would then name the new writer's last id and be stored.
-// And a replicated stream keeps an id refused at apply time in its dedupe
-// map as "in process" until the window passes, so a writer re-sending it
-// after a resync would be refused for the whole window: a fresh writer
-// token per claim avoids both.
+// Why not Nats-Expected-Last-Msg-Id: on a replicated stream (nats-server
+// 2.15.3) JetStream checks it only when applying the message, and a failed
+// check there stops the stream from applying anything further (every later
+// publish times out), so one refused message from a deposed origin would
+// take the stream down. Why not the bare sequence number as Nats-Msg-Id:
+// the duplicate check comes first, so a deposed writer's copy of a
+// sequence number the new writer already stored would be acknowledged as
+// a duplicate, freeing its window to send further. Ids are
+// "<writer>:<seq>", unique to one claim, and serve only to make a resend
+// of the very same message (the client retries on "no responders")
+// harmless.
+
+// FenceWidth is the number of messages in a claim, and MaxWindow the most
+// messages a Publisher keeps in flight: the claim must jump the stream's
+// end past any position an earlier writer's window can expect.
+const (
+	MaxWindow  = 512
+	FenceWidth = MaxWindow + 1
+)
 
 // claimed is where a writer continues after a successful claim.
 type claimed struct {
 	next   uint64 // the first Tape sequence number to publish
-	prevID string // the claim's id: what the first record must name
-	writer string // this claim's writer token
-	claim  uint64 // the claim's stream sequence
+	pos    uint64 // the stream sequence of the claim's last message: what the first record expects
+	writer string // this claim's writer token, unique per claim
 }
 
 func newWriterToken(epoch uint64) string {
-	return strconv.FormatUint(epoch, 10) + "." + strconv.FormatUint(uint64(rand.Uint32()), 36)
+	return strconv.FormatUint(epoch, 10) + "." + strconv.FormatUint(rand.Uint64(), 36)
 }
 
 // isWrongLast reports whether err is JetStream refusing an expected-last
-// check (sequence or message id): someone else wrote first.
+// check: someone else wrote first.
 func isWrongLast(err error) bool {
 	var ae *jetstream.APIError
 	if !errors.As(err, &ae) {
 		return false
 	}
 	switch ae.ErrorCode {
-	case jetstream.JSErrCodeStreamWrongLastSequence, jetstream.JSErrCodeStreamWrongLastSequenceConstant,
-		jsErrCodeStreamWrongLastMsgID:
+	case jetstream.JSErrCodeStreamWrongLastSequence, jetstream.JSErrCodeStreamWrongLastSequenceConstant:
 		return true
 	}
 	return false
 }
 
-// jsErrCodeStreamWrongLastMsgID is JSStreamWrongLastMsgIDErr, which the
-// jetstream package does not export.
-const jsErrCodeStreamWrongLastMsgID jetstream.ErrorCode = 10070
-
 // claimStream makes epoch the stream's writer: it checks that the local
 // journal holds everything the stream does (and the same bytes at the last
-// record), then writes a claim with compare-and-set on the stream's last
-// sequence. It retries while other writes race it, and returns ErrFenced if
-// a newer epoch already wrote, a *SeqError (ErrBehind, ErrDiverged) if the
-// journal cannot continue the stream, or a *GapError if the journal no
-// longer holds records the stream lacks.
-func claimStream(ctx context.Context, js jetstream.JetStream, s jetstream.Stream, prefix string,
+// record), then writes a claim. It retries while other writes race it,
+// and returns ErrFenced if a newer epoch already wrote, a *SeqError
+// (ErrBehind, ErrDiverged) if the journal cannot continue the stream, or a
+// *GapError if the journal no longer holds records the stream lacks.
+func claimStream(ctx context.Context, nc *nats.Conn, s jetstream.Stream, prefix string,
 	epoch uint64, j Journal) (claimed, error) {
 	backoff := 10 * time.Millisecond
 	for {
-		c, err := tryClaim(ctx, js, s, prefix, epoch, j)
+		c, err := tryClaim(ctx, nc, s, prefix, epoch, j)
 		if err == nil || !isWrongLast(err) {
 			return c, err
 		}
@@ -106,7 +115,7 @@ func claimStream(ctx context.Context, js jetstream.JetStream, s jetstream.Stream
 	}
 }
 
-func tryClaim(ctx context.Context, js jetstream.JetStream, s jetstream.Stream, prefix string,
+func tryClaim(ctx context.Context, nc *nats.Conn, s jetstream.Stream, prefix string,
 	epoch uint64, j Journal) (claimed, error) {
 	t, err := readTail(ctx, s, prefix)
 	if err != nil {
@@ -129,7 +138,7 @@ func tryClaim(ctx context.Context, js jetstream.JetStream, s jetstream.Stream, p
 	if first := j.First(); first > next && j.Last() >= first {
 		return claimed{}, &GapError{Want: next, Have: first}
 	}
-	if r := t.record; r.streamSeq != 0 && r.tapeSeq >= j.First() && j.First() > 0 {
+	if r := t.record; r.streamSeq != 0 && j.First() > 0 && r.tapeSeq >= j.First() {
 		same, err := journalHas(ctx, j, r.tapeSeq, r.data)
 		if err != nil {
 			return claimed{}, err
@@ -139,17 +148,61 @@ func tryClaim(ctx context.Context, js jetstream.JetStream, s jetstream.Stream, p
 		}
 	}
 	writer := newWriterToken(epoch)
-	id := writer + ":claim"
-	m := nats.NewMsg(ClaimSubject(prefix))
-	m.Header[hdrMsgID] = []string{id}
-	m.Header[HeaderSeq] = []string{strconv.FormatUint(next-1, 10)}
-	m.Header[HeaderEpoch] = []string{strconv.FormatUint(epoch, 10)}
-	m.Header[hdrExpectedLast] = []string{strconv.FormatUint(t.lastStreamSeq, 10)}
-	ack, err := js.PublishMsg(ctx, m)
+	pos, err := publishClaim(ctx, nc, prefix, writer, epoch, next-1, t.lastStreamSeq)
 	if err != nil {
-		return claimed{}, fmt.Errorf("cluster: claim for epoch %d: %w", epoch, err)
+		return claimed{}, err
 	}
-	return claimed{next: next, prevID: id, writer: writer, claim: ack.Sequence}, nil
+	return claimed{next: next, pos: pos, writer: writer}, nil
+}
+
+// Atomic batch headers (JetStream 2.12+).
+const (
+	hdrBatchID     = "Nats-Batch-Id"
+	hdrBatchSeq    = "Nats-Batch-Sequence"
+	hdrBatchCommit = "Nats-Batch-Commit"
+)
+
+// publishClaim writes the FenceWidth claim messages as one atomic batch
+// whose first message expects the stream to end at expectLast. It returns
+// the stream sequence of the claim's last message.
+func publishClaim(ctx context.Context, nc *nats.Conn, prefix, writer string, epoch, tapeSeq, expectLast uint64) (uint64, error) {
+	subj := ClaimSubject(prefix)
+	seq, ep := strconv.FormatUint(tapeSeq, 10), strconv.FormatUint(epoch, 10)
+	batch := "tape-claim-" + writer
+	for i := 1; i <= FenceWidth; i++ {
+		m := &nats.Msg{Subject: subj, Header: nats.Header{
+			HeaderSeq:   {seq},
+			HeaderEpoch: {ep},
+			hdrBatchID:  {batch},
+			hdrBatchSeq: {strconv.Itoa(i)},
+		}}
+		if i == 1 {
+			m.Header[hdrExpectedLast] = []string{strconv.FormatUint(expectLast, 10)}
+		}
+		if i < FenceWidth {
+			if err := nc.PublishMsg(m); err != nil {
+				return 0, fmt.Errorf("cluster: claim for epoch %d: %w", epoch, err)
+			}
+			continue
+		}
+		m.Header[hdrBatchCommit] = []string{"1"}
+		resp, err := nc.RequestMsgWithContext(ctx, m)
+		if err != nil {
+			return 0, fmt.Errorf("cluster: claim for epoch %d: %w", epoch, err)
+		}
+		var ack struct {
+			Error *jetstream.APIError `json:"error,omitempty"`
+			Seq   uint64              `json:"seq"`
+		}
+		if err := json.Unmarshal(resp.Data, &ack); err != nil {
+			return 0, fmt.Errorf("cluster: claim for epoch %d: bad acknowledgement %q: %w", epoch, resp.Data, err)
+		}
+		if ack.Error != nil {
+			return 0, fmt.Errorf("cluster: claim for epoch %d: %w", epoch, ack.Error)
+		}
+		return ack.Seq, nil
+	}
+	panic("unreachable")
 }
 
 // journalHas reports whether the local journal's record seq has payload p.
@@ -190,6 +243,6 @@ func Claim(ctx context.Context, nc *nats.Conn, so StreamOptions, epoch uint64, j
 	if err != nil {
 		return err
 	}
-	_, err = claimStream(ctx, js, s, so.Prefix, epoch, j)
+	_, err = claimStream(ctx, nc, s, so.Prefix, epoch, j)
 	return err
 }

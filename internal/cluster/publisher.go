@@ -27,7 +27,8 @@ type PublisherOptions struct {
 	// Lead), or 0 for a lone origin without a lease.
 	Epoch uint64
 	// MaxInFlight is how many messages may await their acknowledgement:
-	// the window that keeps the pipe to JetStream full. Default 4096.
+	// the window that keeps the pipe to JetStream full. Default and
+	// maximum MaxWindow (the claim's fence is that wide).
 	MaxInFlight int
 	// AckTimeout is how long a message may wait for its acknowledgement
 	// before the publisher resynchronises with the stream. Default 5 s.
@@ -44,8 +45,8 @@ type PublisherOptions struct {
 
 func (o PublisherOptions) withDefaults() PublisherOptions {
 	o.Stream = o.Stream.withDefaults()
-	if o.MaxInFlight <= 0 {
-		o.MaxInFlight = 4096
+	if o.MaxInFlight <= 0 || o.MaxInFlight > MaxWindow {
+		o.MaxInFlight = MaxWindow
 	}
 	if o.AckTimeout <= 0 {
 		o.AckTimeout = 5 * time.Second
@@ -131,6 +132,27 @@ func (p *Publisher) Stats() PublisherStats {
 	return st
 }
 
+// WaitAcked waits until the stream has acknowledged seq (or Run has
+// returned, or ctx ends). An origin stepping down calls it after its
+// pipeline has stopped, with the journal's Last, before cancelling Run:
+// records journaled but never published would make this node's journal
+// diverge from the stream once another node continues the sequence.
+func (p *Publisher) WaitAcked(ctx context.Context, seq uint64) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for p.acked.Load() < seq {
+		if p.fenced.Load() {
+			return ErrFenced
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cluster: waiting for %d to be acknowledged (acked %d): %w", seq, p.acked.Load(), ctx.Err())
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
 // pending is one message awaiting its acknowledgement.
 type pending struct {
 	seq uint64
@@ -181,7 +203,7 @@ func (p *Publisher) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c, err := claimStream(ctx, p.js, s, o.Stream.Prefix, o.Epoch, o.Journal)
+	c, err := claimStream(ctx, p.nc, s, o.Stream.Prefix, o.Epoch, o.Journal)
 	if err != nil {
 		return err
 	}
@@ -196,7 +218,7 @@ func (p *Publisher) session(ctx context.Context) error {
 
 	w := window{p: p, ring: make([]pending, o.MaxInFlight)}
 	defer w.abandon()
-	prevID := c.prevID
+	pos := c.pos // where the stream ends once everything sent is stored
 	var (
 		subj   []byte
 		now    int64
@@ -254,11 +276,11 @@ func (p *Publisher) session(ctx context.Context) error {
 			// resend it).
 			Data: append([]byte(nil), rec.Payload...),
 			Header: nats.Header{
-				hdrMsgID:          {id},
-				hdrExpectedLastID: {prevID},
-				HeaderSeq:         {seq},
-				HeaderNow:         {strconv.FormatInt(clock, 10)},
-				HeaderEpoch:       {strconv.FormatUint(o.Epoch, 10)},
+				hdrMsgID:        {id},
+				hdrExpectedLast: {strconv.FormatUint(pos, 10)},
+				HeaderSeq:       {seq},
+				HeaderNow:       {strconv.FormatInt(clock, 10)},
+				HeaderEpoch:     {strconv.FormatUint(o.Epoch, 10)},
 			},
 		}
 		if h.flags != 0 {
@@ -274,7 +296,7 @@ func (p *Publisher) session(ctx context.Context) error {
 		}
 		w.push(pending{seq: rec.Seq, fut: fut})
 		p.published.Store(rec.Seq)
-		prevID = id
+		pos++
 		if err := w.poll(); err != nil {
 			return err
 		}
@@ -366,15 +388,12 @@ func (w *window) drain() error {
 	return nil
 }
 
-// abandon waits out the window after a failure, counting nothing as acked
-// past the failure: the next claim reads the truth from the stream.
+// abandon forgets the window after a failure, counting nothing more as
+// acknowledged: the next session's claim reads the truth from the stream,
+// and fences any of these messages still on their way. The library times
+// each future out by itself.
 func (w *window) abandon() {
 	for w.size > 0 {
-		pd := w.ring[w.head]
-		select {
-		case <-pd.fut.Ok():
-		case <-pd.fut.Err():
-		}
 		w.pop()
 	}
 }

@@ -286,7 +286,7 @@ func (r *Roles) lead(ctx context.Context, js jetstream.JetStream, epoch uint64) 
 	lo := r.lease.Options()
 	s, err := EnsureStream(ctx, js, o.Stream)
 	if err == nil {
-		_, err = claimStream(ctx, js, s, o.Stream.Prefix, epoch, o.Journal)
+		_, err = claimStream(ctx, r.nc, s, o.Stream.Prefix, epoch, o.Journal)
 	}
 	if err != nil {
 		if errors.Is(err, ErrBehind) {

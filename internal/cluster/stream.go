@@ -33,9 +33,8 @@ const (
 
 // NATS' own headers, which the nats package does not export as constants.
 const (
-	hdrMsgID          = "Nats-Msg-Id"
-	hdrExpectedLastID = "Nats-Expected-Last-Msg-Id"
-	hdrExpectedLast   = "Nats-Expected-Last-Sequence"
+	hdrMsgID        = "Nats-Msg-Id"
+	hdrExpectedLast = "Nats-Expected-Last-Sequence"
 )
 
 // StreamOptions configures the JetStream stream Tape publishes into. The
@@ -113,6 +112,8 @@ func (o StreamOptions) Config() jetstream.StreamConfig {
 		// Direct gets let any replica answer "the last trade of AAPL"
 		// (last_by_subj) for clients other than Tape.
 		AllowDirect: true,
+		// Claims are atomic batches (see Claim).
+		AllowAtomicPublish: true,
 	}
 	if o.MaxAge < 0 {
 		cfg.MaxAge = 0
@@ -206,11 +207,6 @@ type tail struct {
 	record        storedMsg // the last data record; zero if none
 }
 
-// maxClaimRun bounds the walk back over consecutive claims to the last
-// record. Claims are written once per takeover or resync, so a long run
-// of them means something is wrong.
-const maxClaimRun = 1000
-
 // readTail reads the stream's last message and its last data record.
 func readTail(ctx context.Context, s jetstream.Stream, prefix string) (tail, error) {
 	info, err := s.Info(ctx)
@@ -225,18 +221,19 @@ func readTail(ctx context.Context, s jetstream.Stream, prefix string) (tail, err
 	if t.last, err = getMsg(ctx, s, prefix, st.LastSeq); err != nil {
 		return t, err
 	}
-	m := t.last
-	for i := 0; m.claim; i++ {
-		if m.streamSeq <= st.FirstSeq || i == maxClaimRun {
-			// Only claims are left: they say where the record ended.
-			return t, nil
-		}
-		if m, err = getMsg(ctx, s, prefix, m.streamSeq-1); err != nil {
-			return t, err
-		}
+	if !t.last.claim {
+		t.record = t.last
+		return t, nil
 	}
-	t.record = m
-	return t, nil
+	m, err := s.GetLastMsgForSubject(ctx, DataFilter(prefix))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return t, nil // only claims are left; they say where the record ended
+	}
+	if err != nil {
+		return t, fmt.Errorf("cluster: last record: %w", err)
+	}
+	t.record, err = parseStored(prefix, m)
+	return t, err
 }
 
 // position is where a Tape sequence number sits in the stream.
