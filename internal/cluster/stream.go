@@ -245,8 +245,8 @@ type position struct {
 }
 
 // locate finds the data record with Tape sequence number want by binary
-// search over stream sequences: Tape sequence numbers grow with stream
-// sequence numbers, and a claim sorts just after the record it names.
+// search over stream sequences: HeaderSeq never decreases along the
+// stream (a claim carries the sequence number of the record before it).
 // It costs about log2(stream length) gets, once per edge start.
 func locate(ctx context.Context, s jetstream.Stream, prefix string, want uint64) (position, error) {
 	info, err := s.Info(ctx)
@@ -257,10 +257,10 @@ func locate(ctx context.Context, s jetstream.Stream, prefix string, want uint64)
 	if info.State.Msgs == 0 {
 		return position{none: true}, nil
 	}
-	// before reports whether m sorts before the wanted record.
-	before := func(m storedMsg) bool {
-		return m.tapeSeq < want || m.tapeSeq == want && m.claim
-	}
+	// before reports whether m sorts before the wanted record. A claim
+	// names the last record before it, so claims naming want come after
+	// it: HeaderSeq never decreases along the stream.
+	before := func(m storedMsg) bool { return m.tapeSeq < want }
 	last, err := getMsg(ctx, s, prefix, hi)
 	if err != nil {
 		return position{}, err
