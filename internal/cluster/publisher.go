@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -40,7 +41,13 @@ type PublisherOptions struct {
 	// RetryMax caps the pause between resynchronisations after failures
 	// (the pause doubles from 50 ms). Default 5 s.
 	RetryMax time.Duration
-	Logger   *slog.Logger
+	// ClaimRefresh is how long the publisher may sit idle before it claims
+	// the stream again. A claim names the last record, so with refreshes
+	// more frequent than the stream's MaxAge the stream never forgets where
+	// the record ended, even when retention has removed every record.
+	// Default a quarter of the stream's MaxAge (none if it keeps forever).
+	ClaimRefresh time.Duration
+	Logger       *slog.Logger
 }
 
 func (o PublisherOptions) withDefaults() PublisherOptions {
@@ -53,6 +60,9 @@ func (o PublisherOptions) withDefaults() PublisherOptions {
 	}
 	if o.RetryMax <= 0 {
 		o.RetryMax = 5 * time.Second
+	}
+	if o.ClaimRefresh <= 0 && o.Stream.MaxAge > 0 {
+		o.ClaimRefresh = o.Stream.MaxAge / 4
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -94,10 +104,7 @@ func NewPublisher(nc *nats.Conn, opts PublisherOptions) (*Publisher, error) {
 		return nil, errors.New("cluster: PublisherOptions.Journal is required")
 	}
 	opts = opts.withDefaults()
-	// The library's own pending limit is a backstop above ours: our window
-	// is the one that applies.
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(2*opts.MaxInFlight),
-		jetstream.WithPublishAsyncTimeout(opts.AckTimeout))
+	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: jetstream: %w", err)
 	}
@@ -153,12 +160,6 @@ func (p *Publisher) WaitAcked(ctx context.Context, seq uint64) error {
 	return nil
 }
 
-// pending is one message awaiting its acknowledgement.
-type pending struct {
-	seq uint64
-	fut jetstream.PubAckFuture
-}
-
 // Run publishes until ctx ends (returning ctx.Err()) or the publisher is
 // fenced (ErrFenced) or the journal cannot continue the stream
 // (*SeqError, *GapError, a journal error). Transient failures are retried
@@ -170,6 +171,9 @@ func (p *Publisher) Run(ctx context.Context) error {
 		err := p.session(ctx)
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if errors.Is(err, errIdle) {
+			continue // claim again, at once
 		}
 		msg := err.Error()
 		p.lastErr.Store(&msg)
@@ -216,8 +220,19 @@ func (p *Publisher) session(ctx context.Context) error {
 	}
 	defer r.Close()
 
-	w := window{p: p, ring: make([]pending, o.MaxInFlight)}
+	w := newWindow(p, c.next-1, o.MaxInFlight)
 	defer w.abandon()
+	// A JetStream context per session: its acknowledgements go to this
+	// session's window, and a late one for an abandoned session lands in
+	// the old window, which nobody reads. The library's own pending limit is
+	// a backstop above ours: our window is the one that applies.
+	js, err := jetstream.New(p.nc, jetstream.WithPublishAsyncMaxPending(2*o.MaxInFlight),
+		jetstream.WithPublishAsyncTimeout(o.AckTimeout),
+		jetstream.WithPublishAsyncAckHandler(w.onAck), jetstream.WithPublishAsyncErrHandler(w.onErr))
+	if err != nil {
+		return fmt.Errorf("cluster: jetstream: %w", err)
+	}
+	epoch := strconv.FormatUint(o.Epoch, 10)
 	pos := c.pos // where the stream ends once everything sent is stored
 	var (
 		subj   []byte
@@ -239,14 +254,11 @@ func (p *Publisher) session(ctx context.Context) error {
 		if !ok {
 			// Caught up with the journal. Settle what is in flight so Acked
 			// is current while idle, then wait for the next record.
-			if err := w.drain(); err != nil {
+			if err := w.drain(ctx); err != nil {
 				return err
 			}
-			if rec, err = r.Next(ctx); err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				return fmt.Errorf("cluster: journal: %w", err)
+			if rec, err = p.next(ctx, r); err != nil {
+				return err
 			}
 		}
 		if rec.Seq != p.published.Load()+1 {
@@ -280,120 +292,158 @@ func (p *Publisher) session(ctx context.Context) error {
 				hdrExpectedLast: {strconv.FormatUint(pos, 10)},
 				HeaderSeq:       {seq},
 				HeaderNow:       {strconv.FormatInt(clock, 10)},
-				HeaderEpoch:     {strconv.FormatUint(o.Epoch, 10)},
+				HeaderEpoch:     {epoch},
 			},
 		}
 		if h.flags != 0 {
 			m.Header[HeaderFlags] = []string{strconv.FormatUint(uint64(h.flags), 10)}
 		}
-		if err := w.reserve(); err != nil {
+		if err := w.reserve(ctx); err != nil {
 			return err
 		}
-		fut, err := p.js.PublishMsgAsync(m)
-		if err != nil {
+		w.sent(rec.Seq)
+		if _, err := js.PublishMsgAsync(m); err != nil {
 			p.refused.Add(1)
 			return fmt.Errorf("cluster: publish %d: %w", rec.Seq, err)
 		}
-		w.push(pending{seq: rec.Seq, fut: fut})
 		p.published.Store(rec.Seq)
 		pos++
-		if err := w.poll(); err != nil {
-			return err
-		}
 	}
 }
 
-// window is the ring of messages awaiting acknowledgement, oldest first.
-// Acknowledgements are consumed in order, so Acked never passes a message
-// that has not been stored.
+// errIdle ends a session that waited ClaimRefresh for a record.
+var errIdle = errors.New("cluster: idle; claiming again")
+
+// next waits for the next journal record, at most ClaimRefresh.
+func (p *Publisher) next(ctx context.Context, r journal.Reader) (journal.Record, error) {
+	wctx := ctx
+	if d := p.opts.ClaimRefresh; d > 0 {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	rec, err := r.Next(wctx)
+	switch {
+	case err == nil:
+		return rec, nil
+	case ctx.Err() != nil:
+		return rec, ctx.Err()
+	case wctx.Err() != nil:
+		return rec, errIdle
+	}
+	return rec, fmt.Errorf("cluster: journal: %w", err)
+}
+
+// window tracks the messages awaiting acknowledgement. The library calls
+// onAck and onErr from its own goroutine, in any order; Acked advances
+// only over a contiguous run of acknowledged sequence numbers, so it never
+// passes a message that has not been stored.
 type window struct {
-	p          *Publisher
-	ring       []pending
-	head, size int
+	p    *Publisher
+	size uint64
+
+	mu     sync.Mutex
+	acked  uint64        // every seq <= acked is stored
+	last   uint64        // last seq sent
+	done   []bool        // acknowledged out of order, by seq % size
+	failed error         // the first failure
+	wake   chan struct{} // signalled on every change
 }
 
-func (w *window) push(pd pending) {
-	w.ring[(w.head+w.size)%len(w.ring)] = pd
-	w.size++
-	w.p.inFlight.Store(int64(w.size))
+func newWindow(p *Publisher, acked uint64, size int) *window {
+	return &window{p: p, size: uint64(size), acked: acked, last: acked, done: make([]bool, size),
+		wake: make(chan struct{}, 1)}
 }
 
-func (w *window) pop() {
-	w.ring[w.head] = pending{}
-	w.head = (w.head + 1) % len(w.ring)
-	w.size--
-	w.p.inFlight.Store(int64(w.size))
+func (w *window) signal() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
 }
 
-// settle consumes the oldest acknowledgement, waiting for it if block.
-// done is false when !block and it has not arrived.
-func (w *window) settle(block bool) (done bool, err error) {
-	pd := w.ring[w.head]
-	var (
-		ack *jetstream.PubAck
-		e   error
-	)
-	if block {
-		select {
-		case ack = <-pd.fut.Ok():
-		case e = <-pd.fut.Err():
+// sent records that seq is about to be published.
+func (w *window) sent(seq uint64) {
+	w.mu.Lock()
+	w.last = seq
+	w.mu.Unlock()
+	w.p.inFlight.Add(1)
+}
+
+func msgSeq(m *nats.Msg) uint64 {
+	if m == nil {
+		return 0
+	}
+	seq, _ := strconv.ParseUint(m.Header.Get(HeaderSeq), 10, 64)
+	return seq
+}
+
+func (w *window) onAck(_ jetstream.JetStream, m *nats.Msg, _ *jetstream.PubAck) {
+	seq := msgSeq(m)
+	w.mu.Lock()
+	if seq > w.acked && seq <= w.last && w.failed == nil {
+		w.done[seq%w.size] = true
+		for w.acked < w.last && w.done[(w.acked+1)%w.size] {
+			w.acked++
+			w.done[w.acked%w.size] = false
+			w.p.inFlight.Add(-1)
 		}
-	} else {
-		select {
-		case ack = <-pd.fut.Ok():
-		case e = <-pd.fut.Err():
-		default:
-			return false, nil
-		}
+		w.p.acked.Store(w.acked)
 	}
-	w.pop()
-	if e != nil {
-		w.p.refused.Add(1)
-		return true, fmt.Errorf("cluster: record %d: %w", pd.seq, e)
-	}
-	_ = ack
-	w.p.acked.Store(pd.seq)
-	return true, nil
+	w.mu.Unlock()
+	w.signal()
 }
 
-// reserve makes room for one more message, waiting for the oldest
-// acknowledgement if the window is full.
-func (w *window) reserve() error {
-	if w.size < len(w.ring) {
-		return nil
+func (w *window) onErr(_ jetstream.JetStream, m *nats.Msg, err error) {
+	w.p.refused.Add(1)
+	w.mu.Lock()
+	if w.failed == nil {
+		w.failed = fmt.Errorf("cluster: record %d: %w", msgSeq(m), err)
 	}
-	_, err := w.settle(true)
-	return err
+	w.mu.Unlock()
+	w.signal()
 }
 
-// poll consumes the acknowledgements that have already arrived.
-func (w *window) poll() error {
-	for w.size > 0 {
-		done, err := w.settle(false)
-		if err != nil || !done {
+// wait blocks until cond holds (checked under the lock) or a message
+// failed.
+func (w *window) wait(ctx context.Context, cond func() bool) error {
+	for {
+		w.mu.Lock()
+		ok, err := cond(), w.failed
+		w.mu.Unlock()
+		if err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// drain waits for every outstanding acknowledgement. Each resolves within
-// AckTimeout (the library times it out), so drain is bounded.
-func (w *window) drain() error {
-	for w.size > 0 {
-		if _, err := w.settle(true); err != nil {
-			return err
+		if ok {
+			return nil
+		}
+		select {
+		case <-w.wake:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
-	return nil
 }
 
-// abandon forgets the window after a failure, counting nothing more as
-// acknowledged: the next session's claim reads the truth from the stream,
-// and fences any of these messages still on their way. The library times
-// each future out by itself.
+// reserve waits for room for one more message. Every wait is bounded: the
+// library fails a message that is not acknowledged within AckTimeout.
+func (w *window) reserve(ctx context.Context) error {
+	return w.wait(ctx, func() bool { return w.last-w.acked < w.size })
+}
+
+// drain waits until everything sent is acknowledged.
+func (w *window) drain(ctx context.Context) error {
+	return w.wait(ctx, func() bool { return w.acked == w.last })
+}
+
+// abandon forgets the window at the end of a session, counting nothing
+// more as acknowledged: the next session's claim reads the truth from the
+// stream, and fences any of these messages still on their way.
 func (w *window) abandon() {
-	for w.size > 0 {
-		w.pop()
+	w.mu.Lock()
+	if w.failed == nil {
+		w.failed = errors.New("cluster: session over")
 	}
+	w.mu.Unlock()
+	w.p.inFlight.Store(0)
 }

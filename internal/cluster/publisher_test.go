@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -84,5 +85,54 @@ func TestSubjectsInStream(t *testing.T) {
 	_, err = s.GetLastMsgForSubject(ctx, "tape.stocks.trade.BRK.B")
 	if !errors.Is(err, jetstream.ErrMsgNotFound) {
 		t.Fatalf("an unescaped dotted symbol must not be a subject: %v", err)
+	}
+}
+
+// TestClaimRefreshKeepsTheEnd: when retention removes every record of a
+// quiet stream, the refreshed claims still name the last one, so a
+// restarted publisher continues after it instead of starting over.
+func TestClaimRefreshKeepsTheEnd(t *testing.T) {
+	c := clustertest.Single(t)
+	nc := c.Connect(t)
+	ctx := testCtx(t)
+	so := cluster.StreamOptions{Name: "AGE", Prefix: "age", MaxAge: 2 * time.Second}
+	origin := journal.NewMemory(journal.Options{})
+	appendEvents(t, origin, 1, 20, 0)
+	pub := startPublisher(t, nc, cluster.PublisherOptions{Journal: origin, Stream: so, ClaimRefresh: 200 * time.Millisecond})
+	waitFor(t, "20 acked", func() bool { return pub.p.Stats().Acked == 20 })
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := js.Stream(ctx, so.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	records := func() uint64 {
+		info, err := s.Info(ctx, jetstream.WithSubjectFilter(cluster.DataFilter(so.Prefix)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n uint64
+		for _, c := range info.State.Subjects {
+			n += c
+		}
+		return n
+	}
+	waitFor(t, "retention to remove every record", func() bool { return records() == 0 })
+	if err := pub.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if n := pub.p.Stats().Claims; n < 2 {
+		t.Fatalf("%d claims: the idle publisher never claimed again", n)
+	}
+	appendEvents(t, origin, 21, 30, 0)
+	pub = startPublisher(t, nc, cluster.PublisherOptions{Journal: origin, Stream: so})
+	waitFor(t, "30 acked", func() bool { return pub.p.Stats().Acked == 30 })
+	if n := records(); n > 10 {
+		t.Fatalf("the stream holds %d records: the publisher started over instead of after 20", n)
+	}
+	if err := pub.stop(); err != nil {
+		t.Fatal(err)
 	}
 }
