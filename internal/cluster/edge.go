@@ -324,11 +324,16 @@ func (f *EdgeFeed) add(b *feed.Batch, m jetstream.Msg, in *market.Interner) erro
 		return &GapError{Want: prev + 1, Have: seq}
 	}
 	now, _ := strconv.ParseInt(h.Get(HeaderNow), 10, 64)
+	ts, err := strconv.ParseInt(h.Get(HeaderTime), 10, 64)
+	if err != nil {
+		return fmt.Errorf("cluster: record %d: %w: no %s header", seq, ErrForeignMessage, HeaderTime)
+	}
 	b.Now = max(b.Now, now, f.originNow.Load())
 	e := market.Event{Seq: seq}
 	if err := market.DecodeBinary(m.Data(), &e, in); err != nil {
 		return fmt.Errorf("cluster: record %d: %w: %w", seq, ErrForeignMessage, err)
 	}
 	b.Events = append(b.Events, e)
+	b.Times = append(b.Times, ts)
 	return nil
 }

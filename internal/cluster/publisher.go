@@ -292,6 +292,7 @@ func (p *Publisher) session(ctx context.Context) error {
 				hdrExpectedLast: {strconv.FormatUint(pos, 10)},
 				HeaderSeq:       {seq},
 				HeaderNow:       {strconv.FormatInt(clock, 10)},
+				HeaderTime:      {strconv.FormatInt(rec.TS, 10)},
 				HeaderEpoch:     {epoch},
 			},
 		}

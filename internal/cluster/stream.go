@@ -22,6 +22,10 @@ const (
 	// record was published: never less than the Batch.Now of the batch that
 	// carried it. Edges use it as their own Batch.Now.
 	HeaderNow = "Tape-Now"
+	// HeaderTime is the record's time in the origin's journal (ns since
+	// the Unix epoch): an edge journals the record with it, so its journal
+	// equals the origin's byte for byte.
+	HeaderTime = "Tape-Time"
 	// HeaderEpoch is the writer's epoch (its lease revision; 0 without a
 	// lease). A writer whose epoch is below the last message's is fenced.
 	HeaderEpoch = "Tape-Epoch"

@@ -28,6 +28,11 @@ import (
 type Batch struct {
 	Events []market.Event
 	Now    int64
+	// Times, when set, holds each event's record time in the record it
+	// comes from (an edge following an origin's record): a pipeline that
+	// keeps the events' sequence numbers journals them with these times,
+	// so its journal equals the origin's. Nil for every live feed.
+	Times []int64
 }
 
 // HeartbeatInterval is the longest a feed may stay silent on its own clock.

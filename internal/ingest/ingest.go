@@ -317,10 +317,13 @@ func (p *Pipeline) Process(b feed.Batch) error {
 // journaled at the clock and flagged late, never interleaved as if live.
 func (p *Pipeline) sequence(b feed.Batch) (release, error) {
 	p.batchAt.Store(time.Now().UnixNano())
-	evs := b.Events
+	evs, times := b.Events, b.Times
+	if len(times) != len(evs) {
+		times = nil
+	}
 	st := p.state
 	if p.opts.KeepSeq && p.opts.Journal != nil {
-		evs = p.dropJournaled(evs)
+		evs, times = p.dropJournaled(evs, times)
 	}
 	n0 := len(evs)
 	for i := range evs {
@@ -362,7 +365,11 @@ func (p *Pipeline) sequence(b feed.Batch) (release, error) {
 	for i := range evs {
 		e := &evs[i]
 		var ts int64
-		if i < n0 {
+		if i < n0 && p.opts.KeepSeq && times != nil {
+			// A record followed from another: its time is the origin's.
+			ts = times[i]
+			st.Clock = max(st.Clock, ts)
+		} else if i < n0 {
 			wasLate := e.Flags.Has(market.FlagLate)
 			ts = st.stamp(e, b.Now)
 			if !wasLate && e.Flags.Has(market.FlagLate) {
@@ -395,18 +402,25 @@ func (p *Pipeline) sequence(b feed.Batch) (release, error) {
 // dropJournaled removes, in place, events a KeepSeq pipeline has already
 // journaled (an edge re-reading an overlap): the journal takes each
 // sequence number once.
-func (p *Pipeline) dropJournaled(evs []market.Event) []market.Event {
+func (p *Pipeline) dropJournaled(evs []market.Event, times []int64) ([]market.Event, []int64) {
 	last := p.next - 1
 	out := evs[:0]
-	for _, e := range evs {
+	var tout []int64
+	if times != nil {
+		tout = times[:0]
+	}
+	for i, e := range evs {
 		if e.Seq <= last {
 			p.dups.Add(1)
 			continue
 		}
 		last = e.Seq
 		out = append(out, e)
+		if times != nil {
+			tout = append(tout, times[i])
+		}
 	}
-	return out
+	return out, tout
 }
 
 // Stats are the pipeline's counters.
