@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"strconv"
@@ -41,7 +42,11 @@ func serve(args []string) error {
 	addr := fs.String("addr", "127.0.0.1:0", "websocket listen address")
 	ctlAddr := fs.String("control", "127.0.0.1:0", "control listen address")
 	queue := fs.Int("client-queue", 16<<20, "bytes queued per client before 407")
+	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (for profiling a run)")
 	fs.Parse(args)
+	if *pprofAddr != "" {
+		go http.ListenAndServe(*pprofAddr, nil) // the default mux has /debug/pprof
+	}
 
 	h := hub.New(hub.Options{Formats: wsapi.HubFormats, MaxQueueBytes: *queue})
 	ws := wsapi.New(wsapi.Options{Hub: h, MaxConns: 100_000})
