@@ -76,6 +76,7 @@ type Subscriber struct {
 	cost      int // chunk bytes charged for queue[head:]
 	bytes     int // message bytes in queue[head:]
 	inflight  int // taken but not released, plus Charge
+	held      *chunk // the chunk split by the last partial take (see TakeUpTo)
 	conflated map[string][]byte
 	confBytes int   // charged for conflated entries
 	oldest    int64 // when the queue last went from empty to non-empty (ns)
@@ -222,10 +223,22 @@ func (s *Subscriber) conflate(p *pendingItem) {
 // Caller holds s.mu.
 func (s *Subscriber) compact() {
 	q := s.queue[s.head:]
-	if len(q) == 0 || s.bytes >= s.cost {
+	// The leading run of a chunk split by a partial take stays where it
+	// is: messages in flight pin that chunk too, and its charge is here.
+	lead := 0
+	for s.held != nil && lead < len(q) && q[lead].c == s.held {
+		lead++
+	}
+	q = q[lead:]
+	bytes, cost := 0, 0
+	for i := range q {
+		bytes += int(q[i].n)
+		cost += int(q[i].cost)
+	}
+	if len(q) == 0 || bytes >= cost {
 		return
 	}
-	buf := make([]byte, 0, s.bytes)
+	buf := make([]byte, 0, bytes)
 	for i := range q {
 		buf = append(buf, q[i].msg()...)
 	}
@@ -236,13 +249,13 @@ func (s *Subscriber) compact() {
 		off += q[i].n
 	}
 	q[0].cost = int32(len(c.mem))
-	s.cost = len(c.mem)
+	s.cost += len(c.mem) - cost
 }
 
 func (s *Subscriber) kickLocked(err error) {
 	s.err = err
 	s.dead.Store(true)
-	s.queue, s.head = nil, 0
+	s.queue, s.head, s.held = nil, 0, nil
 	s.conflated = nil
 	s.cost, s.bytes, s.inflight, s.confBytes = 0, 0, 0, 0
 }
@@ -274,7 +287,9 @@ func (s *Subscriber) Take(dst [][]byte) ([][]byte, int, error) {
 // TakeUpTo is Take bounded by maxBytes of message bytes (at least one
 // message is taken; negative means no bound). more reports that messages
 // remain, which the caller must take later: a Notify subscriber is not
-// notified again until its queue was found empty.
+// notified again until its queue was found empty. Takes must be released
+// in the order they were made (a chunk split between two takes stays
+// charged to the later one).
 func (s *Subscriber) TakeUpTo(dst [][]byte, maxBytes int) (_ [][]byte, cost int, more bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -291,17 +306,27 @@ func (s *Subscriber) TakeUpTo(dst [][]byte, maxBytes int) (_ [][]byte, cost int,
 	}
 	s.cost -= cost
 	s.bytes -= size
-	if k < len(q) && q[k].cost == 0 && q[k].c == q[k-1].c {
-		// The chunk's charge left with the taken part; the rest still pins
-		// it, so it is charged again (twice until Release, never zero).
-		q[k].cost = int32(len(q[k].c.mem))
-		s.cost += int(q[k].cost)
+	if k < len(q) && q[k].c == q[k-1].c {
+		// The take splits a chunk: its charge (on the first of its
+		// messages) stays with the rest, which still pins it, rather than
+		// leaving with the taken part and being charged twice. Releases
+		// come in take order, so the taken part is released first.
+		r := k - 1
+		for r > 0 && q[r-1].c == q[k].c {
+			r--
+		}
+		moved := q[r].cost
+		q[r].cost = 0
+		q[k].cost += moved
+		cost -= int(moved)
+		s.cost += int(moved)
+		s.held = q[k].c
 	}
 	clear(q[:k]) // drop the chunk references
 	s.head += k
 	n := k
 	if s.head == len(s.queue) {
-		s.head = 0
+		s.head, s.held = 0, nil
 		s.queue = s.queue[:0]
 		if cap(s.queue) > keepQueueCap {
 			s.queue = nil // a burst's array is not kept by an idle subscriber
