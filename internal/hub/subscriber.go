@@ -73,9 +73,9 @@ type Subscriber struct {
 	mu        sync.Mutex
 	queue     []item // queue[head:] are waiting
 	head      int
-	cost      int // chunk bytes charged for queue[head:]
-	bytes     int // message bytes in queue[head:]
-	inflight  int // taken but not released, plus Charge
+	cost      int    // chunk bytes charged for queue[head:]
+	bytes     int    // message bytes in queue[head:]
+	inflight  int    // taken but not released, plus Charge
 	held      *chunk // the chunk split by the last partial take (see TakeUpTo)
 	conflated map[string][]byte
 	confBytes int   // charged for conflated entries
