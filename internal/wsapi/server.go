@@ -186,10 +186,11 @@ func New(opts Options) *Server {
 // before serving.
 func (s *Server) SetJournal(j Journal) { s.opts.Journal = j }
 
-// evictAge is how long an unauthenticated session is safe from eviction:
+// evictAge is how long an unauthenticated session is safe from eviction
+// (a variable for tests):
 // the SDKs authenticate within a round trip, so only a connection that
 // has no intention to is ever this old.
-const evictAge = time.Second
+var evictAge = time.Second
 
 // ServeHTTP upgrades the request and starts the session, which then runs
 // on its own goroutine (owned by the Server, waited for by Close): the
