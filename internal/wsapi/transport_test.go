@@ -473,4 +473,3 @@ func FuzzReadMessage(f *testing.F) {
 		server.Close()
 	})
 }
-
