@@ -107,26 +107,8 @@ func (ss *session) logger() *slog.Logger {
 // run drives the session until it ends; it is the session's reader.
 func (ss *session) run() {
 	srv := ss.srv
-	defer func() {
-		// The reader is done: ss.subs is final. Give back its references.
-		if up := srv.opts.Upstream; up != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := up.Change(ctx, alpacawire.Subscription{}, ss.subs); err != nil {
-				ss.logger().Debug("releasing upstream subscriptions", "err", err)
-			}
-		}
-	}()
-	defer func() {
-		if ss.authed.Load() {
-			srv.opts.Keys.Release(ss.key)
-		}
-	}()
-
 	// The session context ends a resume in progress.
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-
 	ss.control(alpacawire.AppendSuccess(nil, ss.codec, "connected"))
 	if h := ss.pendingHeaderAuth; h[0] != "" {
 		ss.auth(h[0], h[1])
@@ -136,8 +118,25 @@ func (ss *session) run() {
 			ss.terminal(alpacawire.CodeAuthTimeout, StatusPolicyViolation, "auth timeout")
 		}
 	})
+	ss.read(ctx, cancel, authTimer)
+}
 
+// errHop ends a reader goroutine that handled a message and has nothing
+// buffered: the next read continues on a fresh goroutine (see read).
+var errHop = errors.New("wsapi: continue on a fresh goroutine")
+
+// read runs the reader until the session ends. Handling a message (JSON or
+// msgpack parsing, a subscription change) grows a goroutine's stack to
+// 8 KB or more, and a goroutine blocked in Read keeps its stack: so after
+// each message the reader hands over to a fresh goroutine, whose small
+// stack is what an idle connection then keeps. The chain is one session
+// for the Server's WaitGroup; the last goroutine ends the session.
+func (ss *session) read(ctx context.Context, cancel context.CancelFunc, authTimer *time.Timer) {
 	err := ss.safeReadLoop(ctx)
+	if errors.Is(err, errHop) {
+		go ss.read(ctx, cancel, authTimer)
+		return
+	}
 	authTimer.Stop()
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, errTerminal) {
 		ss.logger().Debug("session reader ended", "err", err)
@@ -150,11 +149,23 @@ func (ss *session) run() {
 		case <-ss.closeSent:
 			ss.conn.SetReadDeadline(time.Now().Add(closeWait))
 			ss.drain()
-		case <-time.After(srv.opts.WriteTimeout):
+		case <-time.After(ss.srv.opts.WriteTimeout):
 		}
 	}
 	cancel()
 	ss.end()
+	if ss.authed.Load() {
+		ss.srv.opts.Keys.Release(ss.key)
+	}
+	// The reader is done: ss.subs is final. Give back its references.
+	if up := ss.srv.opts.Upstream; up != nil {
+		uctx, ucancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer ucancel()
+		if err := up.Change(uctx, alpacawire.Subscription{}, ss.subs); err != nil {
+			ss.logger().Debug("releasing upstream subscriptions", "err", err)
+		}
+	}
+	ss.srv.unregister(ss) // last: Server.Close waits for this
 }
 
 // closeWait bounds the close handshake.
@@ -171,7 +182,6 @@ func (ss *session) end() {
 	ss.abort()
 	ss.bg.Wait()
 	ss.srv.opts.Hub.Remove(ss.sub)
-	ss.srv.unregister(ss)
 }
 
 // abort closes the connection now; further writes fail and the reader
@@ -350,6 +360,9 @@ func (ss *session) readLoop(ctx context.Context) error {
 				continue
 			}
 			ss.subscribe(ctx, req)
+		}
+		if len(ss.pre) == 0 {
+			return errHop
 		}
 	}
 }

@@ -161,7 +161,7 @@ func (w *writer) trim() {
 // turnBytes bounds the message bytes one turn takes from a session's
 // queue, so that one backlogged client does not hold a writer for long
 // and a partly written turn leaves a bounded pending buffer.
-const turnBytes = 256 << 10
+const turnBytes = 64 << 10
 
 // turn writes what ss has waiting: control frames first, then resume
 // frames or live data. more reports that data remains; handedOff that the
