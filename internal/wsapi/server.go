@@ -238,7 +238,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ss.pre = pre
 	s.mu.Lock()
 	ss.upgraded = true // from now on the watchdog and Close see it
+	closing := s.closed
 	s.mu.Unlock()
+	if closing { // Close ran during the upgrade and did not see it
+		ss.closeWith(StatusGoingAway, "server shutting down")
+	}
 	go ss.run()
 }
 
