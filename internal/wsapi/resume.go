@@ -144,8 +144,9 @@ func (ss *session) startResume(ctx context.Context, req *alpacawire.Request, bou
 
 // appendResume appends the resume frames that are ready (up to turnBytes)
 // and returns what they were charged; done reports that the resume has
-// delivered everything.
-func (ss *session) appendResume(buf []byte, resume chan []byte) (_ []byte, cost int, done bool) {
+// delivered everything, more that frames may be left (the turn was full):
+// the resume's wake-ups may all be spent, so the writer must come back.
+func (ss *session) appendResume(buf []byte, resume chan []byte) (_ []byte, cost int, done, more bool) {
 	op := byte(opText)
 	if ss.codec == alpacawire.MsgPack {
 		op = opBinary
@@ -154,7 +155,7 @@ func (ss *session) appendResume(buf []byte, resume chan []byte) (_ []byte, cost 
 		select {
 		case f, ok := <-resume:
 			if !ok {
-				return buf, cost, true
+				return buf, cost, true, false
 			}
 			cost += cap(f)
 			if len(f) == 0 {
@@ -164,10 +165,10 @@ func (ss *session) appendResume(buf []byte, resume chan []byte) (_ []byte, cost 
 			size += len(f)
 			ss.srv.stats.frames.Add(1)
 		default:
-			return buf, cost, false
+			return buf, cost, false, false
 		}
 	}
-	return buf, cost, false
+	return buf, cost, false, true
 }
 
 // filter matches events against a subscription snapshot.

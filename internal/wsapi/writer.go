@@ -191,7 +191,7 @@ func (w *writer) turn(ss *session) (more, handedOff bool) {
 		buf = appendClose(buf, req.code, req.reason)
 	case resume != nil:
 		var done bool
-		buf, resumeCost, done = ss.appendResume(buf, resume)
+		buf, resumeCost, done, more = ss.appendResume(buf, resume)
 		if done {
 			ss.takeMu.Lock()
 			ss.resume = nil
