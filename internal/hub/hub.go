@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"encoding/binary"
 	"errors"
 	"slices"
 	"sync"
@@ -300,7 +301,7 @@ func (h *Hub) deliver(subs []*Subscriber, e *market.Event, lossless bool) {
 		if len(s.pending) == 0 {
 			h.touched = append(h.touched, s)
 		}
-		s.pending = append(s.pending, pendingItem{item: item{c: c, off: h.encOff[f], n: uint32(len(msg)), lossless: lossless}, sym: e.Symbol})
+		s.pending = append(s.pending, pendingItem{item: item{c: c, off: h.encOff[f], n: uint32(len(msg)), count: 1}, sym: e.Symbol, lossless: lossless})
 	}
 }
 
@@ -332,23 +333,30 @@ func (h *Hub) deliverOnce(subs []*Subscriber, e *market.Event, lossless bool) {
 }
 
 // encode encodes e in format f into the current chunk of that format and
-// returns the message, its chunk and its offset there. A message that does not fit in a chunk
-// gets a chunk of its own, so that every queued message names the memory it
-// pins.
+// returns the message, its chunk and its offset there. In a chunk every
+// message is preceded by its length (4 bytes, little-endian), so that a
+// subscriber can queue consecutive messages of one chunk as one item (a
+// run) and still take them one by one. A message that does not fit in a
+// chunk gets a chunk of its own (no prefix: it is always a run of one), so
+// that every queued message names the memory it pins.
 func (h *Hub) encode(f int, e *market.Event) ([]byte, *chunk, uint32) {
 	c := h.cur[f]
-	if c == nil || cap(c.buf)-len(c.buf) < maxMessage {
+	if c == nil || cap(c.buf)-len(c.buf) < maxMessage+runPrefix {
 		c = newChunk(make([]byte, 0, h.opts.ChunkSize))
 		h.cur[f] = c
 	}
-	start := len(c.buf)
-	b := h.opts.Formats[f](c.buf, e)
+	start := len(c.buf) + runPrefix
+	b := h.opts.Formats[f](append(c.buf, 0, 0, 0, 0), e)
 	if cap(b) != cap(c.buf) {
 		// It did not fit (an unusually long status text, say) and append
 		// moved it to a new array of its own.
 		own := b[start:len(b):len(b)]
 		return own, newChunk(own), 0
 	}
+	if len(b) == start {
+		return b[start:start:start], c, 0 // nothing to send (not nil: encoded); the prefix is dropped
+	}
+	binary.LittleEndian.PutUint32(b[start-runPrefix:], uint32(len(b)-start))
 	c.buf = b
 	return b[start:len(b):len(b)], c, uint32(start)
 }

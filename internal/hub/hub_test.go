@@ -456,11 +456,11 @@ func TestAccountingCoversPinnedMemory(t *testing.T) {
 				take(t, busy)
 				if tc.takeEvery > 0 && i%tc.takeEvery == 0 {
 					s.mu.Lock()
-					for _, it := range s.queue[s.head:min(s.head+5, len(s.queue))] {
-						inflight[it.c] = true
+					if s.head < len(s.queue) {
+						inflight[s.queue[s.head].c] = true // the chunk of the one message taken
 					}
 					s.mu.Unlock()
-					if _, _, _, err := s.TakeUpTo(nil, 1); err != nil { // at least one message, never released
+					if _, _, _, err := s.TakeUpTo(nil, 1); err != nil { // one message, never released
 						break
 					}
 				}
@@ -554,5 +554,72 @@ func TestTakeUpToSplitsChunkCharge(t *testing.T) {
 	}
 	if got := charged(s); got != cap(s.queue)*ItemBytes {
 		t.Fatalf("drained queue still charged %d", got)
+	}
+}
+
+// TestRuns: a subscriber that gets consecutive messages of a chunk queues
+// them as one item (one slot per chunk, not per message); one whose
+// messages are not adjacent gets an item each; both take them back one by
+// one, in order, across partial takes.
+func TestRuns(t *testing.T) {
+	h, _ := newTestHub(t, Options{ChunkSize: 4 << 10})
+	wild := h.Subscribe(0, "")
+	aapl := h.Subscribe(0, "")
+	h.SetChannel(wild, market.ChanTrades, []string{"*"})
+	h.SetChannel(aapl, market.ChanTrades, []string{"AAPL"})
+	seq = 0
+	var want, wantAAPL []string
+	for range 50 {
+		batch := make([]market.Event, 20)
+		for i := range batch {
+			sym := "MSFT"
+			if i%2 == 0 {
+				sym = "AAPL"
+			}
+			batch[i] = ev(market.KindTrade, sym)
+			m := fmt.Sprintf("t:%s:%d", sym, batch[i].Seq)
+			want = append(want, m)
+			if sym == "AAPL" {
+				wantAAPL = append(wantAAPL, m)
+			}
+		}
+		h.Publish(batch)
+	}
+	items := func(s *Subscriber) int {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(s.queue) - s.head
+	}
+	// ~12-byte messages: about 250 per 4 KiB chunk.
+	if n := items(wild); n > 10 {
+		t.Errorf("wildcard subscriber: %d items for 1000 messages", n)
+	}
+	if n := items(aapl); n != 500 {
+		t.Errorf("filtered subscriber: %d items for 500 messages", n)
+	}
+	for _, tc := range []struct {
+		s    *Subscriber
+		want []string
+	}{{wild, want}, {aapl, wantAAPL}} {
+		if st := tc.s.Stats(); st.QueuedMsgs != len(tc.want) {
+			t.Errorf("QueuedMsgs %d, want %d", st.QueuedMsgs, len(tc.want))
+		}
+		var got []string
+		for {
+			msgs, cost, more, err := tc.s.TakeUpTo(nil, 100) // a few messages at a time
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.s.Release(cost)
+			for _, m := range msgs {
+				got = append(got, string(m))
+			}
+			if !more {
+				break
+			}
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("took %d messages, want %d (first %v)", len(got), len(tc.want), got[:min(3, len(got))])
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"encoding/binary"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -8,28 +9,43 @@ import (
 	"github.com/tapehq/tape/internal/market"
 )
 
-// item is one queued message: a slice of the chunk it lives in. It names
-// its chunk (rather than holding a []byte) so that the bytes it pins can be
-// charged exactly, and it is 24 bytes instead of 48.
+// item is a run of queued messages: count consecutive messages of one
+// chunk, n bytes from the first message's start to the last one's end
+// (length prefixes in between, see Hub.encode). A subscriber of "*" gets
+// every message of a chunk, so its queue needs one 24-byte item per chunk
+// rather than one per message; a filtered subscriber's messages are
+// rarely adjacent and take an item each. It names its chunk (rather than
+// holding a []byte) so that the bytes it pins are charged exactly.
 type item struct {
-	c        *chunk
-	off, n   uint32
-	cost     int32 // chunk bytes charged with this item (see push)
-	lossless bool
+	c      *chunk
+	off, n uint32
+	count  uint32
+	cost   int32 // chunk bytes charged with this item (see push)
 }
 
-func (it *item) msg() []byte { return it.c.mem[it.off : it.off+it.n : it.off+it.n] }
+// runPrefix is the length prefix before each message in a chunk.
+const runPrefix = 4
+
+// first returns the run's first message and the offset of the next one.
+func (it *item) first() ([]byte, uint32) {
+	if it.count == 1 {
+		return it.c.mem[it.off : it.off+it.n : it.off+it.n], it.off + it.n
+	}
+	m := binary.LittleEndian.Uint32(it.c.mem[it.off-runPrefix:])
+	return it.c.mem[it.off : it.off+m : it.off+m], it.off + m + runPrefix
+}
 
 // pendingItem is a delivery the publisher collected for a subscriber during
 // one Publish; the symbol is what quotes conflate on.
 type pendingItem struct {
 	item
-	sym string
+	sym      string
+	lossless bool
 }
 
 const (
-	// ItemBytes is what one queued message costs on top of the chunk bytes
-	// it pins: the queue slot.
+	// ItemBytes is what a queue slot costs (one per run of messages) on
+	// top of the chunk bytes the messages pin.
 	ItemBytes = int(unsafe.Sizeof(item{}))
 	// conflatedOverhead is what a conflated entry costs besides its bytes:
 	// the map slot, the key's header and the value's header.
@@ -74,7 +90,8 @@ type Subscriber struct {
 	queue     []item // queue[head:] are waiting
 	head      int
 	cost      int    // chunk bytes charged for queue[head:]
-	bytes     int    // message bytes in queue[head:]
+	bytes     int    // bytes the items of queue[head:] span
+	msgs      int    // messages in queue[head:]
 	inflight  int    // taken but not released, plus Charge
 	held      *chunk // the chunk split by the last partial take (see TakeUpTo)
 	conflated map[string][]byte
@@ -126,6 +143,16 @@ func (s *Subscriber) push() {
 			continue
 		}
 		it := p.item
+		if s.head < len(s.queue) {
+			if last := &s.queue[len(s.queue)-1]; last.c == it.c && last.off+last.n+runPrefix == it.off {
+				// The next message of the run: no slot, no charge.
+				last.n += runPrefix + it.n
+				last.count++
+				s.bytes += runPrefix + int(it.n)
+				s.msgs++
+				continue
+			}
+		}
 		// Charge the whole chunk with the first queued message that lives
 		// in it; the queue is in publish order, so a chunk's messages are
 		// contiguous. Messages of the chunk already taken (in flight) were
@@ -196,6 +223,7 @@ func (s *Subscriber) append(it item) {
 	s.queue = append(s.queue, it)
 	s.cost += int(it.cost)
 	s.bytes += int(it.n)
+	s.msgs++
 }
 
 // conflate keeps p as the newest value of its symbol, in a private copy so
@@ -205,7 +233,7 @@ func (s *Subscriber) conflate(p *pendingItem) {
 	if s.conflated == nil {
 		s.conflated = make(map[string][]byte)
 	}
-	msg := p.msg()
+	msg, _ := p.first()
 	old, had := s.conflated[p.sym]
 	if had {
 		s.confBytes -= cap(old) + len(p.sym) + conflatedOverhead
@@ -230,26 +258,34 @@ func (s *Subscriber) compact() {
 		lead++
 	}
 	q = q[lead:]
-	bytes, cost := 0, 0
+	bytes, cost, msgs := 0, 0, 0
 	for i := range q {
-		bytes += int(q[i].n)
+		bytes += int(q[i].n) + runPrefix
 		cost += int(q[i].cost)
+		msgs += int(q[i].count)
 	}
 	if len(q) == 0 || bytes >= cost {
 		return
 	}
+	// One run in a private chunk, with the same length prefixes.
 	buf := make([]byte, 0, bytes)
 	for i := range q {
-		buf = append(buf, q[i].msg()...)
+		for it := q[i]; it.count > 0; {
+			m, next := it.first()
+			buf = binary.LittleEndian.AppendUint32(buf, uint32(len(m)))
+			buf = append(buf, m...)
+			it.off, it.n, it.count = next, it.n-(next-it.off), it.count-1
+		}
 	}
 	c := newChunk(buf)
-	off := uint32(0)
-	for i := range q {
-		q[i] = item{c: c, off: off, n: q[i].n, lossless: q[i].lossless}
-		off += q[i].n
-	}
-	q[0].cost = int32(len(c.mem))
+	clear(q)
+	q[0] = item{c: c, off: runPrefix, n: uint32(len(buf) - runPrefix), count: uint32(msgs), cost: int32(len(c.mem))}
+	s.queue = s.queue[:s.head+lead+1]
 	s.cost += len(c.mem) - cost
+	s.bytes = 0
+	for _, it := range s.queue[s.head:] {
+		s.bytes += int(it.n)
+	}
 }
 
 func (s *Subscriber) kickLocked(err error) {
@@ -257,7 +293,7 @@ func (s *Subscriber) kickLocked(err error) {
 	s.dead.Store(true)
 	s.queue, s.head, s.held = nil, 0, nil
 	s.conflated = nil
-	s.cost, s.bytes, s.inflight, s.confBytes = 0, 0, 0, 0
+	s.cost, s.bytes, s.msgs, s.inflight, s.confBytes = 0, 0, 0, 0, 0
 }
 
 func (s *Subscriber) close(err error) {
@@ -297,20 +333,41 @@ func (s *Subscriber) TakeUpTo(dst [][]byte, maxBytes int) (_ [][]byte, cost int,
 		return dst, 0, false, s.err
 	}
 	q := s.queue[s.head:]
-	k, size := 0, 0
-	for k < len(q) && (maxBytes < 0 || k == 0 || size+int(q[k].n) <= maxBytes) {
-		dst = append(dst, q[k].msg())
-		size += int(q[k].n)
-		cost += int(q[k].cost)
+	k, size, n := 0, 0, 0 // whole items taken, message bytes, messages
+	full := func(m []byte) bool { return maxBytes >= 0 && n > 0 && size+len(m) > maxBytes }
+	for k < len(q) {
+		it := &q[k]
+		span := it.n
+		for it.count > 0 {
+			m, next := it.first()
+			if full(m) {
+				break
+			}
+			dst = append(dst, m)
+			size += len(m)
+			n++
+			it.count--
+			if it.count > 0 {
+				it.n -= next - it.off
+				it.off = next
+			}
+		}
+		if it.count > 0 {
+			// Cut inside the run: the rest stays queued with the chunk's
+			// charge, which it still pins (released in take order, so the
+			// taken part goes first).
+			s.bytes -= int(span - it.n)
+			s.held = it.c
+			break
+		}
+		cost += int(it.cost)
+		s.bytes -= int(span)
 		k++
 	}
-	s.cost -= cost
-	s.bytes -= size
-	if k < len(q) && q[k].c == q[k-1].c {
-		// The take splits a chunk: its charge (on the first of its
-		// messages) stays with the rest, which still pins it, rather than
-		// leaving with the taken part and being charged twice. Releases
-		// come in take order, so the taken part is released first.
+	if k > 0 && k < len(q) && q[k].c == q[k-1].c {
+		// The take ends between two items of one chunk: its charge (on
+		// the first of them) stays with the rest, which still pins it,
+		// rather than leaving with the taken part and being charged twice.
 		r := k - 1
 		for r > 0 && q[r-1].c == q[k].c {
 			r--
@@ -319,12 +376,12 @@ func (s *Subscriber) TakeUpTo(dst [][]byte, maxBytes int) (_ [][]byte, cost int,
 		q[r].cost = 0
 		q[k].cost += moved
 		cost -= int(moved)
-		s.cost += int(moved)
 		s.held = q[k].c
 	}
+	s.cost -= cost
+	s.msgs -= n
 	clear(q[:k]) // drop the chunk references
 	s.head += k
-	n := k
 	if s.head == len(s.queue) {
 		s.head, s.held = 0, nil
 		s.queue = s.queue[:0]
@@ -411,7 +468,7 @@ type SubscriberStats struct {
 func (s *Subscriber) Stats() SubscriberStats {
 	s.mu.Lock()
 	st := SubscriberStats{ID: s.id, Label: s.label, Format: s.format,
-		QueuedMsgs: len(s.queue) - s.head + len(s.conflated), QueuedBytes: s.usedLocked()}
+		QueuedMsgs: s.msgs + len(s.conflated), QueuedBytes: s.usedLocked()}
 	if st.QueuedMsgs > 0 {
 		st.LagNanos = nowNano() - s.oldest
 	}
