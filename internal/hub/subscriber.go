@@ -264,7 +264,11 @@ func (s *Subscriber) compact() {
 		cost += int(q[i].cost)
 		msgs += int(q[i].count)
 	}
-	if len(q) == 0 || bytes >= cost {
+	// Only when it at least halves the charge: copying a dense queue (a
+	// subscriber of "*", whose chunks are full of its own messages) would
+	// turn memory shared with every other subscriber into a private copy
+	// per subscriber and save almost nothing.
+	if len(q) == 0 || 2*bytes > cost {
 		return
 	}
 	// One run in a private chunk, with the same length prefixes.
