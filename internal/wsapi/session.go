@@ -552,9 +552,9 @@ func (ss *session) controlFrame(op byte, payload []byte) {
 	ss.ctrl = appendFrame(ss.ctrl, op, payload)
 	grown := cap(ss.ctrl) - before
 	ss.ctrlCost += grown
-	over := grown > 0 && ss.sub.Charge(grown)
+	over := grown > 0 && ss.sub.Charge(grown) || len(ss.ctrl) > maxControlBytes
 	ss.ctrlMu.Unlock()
-	if over || len(ss.ctrl) > maxControlBytes {
+	if over {
 		ss.sub.Kick()
 	}
 	ss.wake()

@@ -210,17 +210,19 @@ func (w *writer) turn(ss *session) (more, handedOff bool) {
 	}
 	w.buf = buf
 	clear(w.msgs)
+	// The messages are copied into buf: their chunks are no longer pinned
+	// for this session, so their charge goes now rather than after the
+	// write (a publish meanwhile would charge a chunk twice).
+	ss.sub.Release(cost + resumeCost)
 	if len(buf) == 0 {
 		return more, false
 	}
 	n, werr := tryWrite(ss.raw, buf)
 	if werr != nil {
-		ss.sub.Release(cost + resumeCost)
 		ss.abort()
 		return false, false
 	}
 	if n == len(buf) {
-		ss.sub.Release(cost + resumeCost)
 		ss.srv.stats.bytes.Add(uint64(n))
 		if req != nil {
 			ss.closeWritten()
@@ -230,7 +232,6 @@ func (w *writer) turn(ss *session) (more, handedOff bool) {
 	// The socket is full: keep the rest (its messages are copied, so their
 	// chunks can go) and let a goroutine wait for the client.
 	pending := append([]byte(nil), buf[n:]...)
-	ss.sub.Release(cost + resumeCost)
 	over := ss.sub.Charge(cap(pending))
 	ss.srv.stats.bytes.Add(uint64(n))
 	if !ss.startFlush(pending, req != nil, over) {
