@@ -41,17 +41,17 @@ const (
 	opPong         = 0xa
 )
 
-// StatusCode is a websocket close code.
-type StatusCode int
+// closeCode is a websocket close code.
+type closeCode int
 
 // The close codes the server sends.
 const (
-	StatusNormalClosure   StatusCode = 1000
-	StatusGoingAway       StatusCode = 1001
-	StatusProtocolError   StatusCode = 1002
-	StatusPolicyViolation StatusCode = 1008
-	StatusMessageTooBig   StatusCode = 1009
-	StatusInternalError   StatusCode = 1011
+	closeNormal          closeCode = 1000
+	closeGoingAway       closeCode = 1001
+	closeProtocolError   closeCode = 1002
+	closePolicyViolation closeCode = 1008
+	closeMessageTooBig   closeCode = 1009
+	closeInternalError   closeCode = 1011
 )
 
 // maxHeader is the longest server frame header (no mask).
@@ -76,7 +76,7 @@ func appendFrame(dst []byte, op byte, payload []byte) []byte {
 
 // appendClose appends a close frame; the reason is cut to fit a control
 // frame's 125 bytes.
-func appendClose(dst []byte, code StatusCode, reason string) []byte {
+func appendClose(dst []byte, code closeCode, reason string) []byte {
 	if len(reason) > 123 {
 		reason = reason[:123]
 	}

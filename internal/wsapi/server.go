@@ -214,7 +214,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if victim != nil {
 		s.stats.evicted.Add(1)
-		victim.terminal(alpacawire.CodeAuthTimeout, StatusPolicyViolation, "auth timeout")
+		victim.terminal(alpacawire.CodeAuthTimeout, closePolicyViolation, "auth timeout")
 	}
 	conn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
@@ -241,7 +241,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	closing := s.closed
 	s.mu.Unlock()
 	if closing { // Close ran during the upgrade and did not see it
-		ss.closeWith(StatusGoingAway, "server shutting down")
+		ss.closeWith(closeGoingAway, "server shutting down")
 	}
 	go ss.run()
 }
@@ -393,7 +393,7 @@ func (s *Server) Close() {
 	}
 	s.mu.Unlock()
 	for _, ss := range list {
-		ss.closeWith(StatusGoingAway, "server shutting down")
+		ss.closeWith(closeGoingAway, "server shutting down")
 		ss.conn.SetReadDeadline(time.Now().Add(closeWait + time.Second))
 	}
 	s.wg.Wait()

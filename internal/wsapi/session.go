@@ -23,7 +23,7 @@ import (
 // closeRequest asks the writer to send a close frame once the control
 // queue is flushed.
 type closeRequest struct {
-	code   StatusCode
+	code   closeCode
 	reason string
 }
 
@@ -115,7 +115,7 @@ func (ss *session) run() {
 	}
 	authTimer := time.AfterFunc(srv.authTimeout(), func() {
 		if !ss.authed.Load() {
-			ss.terminal(alpacawire.CodeAuthTimeout, StatusPolicyViolation, "auth timeout")
+			ss.terminal(alpacawire.CodeAuthTimeout, closePolicyViolation, "auth timeout")
 		}
 	})
 	ss.read(ctx, cancel, authTimer)
@@ -223,7 +223,7 @@ func (ss *session) safeReadLoop(ctx context.Context) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			ss.logger().Error("panic in stream session", "panic", r, "stack", string(debug.Stack()))
-			ss.terminal(alpacawire.CodeInternal, StatusInternalError, "internal error")
+			ss.terminal(alpacawire.CodeInternal, closeInternalError, "internal error")
 			err = errTerminal
 		}
 	}()
@@ -251,7 +251,7 @@ func (ss *session) readMessage(limit int64) (op byte, msg []byte, err error) {
 		h, err := readHeader(ss, &ss.hdr)
 		if err != nil {
 			if errors.Is(err, errProtocol) {
-				ss.closeWith(StatusProtocolError, "protocol error")
+				ss.closeWith(closeProtocolError, "protocol error")
 				return 0, nil, errTerminal
 			}
 			return 0, nil, err
@@ -274,18 +274,18 @@ func (ss *session) readMessage(limit int64) (op byte, msg []byte, err error) {
 			continue
 		case opContinuation:
 			if msg == nil {
-				ss.closeWith(StatusProtocolError, "unexpected continuation")
+				ss.closeWith(closeProtocolError, "unexpected continuation")
 				return 0, nil, errTerminal
 			}
 		default:
 			if msg != nil {
-				ss.closeWith(StatusProtocolError, "expected continuation")
+				ss.closeWith(closeProtocolError, "expected continuation")
 				return 0, nil, errTerminal
 			}
 			op = h.op
 		}
 		if int64(len(msg))+h.n > limit {
-			ss.terminal(alpacawire.CodeInvalidSyntax, StatusMessageTooBig, "message too big")
+			ss.terminal(alpacawire.CodeInvalidSyntax, closeMessageTooBig, "message too big")
 			return 0, nil, errTerminal
 		}
 		start := len(msg)
@@ -312,9 +312,9 @@ func (ss *session) clientClosed(p []byte) error {
 	if ours {
 		return io.EOF
 	}
-	code := StatusNormalClosure
+	code := closeNormal
 	if len(p) >= 2 {
-		code = StatusCode(int(p[0])<<8 | int(p[1]))
+		code = closeCode(int(p[0])<<8 | int(p[1]))
 	}
 	ss.closeWith(code, "")
 	return errTerminal
@@ -376,17 +376,17 @@ func (ss *session) auth(key, secret string) (keepOpen bool) {
 	if !srv.opts.Keys.Check(key, secret) {
 		srv.stats.authFailures.Add(1)
 		ss.logger().Info("stream auth failed", "key", redact(key))
-		ss.terminal(alpacawire.CodeAuthFailed, StatusPolicyViolation, "auth failed")
+		ss.terminal(alpacawire.CodeAuthFailed, closePolicyViolation, "auth failed")
 		return false
 	}
 	if srv.opts.NotEntitled {
-		ss.terminal(alpacawire.CodeInsufficientSub, StatusPolicyViolation, "insufficient subscription")
+		ss.terminal(alpacawire.CodeInsufficientSub, closePolicyViolation, "insufficient subscription")
 		return false
 	}
 	if srv.opts.Stream.MsgpackOnly && ss.codec != alpacawire.MsgPack {
 		// Alpaca's option stream answers a JSON client's auth with 412:
 		// nothing it could subscribe to can be sent to it.
-		ss.terminal(alpacawire.CodeMsgpackOnly, StatusPolicyViolation, "msgpack only")
+		ss.terminal(alpacawire.CodeMsgpackOnly, closePolicyViolation, "msgpack only")
 		return false
 	}
 	if err := srv.opts.Keys.Acquire(key); err != nil {
@@ -568,7 +568,7 @@ func (ss *session) error(code int) {
 // terminal queues a final error and asks the writer to close afterwards.
 // Both happen under one lock so the writer cannot see the error without the
 // close request.
-func (ss *session) terminal(code int, status StatusCode, reason string) {
+func (ss *session) terminal(code int, status closeCode, reason string) {
 	ss.ctrlMu.Lock()
 	if ss.closeReq == nil && !ss.ended {
 		ss.srv.stats.errors[code].Add(1)
@@ -585,7 +585,7 @@ func (ss *session) terminal(code int, status StatusCode, reason string) {
 
 // closeWith asks the writer to close after what is queued, with no
 // Alpaca error.
-func (ss *session) closeWith(status StatusCode, reason string) {
+func (ss *session) closeWith(status closeCode, reason string) {
 	ss.ctrlMu.Lock()
 	if ss.closeReq == nil && !ss.ended {
 		ss.closeReq = &closeRequest{code: status, reason: reason}

@@ -311,7 +311,7 @@ func TestProtocolErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c, _ := dialRaw(t, f.url, "", "")
 			c.Write(tc.frame)
-			if got := c.untilClose(t); got != int(StatusProtocolError) {
+			if got := c.untilClose(t); got != int(closeProtocolError) {
 				t.Fatalf("closed with %d", got)
 			}
 		})

@@ -201,7 +201,7 @@ func (w *writer) turn(ss *session) (more, handedOff bool) {
 	case errors.Is(err, hub.ErrSlowConsumer):
 		ss.srv.stats.slowKicks.Add(1)
 		ss.logger().Info("disconnecting slow client: queue full")
-		ss.terminal(alpacawire.CodeSlowClient, StatusPolicyViolation, "slow client")
+		ss.terminal(alpacawire.CodeSlowClient, closePolicyViolation, "slow client")
 		more = true
 	case err != nil:
 		// Removed: the session is ending.
