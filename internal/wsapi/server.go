@@ -41,12 +41,15 @@ type Options struct {
 	// Default 128 KiB: large enough to batch, small enough for clients
 	// with a 1 MiB read limit (the Python websockets default).
 	MaxFrameBytes int
-	// WriteTimeout bounds one frame write; a client that cannot take a frame
-	// in that time is disconnected as slow. Default 10 s.
+	// WriteTimeout bounds how long a client may leave its socket full: the
+	// writers never wait on a socket, and what it did not take waits in a
+	// flush that gives up after WriteTimeout and disconnects the client as
+	// slow (sooner once it is over its queue bound: 407). Default 10 s.
 	WriteTimeout time.Duration
 	// PingInterval is how often the server pings a client to detect dead
 	// peers; a ping unanswered for another PingInterval closes the session.
-	// Default 20 s. Clients ping too (the SDKs every 10 s); pongs are
+	// One watchdog goroutine does it for every session, checking at most
+	// every second. Default 20 s. Clients ping too (the SDKs every 10 s); pongs are
 	// answered automatically.
 	PingInterval time.Duration
 	// MaxConns bounds concurrent sessions; beyond it upgrades get HTTP 503.
