@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -380,9 +379,7 @@ func TestNeverReadingClient407(t *testing.T) {
 	f := newFixture(t, Options{Hub: h})
 	slow, _ := dialRaw(t, f.url, "", "")
 	if tc, ok := slow.Conn.(*net.TCPConn); ok {
-		if rc, err := tc.SyscallConn(); err == nil {
-			rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-		}
+		tc.SetReadBuffer(4096) // fill up sooner
 	}
 	slow.send(opText, []byte(`{"action":"auth","key":"k","secret":"s"}`))
 	slow.send(opText, []byte(`{"action":"subscribe","trades":["*"]}`))

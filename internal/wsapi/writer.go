@@ -82,7 +82,7 @@ func (p *writerPool) close() {
 const popBatch = 16
 
 func (p *writerPool) work() {
-	w := &writer{}
+	w := &writer{raw: newRawWriter()}
 	var batch [popBatch]*session
 	for {
 		p.mu.Lock()
@@ -147,6 +147,7 @@ func (ss *session) endRun(more bool) {
 type writer struct {
 	buf  []byte
 	msgs [][]byte
+	raw  *rawWriter
 }
 
 func (w *writer) trim() {
@@ -217,7 +218,7 @@ func (w *writer) turn(ss *session) (more, handedOff bool) {
 	if len(buf) == 0 {
 		return more, false
 	}
-	n, werr := tryWrite(ss.raw, buf)
+	n, werr := w.raw.tryWrite(ss.raw, buf)
 	if werr != nil {
 		ss.abort()
 		return false, false
