@@ -62,7 +62,8 @@ type session struct {
 	wstate    atomic.Int32
 	writeDone atomic.Bool // a close frame was written or the connection failed
 	flushing  atomic.Bool // a flush goroutine waits for the client
-	closeSent chan struct{}
+	closeSent chan struct{} // closed once the close frame is written or writing failed
+	closeOnce sync.Once
 
 	// Pings (the server's watchdog; pingSent is 0 when none is out).
 	pingSent atomic.Int64
@@ -189,6 +190,7 @@ func (ss *session) end() {
 func (ss *session) abort() {
 	ss.writeDone.Store(true)
 	ss.conn.Close()
+	ss.closeOnce.Do(func() { close(ss.closeSent) }) // nothing more will be written
 }
 
 // closeWritten records that the close frame went out: the reader now only
@@ -196,7 +198,7 @@ func (ss *session) abort() {
 func (ss *session) closeWritten() {
 	ss.writeDone.Store(true)
 	ss.conn.SetReadDeadline(time.Now().Add(closeWait))
-	close(ss.closeSent)
+	ss.closeOnce.Do(func() { close(ss.closeSent) })
 }
 
 // notified is the hub's Notify: data is waiting, or the subscriber was
@@ -602,13 +604,6 @@ func (ss *session) takeControl() ([]byte, int, *closeRequest) {
 	frames, cost := ss.ctrl, ss.ctrlCost
 	ss.ctrl, ss.ctrlCost = nil, 0
 	return frames, cost, ss.closeReq
-}
-
-// releaseControl gives back taken control frames once copied.
-func (ss *session) releaseControl(frames []byte, cost int) {
-	if cost > 0 {
-		ss.sub.Release(cost)
-	}
 }
 
 func (ss *session) releaseControlLocked() {

@@ -185,7 +185,7 @@ func (w *writer) turn(ss *session) (more, handedOff bool) {
 	ss.takeMu.Unlock()
 
 	buf := append(w.buf[:0], ctrl...)
-	ss.releaseControl(ctrl, ctrlCost)
+	ss.sub.Release(ctrlCost)
 	var resumeCost int
 	switch {
 	case req != nil:
