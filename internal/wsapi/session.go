@@ -60,8 +60,8 @@ type session struct {
 
 	// Write state (writer.go).
 	wstate    atomic.Int32
-	writeDone atomic.Bool // a close frame was written or the connection failed
-	flushing  atomic.Bool // a flush goroutine waits for the client
+	writeDone atomic.Bool   // a close frame was written or the connection failed
+	flushing  atomic.Bool   // a flush goroutine waits for the client
 	closeSent chan struct{} // closed once the close frame is written or writing failed
 	closeOnce sync.Once
 
