@@ -17,13 +17,18 @@ import (
 
 // result is one scenario's figures, written as a JSON line.
 type result struct {
-	Server    string  `json:"server"`
-	Scenario  string  `json:"scenario"`
-	Clients   int     `json:"clients"`
-	Rate      float64 `json:"rate,omitempty"` // events/s asked for
-	Seconds   float64 `json:"seconds"`
-	PerSec    float64 `json:"deliveries_per_s"`
-	CPUPerM   float64 `json:"cpu_s_per_million,omitempty"`
+	Server   string  `json:"server"`
+	Scenario string  `json:"scenario"`
+	Clients  int     `json:"clients"`
+	Rate     float64 `json:"rate,omitempty"` // events/s asked for
+	Seconds  float64 `json:"seconds"`
+	PerSec   float64 `json:"deliveries_per_s"`
+	CPUPerM  float64 `json:"cpu_s_per_million,omitempty"`
+	// CPUPerMF is per million websocket frames (Tape only: its bench
+	// server counts them); at a moderate rate every frame carries one
+	// message, unless the server fell behind and coalesced.
+	CPUPerMF  float64 `json:"cpu_s_per_million_frames,omitempty"`
+	FrameMsgs float64 `json:"messages_per_frame,omitempty"`
 	CPUCores  float64 `json:"server_cores"`
 	P50ms     float64 `json:"p50_ms,omitempty"`
 	P99ms     float64 `json:"p99_ms,omitempty"`
@@ -126,13 +131,13 @@ func run(args []string) error {
 	case "rate":
 		res.Rate = *rate
 		pub.setRate(*rate)
-		r.measure(&res, *warmup, *dur)
+		r.measure(&res, *warmup, *dur, pub)
 		pub.setRate(0)
 	case "saturate":
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
 		wg.Go(func() { r.closedLoop(pub, *n, *window, *batch, stop) })
-		r.measure(&res, *warmup, *dur)
+		r.measure(&res, *warmup, *dur, nil)
 		close(stop)
 		wg.Wait()
 	case "stall":
@@ -249,15 +254,27 @@ func (r *runner) read(c *wsClient, sample bool) {
 
 // measure waits warmup, then measures deliveries, server CPU and latency
 // over dur.
-func (r *runner) measure(res *result, warmup, dur time.Duration) {
+func (r *runner) measure(res *result, warmup, dur time.Duration, pub publisher) {
 	time.Sleep(warmup)
 	r.latMu.Lock()
 	r.lats = r.lats[:0]
 	r.latMu.Unlock()
 	r.sampling.Store(true)
+	tp, _ := pub.(*tapePub)
+	var f0, f1 int64
+	if tp != nil {
+		f0, _ = tp.stats()
+	}
 	n0, c0, t0 := r.received.Load(), cpuSeconds(r.pid), time.Now()
 	time.Sleep(dur)
 	n1, c1, t1 := r.received.Load(), cpuSeconds(r.pid), time.Now()
+	if tp != nil {
+		f1, _ = tp.stats()
+		if f1 > f0 {
+			res.CPUPerMF = (c1 - c0) / float64(f1-f0) * 1e6
+			res.FrameMsgs = float64(n1-n0) / float64(f1-f0)
+		}
+	}
 	r.sampling.Store(false)
 	el := t1.Sub(t0).Seconds()
 	res.Seconds = el
@@ -317,11 +334,17 @@ func (p *tapePub) credit(total uint64, batch int) {
 }
 
 func (p *tapePub) kicked() int64 {
-	fmt.Fprintf(p.conn, "stats\n")
-	var subs, kicked, pub int64
-	p.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	fmt.Fscan(p.br, &subs, &kicked, &pub)
+	_, kicked := p.stats()
 	return kicked
+}
+
+// stats asks the bench server for its frames written and kicks.
+func (p *tapePub) stats() (frames, kicked int64) {
+	fmt.Fprintf(p.conn, "stats\n")
+	var subs, pub int64
+	p.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fscan(p.br, &subs, &kicked, &pub, &frames)
+	return frames, kicked
 }
 
 // natsPub publishes from this process: paced, or in the closed loop.

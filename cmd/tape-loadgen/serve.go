@@ -36,7 +36,7 @@ import (
 //	credit N B   publish until N events in total were published, B per
 //	             Publish, as fast as possible (the generator raises N as
 //	             its clients receive, keeping a fixed window in flight)
-//	stats        answer one line: "subscribers kicked published"
+//	stats        answer one line: "subscribers kicked published frames"
 func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "websocket listen address")
@@ -62,7 +62,7 @@ func serve(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	p := &benchPublisher{hub: h, wake: make(chan struct{}, 1)}
+	p := &benchPublisher{hub: h, ws: ws, wake: make(chan struct{}, 1)}
 	var wg sync.WaitGroup
 	wg.Go(func() { hs.Serve(ln) })
 	wg.Go(func() { p.run(ctx) })
@@ -79,6 +79,7 @@ func serve(args []string) error {
 
 type benchPublisher struct {
 	hub  *hub.Hub
+	ws   *wsapi.Server
 	wake chan struct{}
 
 	mu     sync.Mutex
@@ -114,7 +115,7 @@ func (p *benchPublisher) control(ctx context.Context, ln net.Listener) {
 				p.rate = 0
 			case "stats":
 				st := p.hub.Stats()
-				fmt.Fprintf(conn, "%d %d %d\n", st.Subscribers, st.Kicked, st.Published)
+				fmt.Fprintf(conn, "%d %d %d %d\n", st.Subscribers, st.Kicked, st.Published, p.ws.Stats().Frames)
 			}
 			p.mu.Unlock()
 			select {

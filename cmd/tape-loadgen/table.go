@@ -46,6 +46,8 @@ func table(args []string) error {
 		{"saturated: server RSS peak, MB", "saturate", func(r result) float64 { return r.RSSPeakMB }, "%.0f"},
 		{"200k/s: deliveries/s", "rate", func(r result) float64 { return r.PerSec }, "%.3g"},
 		{"200k/s: server CPU s per million deliveries", "rate", func(r result) float64 { return r.CPUPerM }, "%.2f"},
+		{"200k/s: server CPU s per million frames (Tape)", "rate", func(r result) float64 { return r.CPUPerMF }, "%.2f"},
+		{"200k/s: messages per frame (Tape)", "rate", func(r result) float64 { return r.FrameMsgs }, "%.2f"},
 		{"200k/s: server cores busy", "rate", func(r result) float64 { return r.CPUCores }, "%.2f"},
 		{"200k/s: p50 latency, ms", "rate", func(r result) float64 { return r.P50ms }, "%.2f"},
 		{"200k/s: p99 latency, ms", "rate", func(r result) float64 { return r.P99ms }, "%.2f"},
