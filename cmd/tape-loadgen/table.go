@@ -67,6 +67,10 @@ func table(args []string) error {
 				continue
 			}
 			any = true
+			if strings.HasSuffix(rw.name, "(Tape)") && rw.get(r) == 0 {
+				cells = append(cells, "n/a")
+				continue
+			}
 			cells = append(cells, fmt.Sprintf(rw.format, rw.get(r)))
 		}
 		if any {
