@@ -10,12 +10,22 @@
 //     work is filtering and queueing, not encoding.
 //   - The publisher never blocks. Deliveries are collected per subscriber for
 //     the whole batch and handed over under the subscriber's mutex once per
-//     batch. A full queue never makes the publisher wait.
-//   - Queues are bounded in bytes. Encoded messages live in shared chunks;
-//     a subscriber is charged for the chunk memory it pins, not just for its
-//     message bytes, so "bounded" is true of real memory. A sparse subscriber
-//     that pins many chunks for few messages is compacted into a private
-//     buffer instead of being charged forever.
+//     batch. A full queue never makes the publisher wait. A transport is
+//     told when a queue goes from empty to non-empty (Ready, or a Notify
+//     function that lets a few writer goroutines serve many subscribers).
+//   - Queues are bounded in bytes, and the bound covers everything a
+//     subscriber pins: the shared chunks its queued messages reference
+//     (each chunk charged whole, once), its queue slots, private copies
+//     (conflated quotes, compacted messages), messages taken and not yet
+//     released, and what its transport declares with Charge (a partly
+//     written frame, control replies). The charge is never less than the
+//     memory actually held, so N subscribers never hold more than N times
+//     the bound. Consecutive messages of a chunk queue as one item (a run),
+//     so a subscriber of "*" needs a 24-byte slot per chunk, not per
+//     message. A sparse subscriber that pins many chunks for few messages
+//     is compacted into a private buffer instead of being charged forever
+//     (only when that halves its charge: a dense queue's copy would turn
+//     shared memory into private memory).
 //   - Slow consumers: when a subscriber's queue passes ConflateBytes,
 //     latest-value channels (quotes) are conflated per symbol (only the newest
 //     quote of each symbol is kept, the rest counted as dropped); when a

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"encoding/binary"
 	"errors"
 	"slices"
 	"sync"
@@ -59,6 +60,7 @@ type Hub struct {
 	touched  []*Subscriber
 	enc      [][]byte // the current event's encoding per format
 	encChunk []*chunk // and the chunk each lives in
+	encOff   []uint32 // at this offset
 
 	nextID     atomic.Uint64
 	published  atomic.Uint64
@@ -68,7 +70,13 @@ type Hub struct {
 	lastSeq    atomic.Uint64
 }
 
-type chunk struct{ buf []byte }
+// chunk is a shared buffer of encoded messages. buf grows as the
+// publisher encodes into it (publisher-owned); mem is the whole array,
+// fixed at creation, which consumers slice: they never read buf, which the
+// publisher writes.
+type chunk struct{ buf, mem []byte }
+
+func newChunk(b []byte) *chunk { return &chunk{buf: b, mem: b[:cap(b)]} }
 
 // New returns a hub. It panics if opts has no formats: that is a programming
 // error, not a runtime condition.
@@ -92,6 +100,7 @@ func New(opts Options) *Hub {
 	h.cur = make([]*chunk, len(opts.Formats))
 	h.enc = make([][]byte, len(opts.Formats))
 	h.encChunk = make([]*chunk, len(opts.Formats))
+	h.encOff = make([]uint32, len(opts.Formats))
 	return h
 }
 
@@ -99,10 +108,37 @@ func New(opts Options) *Hub {
 // index into Options.Formats). It starts with no channels. label describes
 // it in statistics (say, the client's address).
 func (h *Hub) Subscribe(format int, label string) *Subscriber {
+	return h.SubscribeWith(SubscriberOptions{Format: format, Label: label})
+}
+
+// SubscriberOptions configures a subscriber for SubscribeWith.
+type SubscriberOptions struct {
+	// Format is an index into the hub's Options.Formats.
+	Format int
+	// Label describes the subscriber in statistics (say, the client's
+	// address).
+	Label string
+	// Notify, when set, replaces the Ready channel: the hub calls it when
+	// the queue goes from empty to non-empty and when the subscriber is
+	// kicked or removed, from the publisher's goroutine (or Remove's
+	// caller) and outside the hub's locks. It must not block: a transport
+	// that serves many subscribers from a few goroutines schedules the
+	// subscriber's connection in it. Once notified, the consumer must take
+	// until Take or TakeUpTo leaves the queue empty; only then does the
+	// next message notify again.
+	Notify func()
+}
+
+// SubscribeWith is Subscribe with options.
+func (h *Hub) SubscribeWith(opts SubscriberOptions) *Subscriber {
+	format, label := opts.Format, opts.Label
 	if format < 0 || format >= len(h.opts.Formats) {
 		panic("hub: unknown format")
 	}
-	s := &Subscriber{hub: h, format: format, label: label, id: h.nextID.Add(1), ready: make(chan struct{}, 1)}
+	s := &Subscriber{hub: h, format: format, label: label, id: h.nextID.Add(1), notify: opts.Notify}
+	if s.notify == nil {
+		s.ready = make(chan struct{}, 1)
+	}
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
 	h.mu.Unlock()
@@ -253,28 +289,19 @@ func (h *Hub) deliver(subs []*Subscriber, e *market.Event, lossless bool) {
 		f := s.format
 		msg, c := h.enc[f], h.encChunk[f]
 		if msg == nil {
-			msg, c = h.encode(f, e)
-			h.enc[f], h.encChunk[f] = msg, c
+			var off uint32
+			msg, c, off = h.encode(f, e)
+			h.enc[f], h.encChunk[f], h.encOff[f] = msg, c, off
 		}
 		if len(msg) == 0 {
 			// The format cannot express the event (a pointer kind without
 			// its payload): an empty element would corrupt the frame.
 			continue
 		}
-		// Charge s for the memory it pins: the whole chunk the first time it
-		// references it, nothing for further messages in the same chunk.
-		cost := int32(len(msg))
-		if c != nil {
-			cost = 0
-			if s.lastChunk != c {
-				cost = int32(cap(c.buf))
-				s.lastChunk = c
-			}
-		}
 		if len(s.pending) == 0 {
 			h.touched = append(h.touched, s)
 		}
-		s.pending = append(s.pending, item{msg: msg, sym: e.Symbol, cost: cost, lossless: lossless})
+		s.pending = append(s.pending, pendingItem{item: item{c: c, off: h.encOff[f], n: uint32(len(msg)), count: 1}, sym: e.Symbol, lossless: lossless})
 	}
 }
 
@@ -306,22 +333,32 @@ func (h *Hub) deliverOnce(subs []*Subscriber, e *market.Event, lossless bool) {
 }
 
 // encode encodes e in format f into the current chunk of that format and
-// returns the message and its chunk (nil if it got its own allocation).
-func (h *Hub) encode(f int, e *market.Event) ([]byte, *chunk) {
+// returns the message, its chunk and its offset there. In a chunk every
+// message is preceded by its length (4 bytes, little-endian), so that a
+// subscriber can queue consecutive messages of one chunk as one item (a
+// run) and still take them one by one. A message that does not fit in a
+// chunk gets a chunk of its own (no prefix: it is always a run of one), so
+// that every queued message names the memory it pins.
+func (h *Hub) encode(f int, e *market.Event) ([]byte, *chunk, uint32) {
 	c := h.cur[f]
-	if c == nil || cap(c.buf)-len(c.buf) < maxMessage {
-		c = &chunk{buf: make([]byte, 0, h.opts.ChunkSize)}
+	if c == nil || cap(c.buf)-len(c.buf) < maxMessage+runPrefix {
+		c = newChunk(make([]byte, 0, h.opts.ChunkSize))
 		h.cur[f] = c
 	}
-	start := len(c.buf)
-	b := h.opts.Formats[f](c.buf, e)
+	start := len(c.buf) + runPrefix
+	b := h.opts.Formats[f](append(c.buf, 0, 0, 0, 0), e)
 	if cap(b) != cap(c.buf) {
 		// It did not fit (an unusually long status text, say) and append
 		// moved it to a new array of its own.
-		return b[start:len(b):len(b)], nil
+		own := b[start:len(b):len(b)]
+		return own, newChunk(own), 0
 	}
+	if len(b) == start {
+		return b[start:start:start], c, 0 // nothing to send (not nil: encoded); the prefix is dropped
+	}
+	binary.LittleEndian.PutUint32(b[start-runPrefix:], uint32(len(b)-start))
 	c.buf = b
-	return b[start:len(b):len(b)], c
+	return b[start:len(b):len(b)], c, uint32(start)
 }
 
 // Stats are hub-wide counters.
@@ -373,7 +410,7 @@ func (h *Hub) MaxBacklog() int {
 	m := 0
 	for s := range h.subs {
 		s.mu.Lock()
-		m = max(m, s.cost+s.inflight)
+		m = max(m, s.usedLocked())
 		s.mu.Unlock()
 	}
 	return m

@@ -387,3 +387,239 @@ func trimBang(s string) string {
 	}
 	return s
 }
+
+// pinned computes, independently of the subscriber's counters, the memory
+// s actually holds: every distinct chunk its queued messages (and the
+// in-flight ones the caller names) reference, its queue slots, and its
+// conflated copies.
+func pinned(s *Subscriber, inflight map[*chunk]bool) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	chunks := map[*chunk]bool{}
+	for c := range inflight {
+		chunks[c] = true
+	}
+	for _, it := range s.queue[s.head:] {
+		chunks[it.c] = true
+	}
+	n := cap(s.queue) * ItemBytes
+	for c := range chunks {
+		n += len(c.mem)
+	}
+	for sym, msg := range s.conflated {
+		n += cap(msg) + len(sym) + conflatedOverhead
+	}
+	return n
+}
+
+func charged(s *Subscriber) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.usedLocked()
+}
+
+// TestAccountingCoversPinnedMemory: whatever a subscriber pins — shared
+// chunks, queue slots, conflated quotes, messages taken and not yet
+// released — is charged, the charge never passes MaxQueueBytes, and a
+// subscriber that never takes is kicked once it would. Checked after
+// every publish by counting the bytes, not by timing anything.
+func TestAccountingCoversPinnedMemory(t *testing.T) {
+	const bound = 256 << 10
+	for _, tc := range []struct {
+		name string
+		// each step publishes a batch and may take part of the queue,
+		// returning the chunks it holds in flight (nil: none)
+		sym       func(i int) string
+		kind      market.Kind
+		takeEvery int // take a slice of the queue every n batches (0: never)
+	}{
+		{"never takes, one symbol", func(int) string { return "AAPL" }, market.KindTrade, 0},
+		{"never takes, many symbols", func(i int) string { return fmt.Sprint("S", i%97) }, market.KindTrade, 0},
+		{"quotes conflate past half", func(i int) string { return fmt.Sprint("Q", i%50) }, market.KindQuote, 0},
+		{"takes part, holds it in flight", func(int) string { return "AAPL" }, market.KindTrade, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, _ := newTestHub(t, Options{MaxQueueBytes: bound, ChunkSize: 4 << 10})
+			s := h.Subscribe(0, "")
+			busy := h.Subscribe(0, "") // shares the chunks, keeps up
+			h.SetChannel(s, tc.kind.Channel(), []string{"*"})
+			h.SetChannel(busy, tc.kind.Channel(), []string{"*"})
+			inflight := map[*chunk]bool{}
+			n := 0
+			for i := 0; i < 100_000 && s.Err() == nil; i++ {
+				batch := make([]market.Event, 10)
+				for j := range batch {
+					batch[j] = ev(tc.kind, tc.sym(n))
+					n++
+				}
+				h.Publish(batch)
+				take(t, busy)
+				if tc.takeEvery > 0 && i%tc.takeEvery == 0 {
+					s.mu.Lock()
+					if s.head < len(s.queue) {
+						inflight[s.queue[s.head].c] = true // the chunk of the one message taken
+					}
+					s.mu.Unlock()
+					if _, _, _, err := s.TakeUpTo(nil, 1); err != nil { // one message, never released
+						break
+					}
+				}
+				if s.Err() != nil {
+					break
+				}
+				got, want := charged(s), pinned(s, inflight)
+				if got < want {
+					t.Fatalf("batch %d: charged %d < pinned %d", i, got, want)
+				}
+				if got > bound {
+					t.Fatalf("batch %d: charged %d > bound %d", i, got, bound)
+				}
+			}
+			switch tc.kind {
+			case market.KindQuote:
+				// Conflation keeps one quote per symbol: never kicked.
+				if s.Err() != nil || s.Stats().Dropped == 0 {
+					t.Fatalf("err %v, dropped %d", s.Err(), s.Stats().Dropped)
+				}
+			default:
+				if !errors.Is(s.Err(), ErrSlowConsumer) {
+					t.Fatalf("never kicked: err %v, charged %d", s.Err(), charged(s))
+				}
+			}
+			if busy.Err() != nil {
+				t.Fatalf("the subscriber that keeps up was kicked: %v", busy.Err())
+			}
+		})
+	}
+}
+
+// TestChargeCountsTransportBuffers: bytes a transport holds (Charge) count
+// against the bound with the queue, and Release gives them back.
+func TestChargeCountsTransportBuffers(t *testing.T) {
+	h, _ := newTestHub(t, Options{MaxQueueBytes: 64 << 10, ChunkSize: 4 << 10})
+	s := h.Subscribe(0, "")
+	h.SetChannel(s, market.ChanTrades, []string{"*"})
+	if s.Charge(60 << 10) {
+		t.Fatal("60 KiB of 64 reported over the bound")
+	}
+	if got := s.Stats().QueuedBytes; got != 60<<10 {
+		t.Fatalf("charged %d, want %d", got, 60<<10)
+	}
+	// A chunk (4 KiB) plus a queue slot no longer fit: the trade kicks.
+	h.Publish([]market.Event{ev(market.KindTrade, "AAPL")})
+	if !errors.Is(s.Err(), ErrSlowConsumer) {
+		t.Fatalf("err %v", s.Err())
+	}
+	s2 := h.Subscribe(0, "")
+	h.SetChannel(s2, market.ChanTrades, []string{"*"})
+	s2.Charge(60 << 10)
+	s2.Release(60 << 10)
+	h.Publish([]market.Event{ev(market.KindTrade, "AAPL")})
+	if got := take(t, s2); len(got) != 1 || s2.Err() != nil {
+		t.Fatalf("after release: %v %v", got, s2.Err())
+	}
+}
+
+// TestTakeUpToSplitsChunkCharge: a partial take leaves the rest of a chunk
+// charged (the chunk is still pinned by it), and the queue drains in order.
+func TestTakeUpToSplitsChunkCharge(t *testing.T) {
+	h, _ := newTestHub(t, Options{ChunkSize: 4 << 10})
+	s := h.Subscribe(0, "")
+	h.SetChannel(s, market.ChanTrades, []string{"*"})
+	seq = 0
+	batch := make([]market.Event, 20)
+	for i := range batch {
+		batch[i] = ev(market.KindTrade, "AAPL")
+	}
+	h.Publish(batch)
+	var all []string
+	for {
+		msgs, cost, more, err := s.TakeUpTo(nil, 30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := charged(s)-cost, pinned(s, nil); got < want {
+			t.Fatalf("queue charged %d < pinned %d", got, want)
+		}
+		s.Release(cost)
+		for _, m := range msgs {
+			all = append(all, string(m))
+		}
+		if !more {
+			break
+		}
+	}
+	if len(all) != 20 || all[0] != "t:AAPL:1" || all[19] != "t:AAPL:20" {
+		t.Fatalf("got %v", all)
+	}
+	if got := charged(s); got != cap(s.queue)*ItemBytes {
+		t.Fatalf("drained queue still charged %d", got)
+	}
+}
+
+// TestRuns: a subscriber that gets consecutive messages of a chunk queues
+// them as one item (one slot per chunk, not per message); one whose
+// messages are not adjacent gets an item each; both take them back one by
+// one, in order, across partial takes.
+func TestRuns(t *testing.T) {
+	h, _ := newTestHub(t, Options{ChunkSize: 4 << 10})
+	wild := h.Subscribe(0, "")
+	aapl := h.Subscribe(0, "")
+	h.SetChannel(wild, market.ChanTrades, []string{"*"})
+	h.SetChannel(aapl, market.ChanTrades, []string{"AAPL"})
+	seq = 0
+	var want, wantAAPL []string
+	for range 50 {
+		batch := make([]market.Event, 20)
+		for i := range batch {
+			sym := "MSFT"
+			if i%2 == 0 {
+				sym = "AAPL"
+			}
+			batch[i] = ev(market.KindTrade, sym)
+			m := fmt.Sprintf("t:%s:%d", sym, batch[i].Seq)
+			want = append(want, m)
+			if sym == "AAPL" {
+				wantAAPL = append(wantAAPL, m)
+			}
+		}
+		h.Publish(batch)
+	}
+	items := func(s *Subscriber) int {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(s.queue) - s.head
+	}
+	// ~12-byte messages: about 250 per 4 KiB chunk.
+	if n := items(wild); n > 10 {
+		t.Errorf("wildcard subscriber: %d items for 1000 messages", n)
+	}
+	if n := items(aapl); n != 500 {
+		t.Errorf("filtered subscriber: %d items for 500 messages", n)
+	}
+	for _, tc := range []struct {
+		s    *Subscriber
+		want []string
+	}{{wild, want}, {aapl, wantAAPL}} {
+		if st := tc.s.Stats(); st.QueuedMsgs != len(tc.want) {
+			t.Errorf("QueuedMsgs %d, want %d", st.QueuedMsgs, len(tc.want))
+		}
+		var got []string
+		for {
+			msgs, cost, more, err := tc.s.TakeUpTo(nil, 100) // a few messages at a time
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.s.Release(cost)
+			for _, m := range msgs {
+				got = append(got, string(m))
+			}
+			if !more {
+				break
+			}
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("took %d messages, want %d (first %v)", len(got), len(tc.want), got[:min(3, len(got))])
+		}
+	}
+}

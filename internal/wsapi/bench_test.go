@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -59,8 +60,9 @@ func writeMasked(c net.Conn, s string) {
 
 // BenchmarkIdleSubscriberMemory opens 1,000 authenticated, subscribed, idle
 // stream connections and reports the server's memory per connection (heap
-// plus goroutine stacks). PRODUCT.md's target is ≤ 8 KB; Centrifugo's
-// published figure is about 30 KB.
+// plus goroutine stacks). PRODUCT.md's target is ≤ 16 KB of RSS at 10,000
+// connections (scripts/bench.sh measures that, beside nats-server);
+// Centrifugo's published figure is about 30 KB.
 func BenchmarkIdleSubscriberMemory(b *testing.B) {
 	const n = 1000
 	for b.Loop() {
@@ -215,4 +217,85 @@ func BenchmarkWebsocketFanout(b *testing.B) {
 			latMu.Unlock()
 		})
 	}
+}
+
+// BenchmarkFrameWrite is the server's cost of one single-message data frame
+// (a 56-byte msgpack trade, the shape of every delivery at moderate load)
+// to a loopback client that drains its socket in another goroutine.
+// "tape": one hub publish plus one writer turn (take, frame, one
+// non-blocking write); "coder-websocket": what the session did before,
+// coder/websocket's Conn.Write with a per-write timeout context, for the
+// frame alone (no hub). Side by side in one run: the reason the package
+// writes its own frames (frame.go).
+func BenchmarkFrameWrite(b *testing.B) {
+	tr := market.Event{Kind: market.KindTrade, Symbol: "AAPL", Time: 1, Trade: market.Trade{ID: 1, Price: 100.25, Size: 100, Exchange: 'V', Tape: 'C'}}
+	one := [][]byte{alpacawire.AppendMsgpack(nil, &tr)}
+	frame := alpacawire.AppendFrame(nil, alpacawire.MsgPack, one)
+	drain := func(c net.Conn) { io.Copy(io.Discard, c) }
+
+	b.Run("tape", func(b *testing.B) {
+		h := hub.New(hub.Options{Formats: HubFormats})
+		srv := New(Options{Hub: h, Writers: 1})
+		defer srv.Close()
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		defer ln.Close()
+		cli, _ := net.Dial("tcp", ln.Addr().String())
+		conn, _ := ln.Accept()
+		go drain(cli)
+		defer cli.Close()
+		ss, _, _ := srv.admit("bench")
+		r := httptest.NewRequest(http.MethodGet, "/v2/iex", nil)
+		r.Header.Set("Content-Type", "application/msgpack")
+		ss.init(srv, conn, r)
+		defer func() { ss.end(); srv.unregister(ss) }()
+		h.SetChannel(ss.sub, market.ChanTrades, []string{"*"})
+		w := &writer{raw: newRawWriter()}
+		batch := []market.Event{tr}
+		b.ReportAllocs()
+		b.SetBytes(int64(len(frame)))
+		for b.Loop() {
+			h.Publish(batch)
+			ss.wstate.Store(wsRunning) // the turn runs here, not in the pool
+			if _, handedOff := w.turn(ss); handedOff {
+				b.Fatal("the socket filled up")
+			}
+			ss.wstate.Store(wsIdle)
+		}
+	})
+	b.Run("coder-websocket", func(b *testing.B) {
+		conns := make(chan *websocket.Conn, 1)
+		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, err := websocket.Accept(w, r, nil)
+			if err != nil {
+				return
+			}
+			conns <- c
+			<-r.Context().Done()
+		}))
+		defer hs.Close()
+		cli, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(hs.URL, "http"), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer cli.CloseNow()
+		cli.SetReadLimit(-1)
+		go func() {
+			for {
+				if _, _, err := cli.Read(context.Background()); err != nil {
+					return
+				}
+			}
+		}()
+		c := <-conns
+		defer c.CloseNow()
+		b.ReportAllocs()
+		b.SetBytes(int64(len(frame)))
+		for b.Loop() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := c.Write(ctx, websocket.MessageBinary, frame); err != nil {
+				b.Fatal(err)
+			}
+			cancel()
+		}
+	})
 }

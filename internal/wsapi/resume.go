@@ -40,7 +40,7 @@ func (ss *session) encoder() hub.Encoder { return HubFormats[ss.format()] }
 // canResume checks a resume request can be served, answering 400 if not.
 func (ss *session) canResume() bool {
 	if ss.srv.opts.Journal == nil {
-		ss.log.Info("resume refused: no journal")
+		ss.logger().Info("resume refused: no journal")
 		ss.error(alpacawire.CodeInvalidSyntax)
 		return false
 	}
@@ -48,7 +48,7 @@ func (ss *session) canResume() bool {
 	busy := ss.resume != nil
 	ss.takeMu.Unlock()
 	if busy {
-		ss.log.Info("resume refused: one is in progress")
+		ss.logger().Info("resume refused: one is in progress")
 		ss.error(alpacawire.CodeInvalidSyntax)
 		return false
 	}
@@ -67,13 +67,13 @@ func (ss *session) startResume(ctx context.Context, req *alpacawire.Request, bou
 	ss.bg.Go(func() {
 		defer func() {
 			close(frames)
-			ss.signalResume()
+			ss.wake()
 		}()
 		from := req.FromSeq
 		if req.FromTime != 0 {
 			var err error
 			if from, err = j.SeekTime(req.FromTime); err != nil {
-				ss.log.Warn("resume: seeking the journal", "err", err)
+				ss.logger().Warn("resume: seeking the journal", "err", err)
 				return
 			}
 		}
@@ -83,7 +83,7 @@ func (ss *session) startResume(ctx context.Context, req *alpacawire.Request, bou
 		}
 		r, err := j.NewReader(from)
 		if err != nil {
-			ss.log.Warn("resume: reading the journal", "from", from, "err", err)
+			ss.logger().Warn("resume: reading the journal", "from", from, "err", err)
 			return
 		}
 		defer r.Close()
@@ -102,9 +102,12 @@ func (ss *session) startResume(ctx context.Context, req *alpacawire.Request, bou
 			f := alpacawire.AppendFrame(make([]byte, 0, size+8), ss.codec, msgs)
 			ss.srv.stats.messages.Add(uint64(len(msgs)))
 			msgs, size = msgs[:0], 0
+			// Charged until written, like everything the client pins; a
+			// resume at most fills the channel, so it cannot run away.
+			ss.sub.Charge(cap(f))
 			select {
 			case frames <- f:
-				ss.signalResume()
+				ss.wake()
 				return true
 			case <-ctx.Done():
 				return false
@@ -114,7 +117,7 @@ func (ss *session) startResume(ctx context.Context, req *alpacawire.Request, bou
 			rec, err := r.Next(ctx)
 			if err != nil {
 				if !errors.Is(err, context.Canceled) {
-					ss.log.Warn("resume: reading the journal", "err", err)
+					ss.logger().Warn("resume: reading the journal", "err", err)
 				}
 				return
 			}
@@ -134,16 +137,38 @@ func (ss *session) startResume(ctx context.Context, req *alpacawire.Request, bou
 			n++
 		}
 		if send() {
-			ss.log.Debug("resume delivered", "from", from, "to", boundary, "messages", n)
+			ss.logger().Debug("resume delivered", "from", from, "to", boundary, "messages", n)
 		}
 	})
 }
 
-func (ss *session) signalResume() {
-	select {
-	case ss.resumeReady <- struct{}{}:
-	default:
+// appendResume appends the resume frames that are ready (up to turnBytes)
+// and returns what they were charged; done reports that the resume has
+// delivered everything, more that frames may be left (the turn was full):
+// the resume's wake-ups may all be spent, so the writer must come back.
+func (ss *session) appendResume(buf []byte, resume chan []byte) (_ []byte, cost int, done, more bool) {
+	op := byte(opText)
+	if ss.codec == alpacawire.MsgPack {
+		op = opBinary
 	}
+	for size := 0; size < turnBytes; {
+		select {
+		case f, ok := <-resume:
+			if !ok {
+				return buf, cost, true, false
+			}
+			cost += cap(f)
+			if len(f) == 0 {
+				continue
+			}
+			buf = appendFrame(buf, op, f)
+			size += len(f)
+			ss.srv.stats.frames.Add(1)
+		default:
+			return buf, cost, false, false
+		}
+	}
+	return buf, cost, false, true
 }
 
 // filter matches events against a subscription snapshot.

@@ -2,14 +2,14 @@ package wsapi
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"github.com/tapehq/tape/internal/alpacawire"
 	"github.com/tapehq/tape/internal/auth"
@@ -41,20 +41,37 @@ type Options struct {
 	// Default 128 KiB: large enough to batch, small enough for clients
 	// with a 1 MiB read limit (the Python websockets default).
 	MaxFrameBytes int
-	// WriteTimeout bounds one frame write; a client that cannot take a frame
-	// in that time is disconnected as slow. Default 10 s.
+	// WriteTimeout bounds how long a client may leave its socket full: the
+	// writers never wait on a socket, and what it did not take waits in a
+	// flush that gives up after WriteTimeout and disconnects the client as
+	// slow (sooner once it is over its queue bound: 407). Default 10 s.
 	WriteTimeout time.Duration
 	// PingInterval is how often the server pings a client to detect dead
 	// peers; a ping unanswered for another PingInterval closes the session.
-	// Default 20 s. Clients ping too (the SDKs every 10 s); pongs are
+	// One watchdog goroutine does it for every session, checking at most
+	// every second. Default 20 s. Clients ping too (the SDKs every 10 s); pongs are
 	// answered automatically.
 	PingInterval time.Duration
 	// MaxConns bounds concurrent sessions; beyond it upgrades get HTTP 503.
 	// Default 10,000.
 	MaxConns int
-	// Compression enables permessage-deflate when the client offers it. Off
-	// by default: on loopback it costs CPU and saves nothing.
-	Compression bool
+	// MaxUnauthConns bounds the sessions that have not authenticated yet.
+	// When it is reached, a new connection evicts the oldest of them that
+	// has had at least a second (error 404, as if its auth timed out), so
+	// that connections which never authenticate cannot lock legitimate
+	// clients out; if none is that old, the upgrade gets HTTP 503. Default
+	// 1,000; negative means unlimited.
+	MaxUnauthConns int
+	// MaxUnauthConnsPerAddr bounds the unauthenticated sessions of one
+	// peer (an IPv4 address, or an IPv6 /64); beyond it upgrades from that
+	// peer get HTTP 503, so one peer cannot take the MaxUnauthConns slots.
+	// SDKs authenticate right after connecting, so even many clients behind
+	// one NAT rarely have more than a few unauthenticated at once. Default
+	// 64; negative means unlimited.
+	MaxUnauthConnsPerAddr int
+	// Writers is the number of goroutines that write to every connection
+	// (writer.go). Default GOMAXPROCS.
+	Writers int
 	// Stream is the stream family this endpoint serves: it names the
 	// channels of subscribe messages and echoes, and sets the stream's
 	// rules (options: msgpack only, error 412 for a JSON client; no "*" on
@@ -101,6 +118,15 @@ func (o *Options) setDefaults() {
 	if o.MaxConns <= 0 {
 		o.MaxConns = 10_000
 	}
+	if o.MaxUnauthConns == 0 {
+		o.MaxUnauthConns = 1_000
+	}
+	if o.MaxUnauthConnsPerAddr == 0 {
+		o.MaxUnauthConnsPerAddr = 64
+	}
+	if o.Writers <= 0 {
+		o.Writers = runtime.GOMAXPROCS(0)
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -117,20 +143,25 @@ type Upstream interface {
 // Server is an http.Handler serving the stream protocol for one hub.
 type Server struct {
 	opts Options
+	pool *writerPool
 
-	ctx    context.Context // cancelled by Close
-	cancel context.CancelFunc
-	wg     sync.WaitGroup // one per running session
-	mu     sync.Mutex
-	closed bool
+	wg       sync.WaitGroup // one per running session
+	mu       sync.Mutex
+	closed   bool
+	sessions map[*session]struct{}
+	unauth   int            // sessions not authenticated (counted)
+	perPeer  map[string]int // of which per peer
+	stopDog  chan struct{}
+	dogDone  chan struct{}
 
-	sessions atomic.Int64
-	stats    counters
+	nsessions atomic.Int64
+	stats     counters
 }
 
 type counters struct {
 	accepted     atomic.Uint64
-	rejected     atomic.Uint64 // upgrades refused (limit, shutdown)
+	rejected     atomic.Uint64 // upgrades refused (limits, shutdown)
+	evicted      atomic.Uint64 // unauthenticated sessions evicted for newer ones
 	authFailures atomic.Uint64
 	slowKicks    atomic.Uint64
 	frames       atomic.Uint64
@@ -139,14 +170,18 @@ type counters struct {
 	errors       [600]atomic.Uint64 // by protocol error code
 }
 
-// New returns a Server.
+// New returns a Server. Its writer goroutines and its watchdog (pings,
+// pong deadlines) run until Close.
 func New(opts Options) *Server {
 	if opts.Hub == nil {
 		panic("wsapi: Options.Hub is required")
 	}
 	opts.setDefaults()
-	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{opts: opts, ctx: ctx, cancel: cancel}
+	s := &Server{opts: opts, sessions: make(map[*session]struct{}), perPeer: make(map[string]int),
+		stopDog: make(chan struct{}), dogDone: make(chan struct{})}
+	s.pool = newWriterPool(opts.Writers)
+	go s.watchdog()
+	return s
 }
 
 // SetJournal enables the resume extension once the journal is open (the
@@ -154,57 +189,228 @@ func New(opts Options) *Server {
 // before serving.
 func (s *Server) SetJournal(j Journal) { s.opts.Journal = j }
 
-// ServeHTTP upgrades the request and runs the session until either side
-// closes it or the server shuts down.
+// evictAge is how long an unauthenticated session is safe from eviction
+// (a variable for tests):
+// the SDKs authenticate within a round trip, so only a connection that
+// has no intention to is ever this old.
+var evictAge = time.Second
+
+// ServeHTTP upgrades the request and starts the session, which then runs
+// on its own goroutine (owned by the Server, waited for by Close): the
+// handler returns at once, so net/http's goroutine and buffers are not kept
+// for the life of the connection.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	if s.closed || s.sessions.Load() >= int64(s.opts.MaxConns) {
-		s.mu.Unlock()
+	if code, msg := checkUpgrade(r); code != 0 {
+		if code == http.StatusBadRequest {
+			w.Header().Set("Sec-WebSocket-Version", "13")
+		}
+		http.Error(w, msg, code)
+		return
+	}
+	peer := peerKey(r.RemoteAddr)
+	ss, victim, refused := s.admit(peer)
+	if refused != "" {
 		s.stats.rejected.Add(1)
-		http.Error(w, "too many connections or shutting down", http.StatusServiceUnavailable)
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, refused, http.StatusServiceUnavailable)
 		return
 	}
-	s.sessions.Add(1)
-	s.wg.Add(1)
-	s.mu.Unlock()
-	defer func() {
-		s.sessions.Add(-1)
-		s.wg.Done()
-	}()
-
-	mode := websocket.CompressionDisabled
-	if s.opts.Compression {
-		mode = websocket.CompressionContextTakeover
+	if victim != nil {
+		s.stats.evicted.Add(1)
+		victim.terminal(alpacawire.CodeAuthTimeout, closePolicyViolation, "auth timeout")
 	}
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{CompressionMode: mode})
+	conn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		s.opts.Logger.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
+		s.unregister(ss)
+		http.Error(w, "websocket upgrade failed", http.StatusInternalServerError)
 		return
 	}
-	// We enforce our own message limit so we can answer with Alpaca's
-	// error before closing, which the library's limit would not let us do.
-	conn.SetReadLimit(-1)
+	conn.SetDeadline(time.Time{})
+	var pre []byte
+	if n := brw.Reader.Buffered(); n > 0 {
+		b, _ := brw.Reader.Peek(n)
+		pre = slices.Clone(b)
+	}
+	if _, err := conn.Write(appendSwitching(nil, r.Header.Get("Sec-WebSocket-Key"))); err != nil {
+		conn.Close()
+		s.unregister(ss)
+		return
+	}
 	s.stats.accepted.Add(1)
+	ss.init(s, conn, r)
+	ss.pre = pre
+	s.mu.Lock()
+	ss.upgraded = true // from now on the watchdog and Close see it
+	closing := s.closed
+	s.mu.Unlock()
+	if closing { // Close ran during the upgrade and did not see it
+		ss.closeWith(closeGoingAway, "server shutting down")
+	}
+	go ss.run()
+}
 
-	sess := newSession(s, conn, r)
-	sess.run(s.ctx)
+// admit registers a new session for peer under the limits, or says why
+// not. victim, if set, is an unauthenticated session evicted to make room.
+func (s *Server) admit(peer string) (ss *session, victim *session, refused string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := &s.opts
+	switch {
+	case s.closed:
+		return nil, nil, "shutting down"
+	case len(s.sessions) >= o.MaxConns:
+		return nil, nil, "too many connections"
+	case o.MaxUnauthConnsPerAddr > 0 && s.perPeer[peer] >= o.MaxUnauthConnsPerAddr:
+		return nil, nil, "too many unauthenticated connections from your address"
+	}
+	if o.MaxUnauthConns > 0 && s.unauth >= o.MaxUnauthConns {
+		now := time.Now()
+		for c := range s.sessions {
+			if c.upgraded && c.counted && now.Sub(c.start) >= evictAge && (victim == nil || c.start.Before(victim.start)) {
+				victim = c
+			}
+		}
+		if victim == nil {
+			return nil, nil, "too many unauthenticated connections"
+		}
+		s.uncountLocked(victim)
+	}
+	// The session is filled in after the upgrade; it is registered now so
+	// that the limits see it.
+	ss = &session{peer: peer, start: time.Now(), counted: true}
+	s.sessions[ss] = struct{}{}
+	s.unauth++
+	s.perPeer[peer]++
+	s.nsessions.Add(1)
+	s.wg.Add(1)
+	return ss, victim, ""
+}
+
+func (s *Server) uncountLocked(ss *session) {
+	if !ss.counted {
+		return
+	}
+	ss.counted = false
+	s.unauth--
+	if s.perPeer[ss.peer]--; s.perPeer[ss.peer] <= 0 {
+		delete(s.perPeer, ss.peer)
+	}
+}
+
+// authenticated moves ss out of the unauthenticated counts.
+func (s *Server) authenticated(ss *session) {
+	s.mu.Lock()
+	s.uncountLocked(ss)
+	s.mu.Unlock()
+}
+
+// unregister removes a finished session.
+func (s *Server) unregister(ss *session) {
+	s.mu.Lock()
+	s.uncountLocked(ss)
+	delete(s.sessions, ss)
+	s.mu.Unlock()
+	s.nsessions.Add(-1)
+	s.wg.Done()
+}
+
+// peerKey is the admission key of a remote address: the IP, or the /64 of
+// an IPv6 address (one host usually has a whole /64).
+func peerKey(remote string) string {
+	ap, err := netip.ParseAddrPort(remote)
+	if err != nil {
+		return remote
+	}
+	a := ap.Addr().Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
+}
+
+func (s *Server) authTimeout() time.Duration { return s.opts.AuthTimeout }
+
+// watchdog pings every session each PingInterval and closes those whose
+// pong is later than another PingInterval. One goroutine for all sessions,
+// so an idle connection has no timer and no pinger of its own.
+func (s *Server) watchdog() {
+	defer close(s.dogDone)
+	every := min(time.Second, s.opts.PingInterval/4)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var list []*session
+	for {
+		select {
+		case <-s.stopDog:
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		list = list[:0]
+		for ss := range s.sessions {
+			if ss.upgraded {
+				list = append(list, ss)
+			}
+		}
+		s.mu.Unlock()
+		now := time.Now().UnixNano()
+		iv := int64(s.opts.PingInterval)
+		for _, ss := range list {
+			if sent := ss.pingSent.Load(); sent != 0 {
+				if now-sent > iv {
+					ss.logger().Info("closing unresponsive client: no pong")
+					ss.abort()
+				}
+				continue
+			}
+			if ss.nextPing == 0 {
+				ss.nextPing = ss.start.UnixNano() + iv
+			}
+			if now >= ss.nextPing {
+				ss.nextPing = now + iv
+				ss.pingSent.Store(now)
+				ss.controlFrame(opPing, nil)
+			}
+		}
+		clear(list)
+	}
 }
 
 // Close disconnects every session (close code 1001, going away) and waits
-// for their goroutines. New upgrades are refused from the first call.
+// for their goroutines, then stops the writers. New upgrades are refused
+// from the first call.
 func (s *Server) Close() {
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.wg.Wait()
+		return
+	}
 	s.closed = true
+	var list []*session
+	for ss := range s.sessions {
+		if ss.upgraded {
+			list = append(list, ss)
+		}
+	}
 	s.mu.Unlock()
-	s.cancel()
+	for _, ss := range list {
+		ss.closeWith(closeGoingAway, "server shutting down")
+		ss.conn.SetReadDeadline(time.Now().Add(closeWait + time.Second))
+	}
 	s.wg.Wait()
+	close(s.stopDog)
+	<-s.dogDone
+	s.pool.close()
 }
 
 // Stats is a snapshot of the server's counters.
 type Stats struct {
 	Sessions     int64
 	Accepted     uint64
-	Rejected     uint64
+	Rejected     uint64 // upgrades refused: limits or shutdown
+	Evicted      uint64 // unauthenticated sessions closed to admit newer ones
 	AuthFailures uint64
 	SlowKicks    uint64
 	Frames       uint64
@@ -216,9 +422,10 @@ type Stats struct {
 // Stats returns the server's counters.
 func (s *Server) Stats() Stats {
 	st := Stats{
-		Sessions:     s.sessions.Load(),
+		Sessions:     s.nsessions.Load(),
 		Accepted:     s.stats.accepted.Load(),
 		Rejected:     s.stats.rejected.Load(),
+		Evicted:      s.stats.evicted.Load(),
 		AuthFailures: s.stats.authFailures.Load(),
 		SlowKicks:    s.stats.slowKicks.Load(),
 		Frames:       s.stats.frames.Load(),
@@ -232,10 +439,6 @@ func (s *Server) Stats() Stats {
 		}
 	}
 	return st
-}
-
-func isCloseOrCancel(err error) bool {
-	return errors.Is(err, context.Canceled) || websocket.CloseStatus(err) != -1
 }
 
 var _ http.Handler = (*Server)(nil)

@@ -3,41 +3,49 @@ package wsapi
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"github.com/tapehq/tape/internal/alpacawire"
 	"github.com/tapehq/tape/internal/hub"
 	"github.com/tapehq/tape/internal/market"
 )
 
-// closeRequest asks the writer to close the connection once the control
+// closeRequest asks the writer to send a close frame once the control
 // queue is flushed.
 type closeRequest struct {
-	code   websocket.StatusCode
+	code   closeCode
 	reason string
 }
 
+// session is one client connection. Its reader is the one goroutine an
+// idle connection has; writing happens in the server's writer pool
+// (writer.go). Everything it holds while idle is this struct, the hub
+// subscriber and the reader's small stack.
 type session struct {
 	srv   *Server
-	conn  *websocket.Conn
+	conn  net.Conn
+	raw   syscall.RawConn // for non-blocking writes; nil: always flush
 	codec alpacawire.Codec
-	log   *slog.Logger
 	sub   *hub.Subscriber
 	label string // for statistics: address, path, codec
+	peer  string // admission key (address, or IPv6 /64)
+	start time.Time
+	pre   []byte // bytes the client sent before the upgrade completed
 
 	// Reader-owned state.
 	key  string // the authenticated key, for the connection count
 	subs alpacawire.Subscription
+	hdr  [14]byte // frame header scratch
 
 	authed atomic.Bool // set by the reader, read by the auth timer
 
@@ -46,110 +54,160 @@ type session struct {
 	takeMu sync.Mutex // orders subscription changes with the writer's takes
 	// resume holds the journal frames of a resume in progress (guarded by
 	// takeMu); while it is set the writer sends them instead of live data.
-	resume      chan []byte
-	resumeReady chan struct{}  // capacity 1: a resume frame or its end is ready
-	seq         bool           // Tape's "#" sequence extension is on
-	bg          sync.WaitGroup // resume and ping goroutines, waited for by run
-	stop        context.CancelFunc
-	// pinging is set while a ping waits for its pong. A ping needs a
-	// goroutine of its own (coder/websocket's Ping blocks until the pong);
-	// starting one per ping instead of keeping a pinger per connection
-	// saves a goroutine stack on every idle client.
-	pinging atomic.Bool
+	resume chan []byte
+	seq    bool           // Tape's "#" sequence extension is on
+	bg     sync.WaitGroup // resume and flush goroutines, waited for by run
 
-	ctrlMu    sync.Mutex
-	ctrl      [][]byte      // control frames waiting, in order
-	closeReq  *closeRequest // set once
-	ctrlReady chan struct{} // capacity 1
+	// Write state (writer.go).
+	wstate    atomic.Int32
+	writeDone atomic.Bool   // a close frame was written or the connection failed
+	flushing  atomic.Bool   // a flush goroutine waits for the client
+	closeSent chan struct{} // closed once the close frame is written or writing failed
+	closeOnce sync.Once
+
+	// Pings (the server's watchdog; pingSent is 0 when none is out).
+	pingSent atomic.Int64
+	nextPing int64 // watchdog-owned
+
+	ctrlMu   sync.Mutex
+	ctrl     []byte        // encoded websocket frames waiting, in order
+	ctrlCost int           // charged to sub for ctrl
+	closeReq *closeRequest // set once
+	ended    bool          // run is finishing: no new goroutines
+	counted  bool          // counted as unauthenticated (guarded by srv.mu)
+	upgraded bool          // init done: the watchdog may ping it (guarded by srv.mu)
 }
 
-func newSession(srv *Server, conn *websocket.Conn, r *http.Request) *session {
+// init fills in an admitted session once its connection is upgraded; the
+// caller then publishes it by setting srv under srv.mu.
+func (ss *session) init(srv *Server, conn net.Conn, r *http.Request) {
 	codec := alpacawire.CodecForContentType(r.Header.Get("Content-Type"))
-	ss := &session{
-		label:       r.RemoteAddr + " " + r.URL.Path + " " + codec.String(),
-		srv:         srv,
-		conn:        conn,
-		codec:       codec,
-		log:         srv.opts.Logger.With("remote", r.RemoteAddr, "codec", codec.String()),
-		ctrlReady:   make(chan struct{}, 1),
-		resumeReady: make(chan struct{}, 1),
-		// Tape's sequence extension: opt in with ?tape_seq=1 or a header,
-		// so unmodified Alpaca clients never see it.
-		seq: r.URL.Query().Get("tape_seq") == "1" || r.Header.Get("X-Tape-Seq") == "1",
-	}
+	ss.label = r.RemoteAddr + " " + r.URL.Path + " " + codec.String()
+	ss.conn = conn
+	ss.raw = rawConn(conn)
+	ss.codec = codec
+	// Tape's sequence extension: opt in with ?tape_seq=1 or a header, so
+	// unmodified Alpaca clients never see it.
+	ss.seq = r.URL.Query().Get("tape_seq") == "1" || r.Header.Get("X-Tape-Seq") == "1"
+	ss.closeSent = make(chan struct{})
+	ss.srv = srv
+	ss.sub = srv.opts.Hub.SubscribeWith(hub.SubscriberOptions{Format: ss.format(), Label: ss.label, Notify: ss.notified})
 	// Alpaca also accepts the key pair as headers on the upgrade; no SDK
 	// uses it, but curl-style clients do.
 	if key := r.Header.Get("APCA-API-KEY-ID"); key != "" {
 		ss.pendingHeaderAuth = [2]string{key, r.Header.Get("APCA-API-SECRET-KEY")}
 	}
-	return ss
 }
 
-// run drives the session until it ends. ctx is the server's lifetime: when
-// it ends the client gets close 1001 (going away).
-func (ss *session) run(ctx context.Context) {
+// logger is built when needed: a logger with attributes per idle session
+// would cost every connection a few hundred bytes.
+func (ss *session) logger() *slog.Logger {
+	return ss.srv.opts.Logger.With("remote", ss.label)
+}
+
+// run drives the session until it ends; it is the session's reader.
+func (ss *session) run() {
 	srv := ss.srv
-	ss.sub = srv.opts.Hub.Subscribe(ss.format(), ss.label)
-	defer srv.opts.Hub.Remove(ss.sub)
-	defer func() {
-		// The reader is done: ss.subs is final. Give back its references.
-		if up := srv.opts.Upstream; up != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := up.Change(ctx, alpacawire.Subscription{}, ss.subs); err != nil {
-				ss.log.Debug("releasing upstream subscriptions", "err", err)
-			}
-		}
-	}()
-	defer func() {
-		if ss.authed.Load() {
-			srv.opts.Keys.Release(ss.key)
-		}
-	}()
-
-	// The session context ends the reader and the pinger. It is not the
-	// server's ctx: on shutdown the writer closes the connection politely
-	// first, which in turn ends the reader.
-	sctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-
+	// The session context ends a resume in progress.
+	ctx, cancel := context.WithCancel(context.Background())
 	ss.control(alpacawire.AppendSuccess(nil, ss.codec, "connected"))
 	if h := ss.pendingHeaderAuth; h[0] != "" {
 		ss.auth(h[0], h[1])
 	}
-	authTimer := time.AfterFunc(srv.opts.AuthTimeout, func() {
+	authTimer := time.AfterFunc(srv.authTimeout(), func() {
 		if !ss.authed.Load() {
-			ss.terminal(alpacawire.CodeAuthTimeout, websocket.StatusPolicyViolation, "auth timeout")
+			ss.terminal(alpacawire.CodeAuthTimeout, closePolicyViolation, "auth timeout")
 		}
 	})
-	defer authTimer.Stop()
+	ss.read(ctx, cancel, authTimer)
+}
 
-	writerDone := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		defer close(writerDone)
-		defer cancel()
-		if err := ss.writeLoop(ctx, sctx); err != nil && !isCloseOrCancel(err) {
-			ss.log.Debug("session writer ended", "err", err)
-		}
-	})
-	ss.stop = cancel
+// errHop ends a reader goroutine that handled a message and has nothing
+// buffered: the next read continues on a fresh goroutine (see read).
+var errHop = errors.New("wsapi: continue on a fresh goroutine")
 
-	defer ss.bg.Wait()
-	err := ss.safeReadLoop(sctx)
-	if err != nil && !isCloseOrCancel(err) && !errors.Is(err, io.EOF) {
-		ss.log.Debug("session reader ended", "err", err)
+// read runs the reader until the session ends. Handling a message (JSON or
+// msgpack parsing, a subscription change) grows a goroutine's stack to
+// 8 KB or more, and a goroutine blocked in Read keeps its stack: so after
+// each message the reader hands over to a fresh goroutine, whose small
+// stack is what an idle connection then keeps. The chain is one session
+// for the Server's WaitGroup; the last goroutine ends the session.
+func (ss *session) read(ctx context.Context, cancel context.CancelFunc, authTimer *time.Timer) {
+	err := ss.safeReadLoop(ctx)
+	if errors.Is(err, errHop) {
+		go ss.read(ctx, cancel, authTimer)
+		return
+	}
+	authTimer.Stop()
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, errTerminal) {
+		ss.logger().Debug("session reader ended", "err", err)
 	}
 	if errors.Is(err, errTerminal) {
-		// Let the writer deliver the final error and close, but not forever.
+		// Let the writer deliver the final error and the close frame, then
+		// give the client a moment to answer it (the close handshake) so
+		// that it reads the error before the connection goes.
 		select {
-		case <-writerDone:
-		case <-time.After(srv.opts.WriteTimeout):
+		case <-ss.closeSent:
+			ss.conn.SetReadDeadline(time.Now().Add(closeWait))
+			ss.drain()
+		case <-time.After(ss.srv.opts.WriteTimeout):
 		}
 	}
 	cancel()
-	wg.Wait()
-	ss.conn.CloseNow()
+	ss.end()
+	if ss.authed.Load() {
+		ss.srv.opts.Keys.Release(ss.key)
+	}
+	// The reader is done: ss.subs is final. Give back its references.
+	if up := ss.srv.opts.Upstream; up != nil {
+		uctx, ucancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer ucancel()
+		if err := up.Change(uctx, alpacawire.Subscription{}, ss.subs); err != nil {
+			ss.logger().Debug("releasing upstream subscriptions", "err", err)
+		}
+	}
+	ss.srv.unregister(ss) // last: Server.Close waits for this
+}
+
+// closeWait bounds the close handshake.
+const closeWait = 2 * time.Second
+
+// end releases the session: no new goroutines, the connection closed
+// (which ends a blocked flush), its goroutines waited for, the subscriber
+// removed.
+func (ss *session) end() {
+	ss.ctrlMu.Lock()
+	ss.ended = true
+	ss.releaseControlLocked()
+	ss.ctrlMu.Unlock()
+	ss.abort()
+	ss.bg.Wait()
+	ss.srv.opts.Hub.Remove(ss.sub)
+}
+
+// abort closes the connection now; further writes fail and the reader
+// returns.
+func (ss *session) abort() {
+	ss.writeDone.Store(true)
+	ss.conn.Close()
+	ss.closeOnce.Do(func() { close(ss.closeSent) }) // nothing more will be written
+}
+
+// closeWritten records that the close frame went out: the reader now only
+// waits for the client's answer.
+func (ss *session) closeWritten() {
+	ss.writeDone.Store(true)
+	ss.conn.SetReadDeadline(time.Now().Add(closeWait))
+	ss.closeOnce.Do(func() { close(ss.closeSent) })
+}
+
+// notified is the hub's Notify: data is waiting, or the subscriber was
+// kicked.
+func (ss *session) notified() {
+	ss.wake()
+	if ss.flushing.Load() && ss.sub.Err() != nil {
+		ss.hurry()
+	}
 }
 
 // testHookRequest, when set by a test, sees every parsed request.
@@ -158,36 +216,131 @@ var testHookRequest func(*alpacawire.Request)
 // errTerminal ends the reader after a terminal protocol error was queued.
 var errTerminal = errors.New("wsapi: session terminated")
 
+// errDeadline is what a write or read past its deadline returns.
+var errDeadline = os.ErrDeadlineExceeded
+
 // safeReadLoop turns a bug in message handling into Alpaca's 500 for this
 // client instead of a crash of the whole server.
 func (ss *session) safeReadLoop(ctx context.Context) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			ss.log.Error("panic in stream session", "panic", r, "stack", string(debug.Stack()))
-			ss.terminal(alpacawire.CodeInternal, websocket.StatusInternalError, "internal error")
+			ss.logger().Error("panic in stream session", "panic", r, "stack", string(debug.Stack()))
+			ss.terminal(alpacawire.CodeInternal, closeInternalError, "internal error")
 			err = errTerminal
 		}
 	}()
 	return ss.readLoop(ctx)
 }
 
+// Read reads from the bytes sent before the upgrade completed, then from
+// the connection.
+func (ss *session) Read(p []byte) (int, error) {
+	if len(ss.pre) > 0 {
+		n := copy(p, ss.pre)
+		ss.pre = ss.pre[n:]
+		return n, nil
+	}
+	return ss.conn.Read(p)
+}
+
+// readMessage reads the next data message, answering pings, noting pongs
+// and the client's close on the way. The message buffer is allocated per
+// message: clients send a few small ones, and an idle connection keeps no
+// buffer.
+func (ss *session) readMessage(limit int64) (op byte, msg []byte, err error) {
+	var ctl [125]byte
+	for {
+		h, err := readHeader(ss, &ss.hdr)
+		if err != nil {
+			if errors.Is(err, errProtocol) {
+				ss.closeWith(closeProtocolError, "protocol error")
+				return 0, nil, errTerminal
+			}
+			return 0, nil, err
+		}
+		switch h.op {
+		case opPing, opPong, opClose:
+			p := ctl[:h.n]
+			if _, err := io.ReadFull(ss, p); err != nil {
+				return 0, nil, err
+			}
+			unmask(p, h.mask)
+			switch h.op {
+			case opPing:
+				ss.controlFrame(opPong, p)
+			case opPong:
+				ss.pingSent.Store(0)
+			case opClose:
+				return 0, nil, ss.clientClosed(p)
+			}
+			continue
+		case opContinuation:
+			if msg == nil {
+				ss.closeWith(closeProtocolError, "unexpected continuation")
+				return 0, nil, errTerminal
+			}
+		default:
+			if msg != nil {
+				ss.closeWith(closeProtocolError, "expected continuation")
+				return 0, nil, errTerminal
+			}
+			op = h.op
+		}
+		if int64(len(msg))+h.n > limit {
+			ss.terminal(alpacawire.CodeInvalidSyntax, closeMessageTooBig, "message too big")
+			return 0, nil, errTerminal
+		}
+		start := len(msg)
+		msg = slices.Grow(msg, int(h.n))[:start+int(h.n)]
+		if msg == nil {
+			msg = []byte{} // an empty first fragment still starts a message
+		}
+		if _, err := io.ReadFull(ss, msg[start:]); err != nil {
+			return 0, nil, err
+		}
+		unmask(msg[start:], h.mask)
+		if h.fin {
+			return op, msg, nil
+		}
+	}
+}
+
+// clientClosed handles the client's close frame: answer it unless ours
+// went first, and end the reader.
+func (ss *session) clientClosed(p []byte) error {
+	ss.ctrlMu.Lock()
+	ours := ss.closeReq != nil
+	ss.ctrlMu.Unlock()
+	if ours {
+		return io.EOF
+	}
+	code := closeNormal
+	if len(p) >= 2 {
+		code = closeCode(int(p[0])<<8 | int(p[1]))
+	}
+	ss.closeWith(code, "")
+	return errTerminal
+}
+
+// drain reads (and drops) what the client sends until its close frame, an
+// error or the read deadline.
+func (ss *session) drain() {
+	for {
+		if _, _, err := ss.readMessage(int64(ss.srv.opts.MaxMessageBytes)); err != nil {
+			return
+		}
+	}
+}
+
 func (ss *session) readLoop(ctx context.Context) error {
 	limit := int64(ss.srv.opts.MaxMessageBytes)
 	for {
-		typ, r, err := ss.conn.Reader(ctx)
+		op, data, err := ss.readMessage(limit)
 		if err != nil {
 			return err
-		}
-		data, err := io.ReadAll(io.LimitReader(r, limit+1))
-		if err != nil {
-			return err
-		}
-		if int64(len(data)) > limit {
-			ss.terminal(alpacawire.CodeInvalidSyntax, websocket.StatusMessageTooBig, "message too big")
-			return errTerminal
 		}
 		codec := alpacawire.JSON
-		if typ == websocket.MessageBinary {
+		if op == opBinary {
 			codec = alpacawire.MsgPack
 		}
 		req, err := alpacawire.ParseRequest(codec, data)
@@ -210,6 +363,9 @@ func (ss *session) readLoop(ctx context.Context) error {
 			}
 			ss.subscribe(ctx, req)
 		}
+		if len(ss.pre) == 0 {
+			return errHop
+		}
 	}
 }
 
@@ -221,18 +377,18 @@ func (ss *session) auth(key, secret string) (keepOpen bool) {
 	}
 	if !srv.opts.Keys.Check(key, secret) {
 		srv.stats.authFailures.Add(1)
-		ss.log.Info("stream auth failed", "key", redact(key))
-		ss.terminal(alpacawire.CodeAuthFailed, websocket.StatusPolicyViolation, "auth failed")
+		ss.logger().Info("stream auth failed", "key", redact(key))
+		ss.terminal(alpacawire.CodeAuthFailed, closePolicyViolation, "auth failed")
 		return false
 	}
 	if srv.opts.NotEntitled {
-		ss.terminal(alpacawire.CodeInsufficientSub, websocket.StatusPolicyViolation, "insufficient subscription")
+		ss.terminal(alpacawire.CodeInsufficientSub, closePolicyViolation, "insufficient subscription")
 		return false
 	}
 	if srv.opts.Stream.MsgpackOnly && ss.codec != alpacawire.MsgPack {
 		// Alpaca's option stream answers a JSON client's auth with 412:
 		// nothing it could subscribe to can be sent to it.
-		ss.terminal(alpacawire.CodeMsgpackOnly, websocket.StatusPolicyViolation, "msgpack only")
+		ss.terminal(alpacawire.CodeMsgpackOnly, closePolicyViolation, "msgpack only")
 		return false
 	}
 	if err := srv.opts.Keys.Acquire(key); err != nil {
@@ -242,6 +398,7 @@ func (ss *session) auth(key, secret string) (keepOpen bool) {
 	}
 	ss.key = key
 	ss.authed.Store(true)
+	ss.srv.authenticated(ss)
 	ss.control(alpacawire.AppendSuccess(nil, ss.codec, "authenticated"))
 	return true
 }
@@ -311,7 +468,7 @@ func (ss *session) subscribe(ctx context.Context, req *alpacawire.Request) {
 			return
 		}
 		if err != nil {
-			ss.log.Warn("upstream subscription change failed", "err", err)
+			ss.logger().Warn("upstream subscription change failed", "err", err)
 			ss.error(alpacawire.CodeInternal)
 			return
 		}
@@ -369,20 +526,40 @@ func distinctSymbols(s *alpacawire.Subscription) int {
 }
 
 // control queues a control frame ahead of all data.
-func (ss *session) control(frame []byte) {
-	ss.ctrlMu.Lock()
-	if ss.closeReq == nil {
-		ss.ctrl = append(ss.ctrl, frame)
+
+// maxControlBytes bounds control replies waiting for a client that does
+// not read (a client sending pings or subscribes without reading the
+// answers): past it the client is treated as slow.
+const maxControlBytes = 4 << 20
+
+// control queues an Alpaca control message (a one-element array frame)
+// ahead of all data.
+func (ss *session) control(msg []byte) {
+	op := byte(opText)
+	if ss.codec == alpacawire.MsgPack {
+		op = opBinary
 	}
-	ss.ctrlMu.Unlock()
-	ss.signalControl()
+	ss.controlFrame(op, msg)
 }
 
-func (ss *session) signalControl() {
-	select {
-	case ss.ctrlReady <- struct{}{}:
-	default:
+// controlFrame queues a websocket frame ahead of all data. Its bytes are
+// charged to the subscriber until written.
+func (ss *session) controlFrame(op byte, payload []byte) {
+	ss.ctrlMu.Lock()
+	if ss.closeReq != nil || ss.ended {
+		ss.ctrlMu.Unlock()
+		return
 	}
+	before := cap(ss.ctrl)
+	ss.ctrl = appendFrame(ss.ctrl, op, payload)
+	grown := cap(ss.ctrl) - before
+	ss.ctrlCost += grown
+	over := grown > 0 && ss.sub.Charge(grown) || len(ss.ctrl) > maxControlBytes
+	ss.ctrlMu.Unlock()
+	if over {
+		ss.sub.Kick()
+	}
+	ss.wake()
 }
 
 func (ss *session) error(code int) {
@@ -393,198 +570,47 @@ func (ss *session) error(code int) {
 // terminal queues a final error and asks the writer to close afterwards.
 // Both happen under one lock so the writer cannot see the error without the
 // close request.
-func (ss *session) terminal(code int, status websocket.StatusCode, reason string) {
+func (ss *session) terminal(code int, status closeCode, reason string) {
 	ss.ctrlMu.Lock()
-	if ss.closeReq == nil {
+	if ss.closeReq == nil && !ss.ended {
 		ss.srv.stats.errors[code].Add(1)
-		ss.ctrl = append(ss.ctrl, alpacawire.AppendError(nil, ss.codec, code))
+		op := byte(opText)
+		if ss.codec == alpacawire.MsgPack {
+			op = opBinary
+		}
+		ss.ctrl = appendFrame(ss.ctrl, op, alpacawire.AppendError(nil, ss.codec, code))
 		ss.closeReq = &closeRequest{code: status, reason: reason}
 	}
 	ss.ctrlMu.Unlock()
-	ss.signalControl()
+	ss.wake()
 }
 
-func (ss *session) takeControl() ([][]byte, *closeRequest) {
+// closeWith asks the writer to close after what is queued, with no
+// Alpaca error.
+func (ss *session) closeWith(status closeCode, reason string) {
+	ss.ctrlMu.Lock()
+	if ss.closeReq == nil && !ss.ended {
+		ss.closeReq = &closeRequest{code: status, reason: reason}
+	}
+	ss.ctrlMu.Unlock()
+	ss.wake()
+}
+
+// takeControl takes the queued control frames, what they are charged, and
+// a close request.
+func (ss *session) takeControl() ([]byte, int, *closeRequest) {
 	ss.ctrlMu.Lock()
 	defer ss.ctrlMu.Unlock()
-	frames := ss.ctrl
-	ss.ctrl = nil
-	return frames, ss.closeReq
+	frames, cost := ss.ctrl, ss.ctrlCost
+	ss.ctrl, ss.ctrlCost = nil, 0
+	return frames, cost, ss.closeReq
 }
 
-// errClosed ends the writer after it closed the connection on purpose.
-var errClosed = errors.New("wsapi: connection closed by server")
-
-// flushControl writes pending control frames and performs a requested close.
-func (ss *session) flushControl(ctx context.Context) error {
-	frames, req := ss.takeControl()
-	return ss.writeControl(ctx, frames, req)
-}
-
-func (ss *session) writeControl(ctx context.Context, frames [][]byte, req *closeRequest) error {
-	for _, f := range frames {
-		if err := ss.write(ctx, f); err != nil {
-			return err
-		}
+func (ss *session) releaseControlLocked() {
+	if ss.ctrlCost > 0 {
+		ss.sub.Release(ss.ctrlCost)
 	}
-	if req != nil {
-		ss.conn.Close(req.code, req.reason)
-		return errClosed
-	}
-	return nil
-}
-
-func (ss *session) write(ctx context.Context, frame []byte) error {
-	typ := websocket.MessageText
-	if ss.codec == alpacawire.MsgPack {
-		typ = websocket.MessageBinary
-	}
-	wctx, cancel := context.WithTimeout(ctx, ss.srv.opts.WriteTimeout)
-	defer cancel()
-	if err := ss.conn.Write(wctx, typ, frame); err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			ss.srv.stats.slowKicks.Add(1)
-			ss.log.Info("disconnecting slow client: write timed out", "timeout", ss.srv.opts.WriteTimeout)
-		}
-		return fmt.Errorf("write: %w", err)
-	}
-	ss.srv.stats.frames.Add(1)
-	ss.srv.stats.bytes.Add(uint64(len(frame)))
-	return nil
-}
-
-func (ss *session) writeLoop(serverCtx, sctx context.Context) error {
-	var msgs [][]byte
-	var frame []byte
-	max := ss.srv.opts.MaxFrameBytes
-	pings := time.NewTicker(ss.srv.opts.PingInterval)
-	defer pings.Stop()
-	wait := true
-	for {
-		ss.takeMu.Lock()
-		resume := ss.resume
-		ss.takeMu.Unlock()
-		if wait {
-			select {
-			case <-serverCtx.Done():
-				ss.conn.Close(websocket.StatusGoingAway, "server shutting down")
-				return errClosed
-			case <-sctx.Done():
-				return sctx.Err()
-			case <-ss.ctrlReady:
-			case <-ss.sub.Ready():
-			case <-ss.resumeReady:
-			case <-pings.C:
-				ss.ping(sctx)
-				continue
-			}
-		}
-		wait = true
-		ss.takeMu.Lock()
-		frames, req := ss.takeControl()
-		resume = ss.resume
-		var cost int
-		var err error
-		if resume == nil {
-			msgs, cost, err = ss.sub.Take(msgs[:0])
-		}
-		ss.takeMu.Unlock()
-		if err := ss.writeControl(sctx, frames, req); err != nil {
-			return err
-		}
-		if resume != nil {
-			// Journal frames first; live data waits in the hub queue.
-			done, err := ss.writeResume(sctx, resume)
-			if err != nil {
-				return err
-			}
-			if done {
-				ss.takeMu.Lock()
-				ss.resume = nil
-				ss.takeMu.Unlock()
-				wait = false // the live queue's wake-up may already be spent
-			}
-			continue
-		}
-		if errors.Is(err, hub.ErrSlowConsumer) {
-			ss.srv.stats.slowKicks.Add(1)
-			ss.log.Info("disconnecting slow client: queue full")
-			ss.terminal(alpacawire.CodeSlowClient, websocket.StatusPolicyViolation, "slow client")
-			// Best effort: a client this far behind may never read it.
-			ctx, cancel := context.WithTimeout(sctx, time.Second)
-			defer cancel()
-			return ss.flushControl(ctx)
-		}
-		if err != nil {
-			return err
-		}
-		for i := 0; i < len(msgs); {
-			size := alpacawire.FrameOverhead(ss.codec, 1) + len(msgs[i])
-			j := i + 1
-			for j < len(msgs) && size+len(msgs[j])+1 <= max {
-				size += len(msgs[j]) + 1
-				j++
-			}
-			frame = alpacawire.AppendFrame(frame[:0], ss.codec, msgs[i:j])
-			if err := ss.write(sctx, frame); err != nil {
-				return err
-			}
-			ss.srv.stats.messages.Add(uint64(j - i))
-			i = j
-			// A subscription echo must not wait behind a long backlog.
-			if err := ss.flushControl(sctx); err != nil {
-				return err
-			}
-		}
-		clear(msgs)
-		ss.sub.Release(cost)
-		if cap(frame) > 4*max {
-			frame = nil
-		}
-	}
-}
-
-// writeResume writes the journal frames that are ready; done reports that
-// the resume has delivered everything.
-func (ss *session) writeResume(ctx context.Context, resume chan []byte) (done bool, err error) {
-	for {
-		select {
-		case f, ok := <-resume:
-			if !ok {
-				return true, nil
-			}
-			if len(f) == 0 {
-				continue
-			}
-			if err := ss.write(ctx, f); err != nil {
-				return false, err
-			}
-			if err := ss.flushControl(ctx); err != nil {
-				return false, err
-			}
-		default:
-			return false, nil
-		}
-	}
-}
-
-// ping checks the client is alive: one ping at a time, and a ping
-// unanswered for PingInterval ends the session.
-func (ss *session) ping(ctx context.Context) {
-	if !ss.pinging.CompareAndSwap(false, true) {
-		return
-	}
-	ss.bg.Go(func() {
-		defer ss.pinging.Store(false)
-		pctx, cancel := context.WithTimeout(ctx, ss.srv.opts.PingInterval)
-		defer cancel()
-		if err := ss.conn.Ping(pctx); err != nil {
-			if ctx.Err() == nil {
-				ss.log.Info("closing unresponsive client: no pong", "err", err)
-			}
-			ss.stop()
-		}
-	})
+	ss.ctrl, ss.ctrlCost = nil, 0
 }
 
 // redact keeps enough of a key to tell keys apart in logs.
