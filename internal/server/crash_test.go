@@ -40,7 +40,7 @@ func crashChild(dir string) {
 	go func() {
 		<-srv.Ready()
 		for {
-			os.WriteFile(filepath.Join(dir, "progress"), []byte(strconv.FormatUint(srv.pipeline.Stats().Released, 10)), 0o644)
+			os.WriteFile(filepath.Join(dir, "progress"), []byte(strconv.FormatUint(srv.pipe().Stats().Released, 10)), 0o644)
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()

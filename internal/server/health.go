@@ -83,7 +83,7 @@ func handleLive(w http.ResponseWriter, _ *http.Request) {
 // load balancer polling every second.
 func (s *Server) health() (health, int) {
 	now := time.Now()
-	st := s.pipeline.Stats()
+	st := s.pipe().Stats()
 	h := health{Status: healthOK, Feed: s.opts.Feed, FeedState: "running", Uptime: time.Since(s.started).Seconds(),
 		Events: st.Events + st.Derived, LastSeq: st.LastSeq, Subscribers: s.hub.Stats().Subscribers}
 	if st.FeedNow != 0 {
@@ -147,7 +147,7 @@ func (s *Server) replayState() string {
 		default:
 		}
 	}
-	if s.pipeline.Stats().LastBatchWall == 0 {
+	if s.pipe().Stats().LastBatchWall == 0 {
 		return "waiting"
 	}
 	return "running"

@@ -85,7 +85,7 @@ func TestHealthStalledFeed(t *testing.T) {
 	srv, _ := start(t, Options{Source: simSource(t, 100, 1)})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	waitFor(t, ctx, "a batch", func() bool { return srv.pipeline.Stats().LastBatchWall != 0 }, nil)
+	waitFor(t, ctx, "a batch", func() bool { return srv.pipe().Stats().LastBatchWall != 0 }, nil)
 	if h, code := getHealth(t, srv, "/healthz"); code != http.StatusOK || h.FeedTime == nil || h.LastBatchAge == nil {
 		t.Fatalf("running feed: %d %+v", code, h)
 	}
@@ -129,7 +129,7 @@ func TestMetricsCoverRESTAndJournal(t *testing.T) {
 	srv, _ := start(t, Options{Source: simSource(t, 200, 60), Fsync: "always"})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	waitFor(t, ctx, "events", func() bool { return srv.pipeline.Stats().Released > 100 }, nil)
+	waitFor(t, ctx, "events", func() bool { return srv.pipe().Stats().Released > 100 }, nil)
 	base := "http://" + srv.Addr().String()
 	for _, p := range []string{"/v2/stocks/AAPL/trades?start=2020-01-01", "/v2/stocks/MSFT/trades?start=2020-01-01", "/v2/stocks/bars?symbols=AAPL&timeframe=nope"} {
 		resp, err := http.Get(base + p)

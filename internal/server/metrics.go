@@ -23,17 +23,17 @@ func (s *Server) metricsHandler() http.Handler {
 	gauge := func(name, help string, f func() float64) {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "tape", Name: name, Help: help}, f))
 	}
-	counter("ingest_events_total", "Raw events sequenced by the core.", func() float64 { return float64(s.pipeline.Stats().Events) })
-	counter("ingest_derived_total", "Bars derived by the core.", func() float64 { return float64(s.pipeline.Stats().Derived) })
-	gauge("ingest_last_seq", "Sequence number of the last event.", func() float64 { return float64(s.pipeline.Stats().LastSeq) })
-	gauge("ingest_feed_time_seconds", "The feed clock of the last batch.", func() float64 { return float64(s.pipeline.Stats().FeedNow) / 1e9 })
-	counter("ingest_late_total", "Raw events journaled behind the record clock (flagged late).", func() float64 { return float64(s.pipeline.Stats().Late) })
+	counter("ingest_events_total", "Raw events sequenced by the core.", func() float64 { return float64(s.pipe().Stats().Events) })
+	counter("ingest_derived_total", "Bars derived by the core.", func() float64 { return float64(s.pipe().Stats().Derived) })
+	gauge("ingest_last_seq", "Sequence number of the last event.", func() float64 { return float64(s.pipe().Stats().LastSeq) })
+	gauge("ingest_feed_time_seconds", "The feed clock of the last batch.", func() float64 { return float64(s.pipe().Stats().FeedNow) / 1e9 })
+	counter("ingest_late_total", "Raw events journaled behind the record clock (flagged late).", func() float64 { return float64(s.pipe().Stats().Late) })
 	gauge("ingest_record_clock_seconds", "The record clock: the time journal records are stamped with; it never goes backwards.",
-		func() float64 { return float64(s.pipeline.Stats().Clock) / 1e9 })
-	gauge("ingest_released_seq", "Sequence number of the last event published to clients and history.", func() float64 { return float64(s.pipeline.Stats().Released) })
+		func() float64 { return float64(s.pipe().Stats().Clock) / 1e9 })
+	gauge("ingest_released_seq", "Sequence number of the last event published to clients and history.", func() float64 { return float64(s.pipe().Stats().Released) })
 	gauge("checkpoint_seq", "Sequence number of the last record-state checkpoint (a restart replays the journal after it).",
-		func() float64 { return float64(s.pipeline.Stats().CheckpointSeq) })
-	counter("checkpoint_errors_total", "Checkpoint writes that failed.", func() float64 { return float64(s.pipeline.Stats().CheckpointErrors) })
+		func() float64 { return float64(s.pipe().Stats().CheckpointSeq) })
+	counter("checkpoint_errors_total", "Checkpoint writes that failed.", func() float64 { return float64(s.pipe().Stats().CheckpointErrors) })
 	j := s.dir.Journal
 	gauge("journal_first_seq", "Oldest retained journal record.", func() float64 { return float64(j.First()) })
 	gauge("journal_last_seq", "Newest journal record appended.", func() float64 { return float64(j.Last()) })

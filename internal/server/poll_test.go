@@ -83,7 +83,7 @@ func TestPollFeed(t *testing.T) {
 	srv, _ = start(t, opts)
 	pf := srv.src.main.(*poll.Feed)
 	waitFor(t, ctx, "three polls", func() bool { polls, _, _ := pf.Stats(); return polls >= 3 }, nil)
-	if n := srv.pipeline.Stats().Events; n != 0 {
+	if n := srv.pipe().Stats().Events; n != 0 {
 		t.Fatalf("%d events published again after a restart", n)
 	}
 }

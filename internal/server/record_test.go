@@ -18,9 +18,9 @@ func runUntil(t *testing.T, opts Options, n uint64) {
 	t.Helper()
 	srv, stop := start(t, opts)
 	deadline := time.Now().Add(60 * time.Second)
-	for srv.pipeline.Stats().LastSeq < n {
+	for srv.pipe().Stats().LastSeq < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("only %d events after a minute", srv.pipeline.Stats().LastSeq)
+			t.Fatalf("only %d events after a minute", srv.pipe().Stats().LastSeq)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

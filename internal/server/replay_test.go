@@ -20,7 +20,7 @@ func TestReplayYieldsTheRecording(t *testing.T) {
 	start0 := regularSession()
 	srv, stop := start(t, Options{DataDir: dir, Source: simSource(t, 3000, 60)})
 	deadline := time.Now().Add(10 * time.Second)
-	for srv.pipeline.Stats().Released < 20000 && time.Now().Before(deadline) {
+	for srv.pipe().Stats().Released < 20000 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	stop()

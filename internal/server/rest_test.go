@@ -135,7 +135,7 @@ func TestRESTDefaultEndFollowsTheFeed(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	waitFor(t, ctx, "five simulated minutes", func() bool {
-		return srv.pipeline.Stats().FeedNow > ahead.Add(5*time.Minute).UnixNano()
+		return srv.pipe().Stats().FeedNow > ahead.Add(5*time.Minute).UnixNano()
 	}, nil)
 	start := ahead.Format(time.RFC3339)
 	resp, err := http.Get("http://" + srv.Addr().String() + "/v2/stocks/bars?symbols=AAPL&timeframe=1Min&start=" + start)

@@ -100,7 +100,7 @@ func TestResumeNoGapNoDuplicate(t *testing.T) {
 	b := dialSeq(t, srv)
 	b.send(fmt.Sprintf(`{"action":"subscribe","trades":["*"],"tape_from_seq":%d}`, last+1))
 	var got []seqMsg
-	liveAt := srv.pipeline.Stats().Released + 2000 // well past the resume boundary
+	liveAt := srv.pipe().Stats().Released + 2000 // well past the resume boundary
 	for len(got) == 0 || got[len(got)-1].Seq < liveAt {
 		for _, m := range b.read() {
 			if m.T == "subscription" {

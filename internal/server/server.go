@@ -52,7 +52,7 @@ type Server struct {
 	// that reads them is installed (and before built is closed).
 	dir      *datadir.Dir
 	src      *source
-	pipeline *ingest.Pipeline
+	pipeline atomic.Pointer[ingest.Pipeline] // swapped when a cluster node changes role
 	stream   *wsapi.Server // enabled stock feeds
 	denied   *wsapi.Server // disabled stock feeds: 409
 	mux      *http.ServeMux
@@ -127,7 +127,7 @@ func (s *Server) build(d *datadir.Dir) error {
 		// sequence numbers, the bars as derived then, nothing journaled again.
 		po.KeepSeq = true
 	}
-	s.pipeline = ingest.New(po)
+	s.pipeline.Store(ingest.New(po))
 
 	ws := wsapi.Options{Hub: s.hub, Keys: s.keys, Logger: s.log, MaxSymbols: s.opts.MaxSymbols, Journal: d.Journal}
 	if src.alpha != nil {
@@ -165,6 +165,9 @@ func (s *Server) build(d *datadir.Dir) error {
 	return nil
 }
 
+// pipe is the running pipeline.
+func (s *Server) pipe() *ingest.Pipeline { return s.pipeline.Load() }
+
 // storeApplier adapts the history store to the pipeline's Publisher.
 type storeApplier struct{ s *history.Store }
 
@@ -176,7 +179,7 @@ func (a storeApplier) Publish(evs []market.Event) { a.s.Apply(evs) }
 // has reached; before any event, where the simulator starts, or the wall
 // clock.
 func (s *Server) feedClock() time.Time {
-	st := s.pipeline.Stats()
+	st := s.pipe().Stats()
 	if t := max(st.FeedNow, st.Clock); t != 0 {
 		return time.Unix(0, t+1)
 	}
@@ -378,7 +381,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return nil
 	})
 	g.Go(func() error {
-		err := s.pipeline.Run(coreCtx, batches)
+		err := s.pipe().Run(coreCtx, batches)
 		if err != nil && !errors.Is(err, context.Canceled) {
 			return fmt.Errorf("ingest: %w", err)
 		}

@@ -331,11 +331,11 @@ func TestRestartContinuesSequence(t *testing.T) {
 	dir := t.TempDir()
 	srv, stop := start(t, Options{DataDir: dir, Source: simSource(t, 5000, 10)})
 	deadline := time.Now().Add(10 * time.Second)
-	for srv.pipeline.Stats().Released < 1000 && time.Now().Before(deadline) {
+	for srv.pipe().Stats().Released < 1000 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	stop()
-	last := srv.pipeline.Stats().LastSeq
+	last := srv.pipe().Stats().LastSeq
 	if last < 1000 {
 		t.Fatalf("only %d events", last)
 	}
@@ -344,10 +344,10 @@ func TestRestartContinuesSequence(t *testing.T) {
 		t.Fatalf("journal reopened with last seq %d, want %d", got, last)
 	}
 	deadline = time.Now().Add(10 * time.Second)
-	for srv2.pipeline.Stats().Released <= last && time.Now().Before(deadline) {
+	for srv2.pipe().Stats().Released <= last && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if srv2.pipeline.Stats().Released <= last {
+	if srv2.pipe().Stats().Released <= last {
 		t.Fatal("no events after the restart")
 	}
 }

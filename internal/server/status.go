@@ -98,7 +98,7 @@ type feedStater interface {
 
 // Status returns the current status.
 func (s *Server) Status() Status {
-	ps := s.pipeline.Stats()
+	ps := s.pipe().Stats()
 	hs := s.hub.Stats()
 	ws := s.stream.Stats()
 	ds := s.denied.Stats()

@@ -213,12 +213,17 @@ func TestUnauthEviction(t *testing.T) {
 		if status != http.StatusSwitchingProtocols {
 			t.Fatalf("HTTP %d", status)
 		}
+		// "connected" comes once the server has registered the session as
+		// upgraded: only then may it be chosen for eviction.
+		if _, p, err := c.next(t); err != nil || !strings.Contains(string(p), "connected") {
+			t.Fatalf("idle connection: %q %v", p, err)
+		}
 		idle = append(idle, c)
 	}
 	newcomer := f.dial(t, nil)
 	newcomer.login()
-	// The first idle connection gets connected, then 404, then the close.
-	var got []string
+	// The first idle connection gets 404, then the close.
+	got := []string{"connected"}
 	for {
 		op, p, err := idle[0].next(t)
 		if err != nil {
