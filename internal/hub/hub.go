@@ -127,7 +127,17 @@ type SubscriberOptions struct {
 	// until Take or TakeUpTo leaves the queue empty; only then does the
 	// next message notify again.
 	Notify func()
+	// AfterTheFact subscribers also receive events that entered the record
+	// after the fact (market.FlagGapFill, market.FlagBackfill): old events,
+	// out of time order. Only Tape-aware clients (the resume extension)
+	// ask for them; a plain Alpaca client never sees them live, and finds
+	// them in history.
+	AfterTheFact bool
 }
+
+// afterTheFact are the flags of events that entered the record after the
+// fact.
+const afterTheFact = market.FlagGapFill | market.FlagBackfill
 
 // SubscribeWith is Subscribe with options.
 func (h *Hub) SubscribeWith(opts SubscriberOptions) *Subscriber {
@@ -135,7 +145,7 @@ func (h *Hub) SubscribeWith(opts SubscriberOptions) *Subscriber {
 	if format < 0 || format >= len(h.opts.Formats) {
 		panic("hub: unknown format")
 	}
-	s := &Subscriber{hub: h, format: format, label: label, id: h.nextID.Add(1), notify: opts.Notify}
+	s := &Subscriber{hub: h, format: format, label: label, id: h.nextID.Add(1), notify: opts.Notify, afterTheFact: opts.AfterTheFact}
 	if s.notify == nil {
 		s.ready = make(chan struct{}, 1)
 	}
@@ -282,8 +292,9 @@ func (h *Hub) Publish(events []market.Event) {
 }
 
 func (h *Hub) deliver(subs []*Subscriber, e *market.Event, lossless bool) {
+	late := e.Flags&afterTheFact != 0
 	for _, s := range subs {
-		if s.dead.Load() {
+		if s.dead.Load() || late && !s.afterTheFact {
 			continue
 		}
 		f := s.format

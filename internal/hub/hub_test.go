@@ -623,3 +623,25 @@ func TestRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestAfterTheFactEvents: gap-filled and backfilled events (old, out of
+// time order) reach only subscribers that asked for them (Tape-aware
+// clients); a plain subscriber gets the live events around them.
+func TestAfterTheFactEvents(t *testing.T) {
+	h, _ := newTestHub(t, Options{})
+	plain := h.Subscribe(0, "plain")
+	aware := h.SubscribeWith(SubscriberOptions{Format: 0, Label: "aware", AfterTheFact: true})
+	for _, s := range []*Subscriber{plain, aware} {
+		h.SetChannel(s, market.ChanTrades, []string{"*"})
+	}
+	live, filled, backfilled := ev(market.KindTrade, "AAPL"), ev(market.KindTrade, "AAPL"), ev(market.KindTrade, "MSFT")
+	filled.Flags = market.FlagGapFill | market.FlagLate
+	backfilled.Flags = market.FlagBackfill
+	h.Publish([]market.Event{live, filled, backfilled})
+	if got := take(t, plain); len(got) != 1 || got[0] != fmt.Sprintf("t:AAPL:%d", live.Seq) {
+		t.Fatalf("plain subscriber got %v", got)
+	}
+	if got := take(t, aware); len(got) != 3 {
+		t.Fatalf("Tape-aware subscriber got %v", got)
+	}
+}

@@ -75,6 +75,9 @@ type Subscriber struct {
 	label  string
 	ready  chan struct{} // capacity 1: "something to take"; nil with notify
 	notify func()
+	// afterTheFact: the subscriber takes gap-filled and backfilled events
+	// (SubscriberOptions.AfterTheFact).
+	afterTheFact bool
 
 	// Guarded by hub.mu: the effective registrations.
 	effWild [market.NumChannels]bool

@@ -163,6 +163,10 @@ func New(opts Options) *Pipeline {
 	return p
 }
 
+// FeedNow is the feed clock of the last batch (ns since the Unix epoch):
+// one atomic load, for callers that read it per event.
+func (p *Pipeline) FeedNow() int64 { return p.feedNow.Load() }
+
 // NextSeq is the sequence number the next event will get.
 func (p *Pipeline) NextSeq() uint64 { return p.next }
 

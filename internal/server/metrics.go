@@ -59,6 +59,12 @@ func (s *Server) metricsHandler() http.Handler {
 	reg.MustRegister(&upstreamCollector{s: s,
 		up:     prometheus.NewDesc("tape_upstream_connected", "1 while the upstream is connected (or polling), by stream.", []string{"stream"}, nil),
 		failed: prometheus.NewDesc("tape_upstream_failed", "1 once the upstream stopped for good (402, 409, 410, 411), by stream.", []string{"stream"}, nil)})
+	if s.src.alpha != nil {
+		a := s.src.alpha
+		counter("gapfill_gaps_total", "Upstream reconnects after which the gap was filled from the REST API.", func() float64 { return float64(a.GapStats().Gaps) })
+		counter("gapfill_events_total", "Events the stream missed, filled from the REST API.", func() float64 { return float64(a.GapStats().Filled) })
+		counter("gapfill_failures_total", "Gap fills that failed (the gap stays; see the log).", func() float64 { return float64(a.GapStats().Failures) })
+	}
 	if pf, ok := s.src.main.(*poll.Feed); ok {
 		counter("poll_polls_total", "Polls of Alpaca's REST API (--feed poll).", func() float64 { n, _, _ := pf.Stats(); return float64(n) })
 		counter("poll_errors_total", "Polls that failed and backed off (--feed poll).", func() float64 { _, n, _ := pf.Stats(); return float64(n) })

@@ -70,7 +70,12 @@ type Options struct {
 	// UpstreamResume: the upstream is another Tape, so reconnects resume
 	// from the last sequence number received (no gap, no duplicate).
 	UpstreamResume bool
-	AlpacaCrypto   string
+	// NoGapFill turns off filling, from Alpaca's REST API (AlpacaDataURL),
+	// what the stock stream missed while it reconnected. Gap fill is on by
+	// default with Feed "alpaca" (not with UpstreamResume, which loses
+	// nothing to fill).
+	NoGapFill    bool
+	AlpacaCrypto string
 	AlpacaOptions  string
 	AlpacaNews     bool
 
@@ -116,6 +121,34 @@ type Options struct {
 	// do not cross the network in clear text. Both or neither. The pair is
 	// reloaded when the files change (a renewal needs no restart).
 	TLSCert, TLSKey string
+
+	// NATS publishes the record into NATS JetStream ("" off): a server URL
+	// (nats://host:4222, several comma-separated), or "embedded" to run a
+	// nats-server with JetStream inside Tape (files under DataDir/nats).
+	// With Feed "nats" Tape follows that stream instead (an edge).
+	NATS string
+	// NATSListen, NATSClusterListen and NATSRoutes configure the embedded
+	// server: its client address (default 127.0.0.1:4222), and, to grow
+	// into a cluster, its route address and the routes of every node.
+	NATSListen        string
+	NATSClusterListen string
+	NATSRoutes        []string
+	// NATSStream names the stream (default "TAPE"); NATSReplicas is how
+	// many servers keep it (default 1; 3 survives the loss of one); it
+	// keeps NATSMaxAge (default 24 h) and NATSMaxBytes (0: no limit) of
+	// the record — how far back a new edge can bootstrap.
+	NATSStream   string
+	NATSReplicas int
+	NATSMaxAge   time.Duration
+	NATSMaxBytes int64
+	// NATSFailover (Feed "alpaca" with NATS): several Tapes hold one lease,
+	// and only its holder connects to Alpaca and sequences; the others
+	// follow the stream and take over within NATSLeaseTTL (default 5 s)
+	// when it dies. NATSNode names this node (default host/listen
+	// address).
+	NATSFailover bool
+	NATSLeaseTTL time.Duration
+	NATSNode     string
 
 	// Pprof serves Go's profiler under /debug/pprof/ (CPU, heap,
 	// goroutines, ...), so profiling a running Tape is one command:
@@ -207,6 +240,12 @@ func (o *Options) Validate() error {
 			"(--auth-key/--auth-secret, TAPE_AUTH_KEY/TAPE_AUTH_SECRET or --auth-file) or listen on 127.0.0.1",
 			ErrNeedKeys, o.Listen)
 	}
+	if o.NATSFailover && (o.NATS == "" || o.Feed != "alpaca") {
+		return errors.New("--nats-failover is for several --feed alpaca Tapes sharing one Alpaca connection: it needs --feed alpaca and --nats")
+	}
+	if o.NATS != "" && o.Feed == "replay" {
+		return errors.New("--feed replay plays the journal back: it does not publish into NATS (drop --nats)")
+	}
 	if (o.TLSCert == "") != (o.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together: the certificate and its private key")
 	}
@@ -236,12 +275,16 @@ func (o *Options) Validate() error {
 		if !slices.Contains(PollFeeds, o.AlpacaFeed) {
 			return fmt.Errorf("--alpaca-feed %s cannot be polled: choose one of %s", o.AlpacaFeed, strings.Join(PollFeeds, ", "))
 		}
+	case o.Feed == "nats":
+		if o.NATS == "" {
+			return errors.New("--feed nats follows a record in NATS JetStream: give --nats URL (the origin's NATS server)")
+		}
 	case o.Feed == "replay":
 		if o.ReplayFrom.IsZero() {
 			return errors.New("--feed replay needs --from (a date like 2026-11-25 or an RFC 3339 time)")
 		}
 	default:
-		return fmt.Errorf("unknown feed %q: choose sim, alpaca, poll or replay", o.Feed)
+		return fmt.Errorf("unknown feed %q: choose sim, alpaca, poll, replay or nats", o.Feed)
 	}
 	if _, err := journal.ParseFsyncPolicy(o.Fsync); err != nil {
 		return fmt.Errorf("--fsync: %w", err)

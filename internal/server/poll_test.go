@@ -98,7 +98,7 @@ func TestPollFeedOptions(t *testing.T) {
 		{Options{Feed: "poll", AlpacaKey: "k", AlpacaSecret: "s"}, "needs --symbols"},
 		{Options{Feed: "poll", AlpacaKey: "k", AlpacaSecret: "s", Symbols: []string{"A"}, AlpacaFeed: "test"}, "cannot be polled"},
 		{Options{Feed: "poll", AlpacaKey: "k", AlpacaSecret: "s", Symbols: []string{"A"}, AlpacaDataURL: "data.alpaca.markets"}, "--alpaca-data-url"},
-		{Options{Feed: "bogus"}, "choose sim, alpaca, poll or replay"},
+		{Options{Feed: "bogus"}, "choose sim, alpaca, poll, replay or nats"},
 	}
 	for _, c := range cases {
 		c.opts.DataDir = t.TempDir()

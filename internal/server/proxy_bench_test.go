@@ -91,7 +91,7 @@ func BenchmarkProxyOverhead(b *testing.B) {
 				up, stopUp := startBench(b, Options{Source: pacedTrades{rate: tc.rate}, Fsync: "never"})
 				direct := receiveRate(b, "ws://"+up.Addr().String()+"/v2/iex", 3*time.Second)
 				proxy, stopProxy := startBench(b, Options{Feed: "alpaca", AlpacaStreamURL: "ws://" + up.Addr().String() + "/v2",
-					AlpacaFeed: "iex", AlpacaKey: "k", AlpacaSecret: "s", Fsync: "never"})
+					AlpacaFeed: "iex", AlpacaKey: "k", AlpacaSecret: "s", Fsync: "never", AlpacaDataURL: "http://" + up.Addr().String()})
 				via := receiveRate(b, "ws://"+proxy.Addr().String()+"/v2/iex", 3*time.Second)
 				stopProxy()
 				stopUp()

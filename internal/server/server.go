@@ -21,7 +21,6 @@ import (
 	"github.com/tapehq/tape/internal/backfill"
 	"github.com/tapehq/tape/internal/calendar"
 	"github.com/tapehq/tape/internal/datadir"
-	"github.com/tapehq/tape/internal/feed"
 	"github.com/tapehq/tape/internal/history"
 	"github.com/tapehq/tape/internal/httpapi"
 	"github.com/tapehq/tape/internal/hub"
@@ -53,8 +52,8 @@ type Server struct {
 	dir      *datadir.Dir
 	src      *source
 	pipeline atomic.Pointer[ingest.Pipeline] // swapped when a cluster node changes role
-	stream   *wsapi.Server // enabled stock feeds
-	denied   *wsapi.Server // disabled stock feeds: 409
+	stream   *wsapi.Server                   // enabled stock feeds
+	denied   *wsapi.Server                   // disabled stock feeds: 409
 	mux      *http.ServeMux
 	built    chan struct{}
 
@@ -63,6 +62,7 @@ type Server struct {
 	grace   struct{ reconnect, stall time.Duration }
 	httpm   *httpMetrics
 	certs   *certReloader // nil without TLS
+	link    *natsLink     // nil without --nats; set in Run before build
 	started time.Time
 	addr    atomic.Pointer[net.TCPAddr]
 	ready   chan struct{}
@@ -112,22 +112,13 @@ func (s *Server) build(d *datadir.Dir) error {
 		return err
 	}
 	s.dir, s.src = d, src
-	policy, _ := journal.ParseFsyncPolicy(s.opts.Fsync) // validated in New
-	po := ingest.Options{Publish: s.hub, Logger: s.log}
-	if s.kind.journals() {
-		po.Journal, po.State = d.Journal, d.State
-		po.Also = []ingest.Publisher{storeApplier{d.History}}
-		po.ReleaseSynced = policy.Mode == journal.FsyncAlways
-		po.Checkpoint = &ingest.Checkpoint{Dir: d.StateDir(), Bars: d.Bars}
-		if s.kind.derivesBars() {
-			po.Bars = d.Bars
-		}
-	} else {
+	if s.kind == srcReplay {
 		// A replay publishes the journal's records as they are: same
 		// sequence numbers, the bars as derived then, nothing journaled again.
-		po.KeepSeq = true
+		s.pipeline.Store(ingest.New(ingest.Options{Publish: s.hub, KeepSeq: true, Logger: s.log}))
+	} else {
+		s.pipeline.Store(s.newPipeline(s.kind == srcEdge))
 	}
-	s.pipeline.Store(ingest.New(po))
 
 	ws := wsapi.Options{Hub: s.hub, Keys: s.keys, Logger: s.log, MaxSymbols: s.opts.MaxSymbols, Journal: d.Journal}
 	if src.alpha != nil {
@@ -163,6 +154,17 @@ func (s *Server) build(d *datadir.Dir) error {
 	rest := httpapi.New(ro)
 	s.mux = s.routes(rest)
 	return nil
+}
+
+// alsoPublish are the stores released events go to after the hub.
+func (s *Server) alsoPublish() []ingest.Publisher {
+	return []ingest.Publisher{storeApplier{s.dir.History}}
+}
+
+// releaseSynced: with --fsync always, clients see only fsynced events.
+func (s *Server) releaseSynced() bool {
+	policy, _ := journal.ParseFsyncPolicy(s.opts.Fsync) // validated in New
+	return policy.Mode == journal.FsyncAlways
 }
 
 // pipe is the running pipeline.
@@ -342,48 +344,36 @@ func (s *Server) Run(ctx context.Context) error {
 			s.log.Error("closing the data directory", "err", err)
 		}
 	}()
+	if s.opts.NATS != "" {
+		if s.link, err = s.connectNATS(gctx); err != nil {
+			cancelRun()
+			return errors.Join(err, ignoreCanceled(g.Wait()))
+		}
+		// Closed after everything that uses it has stopped (g.Wait below),
+		// before the data directory (deferred earlier, so later).
+		defer s.link.close()
+	}
 	if err := s.build(d); err != nil {
+		cancelRun()
+		return errors.Join(err, ignoreCanceled(g.Wait()))
+	}
+	if err := s.startCluster(gctx); err != nil {
 		cancelRun()
 		return errors.Join(err, ignoreCanceled(g.Wait()))
 	}
 	close(s.built)
 	s.logServing(ln.Addr().String())
 
-	batches := make(chan feed.Batch, 64)
 	g.Go(func() error {
-		err := s.src.main.Run(coreCtx, batches)
-		if err != nil && !errors.Is(err, context.Canceled) {
-			if s.kind == srcAlpaca {
-				// 402, 409, 410, 411: fatal for the endpoint, not for Tape.
-				// History, the other streams and the dashboard go on; the
-				// log, /healthz, /tape/v1/status and /metrics say why.
-				s.log.Error("upstream stopped for good", "feed", s.opts.AlpacaFeed, "err", err)
-				return nil
-			}
-			return fmt.Errorf("feed %s: %w", s.kind, err)
+		if s.link != nil && s.link.roles != nil {
+			return ignoreCanceled(s.link.roles.Run(coreCtx))
 		}
-		return nil
+		return ignoreCanceled(s.runOrigin(coreCtx, 0))
 	})
-	for _, u := range s.src.upstreams {
-		g.Go(func() error {
-			err := u.feed.Run(coreCtx, batches)
-			if err != nil && !errors.Is(err, context.Canceled) {
-				s.log.Error("upstream stopped for good", "stream", u.name, "err", err)
-			}
-			return nil
-		})
-	}
 	g.Go(func() error {
 		err := d.History.Run(coreCtx)
 		if err != nil && !errors.Is(err, context.Canceled) {
 			return fmt.Errorf("history: %w", err)
-		}
-		return nil
-	})
-	g.Go(func() error {
-		err := s.pipe().Run(coreCtx, batches)
-		if err != nil && !errors.Is(err, context.Canceled) {
-			return fmt.Errorf("ingest: %w", err)
 		}
 		return nil
 	})

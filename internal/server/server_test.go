@@ -29,6 +29,11 @@ func start(t *testing.T, opts Options) (*Server, context.CancelFunc) {
 	if opts.DataDir == "" {
 		opts.DataDir = t.TempDir()
 	}
+	if opts.Feed == "alpaca" && opts.AlpacaDataURL == "" {
+		// Gap fill and polling must never reach Alpaca from a test: a
+		// port nothing listens on refuses at once.
+		opts.AlpacaDataURL = "http://127.0.0.1:1"
+	}
 	srv, err := New(opts)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/tapehq/tape/internal/alpacawire"
 	"github.com/tapehq/tape/internal/backfill"
 	"github.com/tapehq/tape/internal/calendar"
+	"github.com/tapehq/tape/internal/cluster"
 	"github.com/tapehq/tape/internal/datadir"
 	"github.com/tapehq/tape/internal/feed"
 	"github.com/tapehq/tape/internal/feed/alpaca"
@@ -33,9 +34,10 @@ const (
 	srcPoll                     // Alpaca's REST API, polled
 	srcReplay                   // the journal's recording of a period
 	srcCustom                   // Options.Source (tests, embedders)
+	srcEdge                     // another Tape's record, from NATS JetStream
 )
 
-var sourceNames = [...]string{"sim", "alpaca", "poll", "replay", "custom"}
+var sourceNames = [...]string{"sim", "alpaca", "poll", "replay", "custom", "nats"}
 
 func (k sourceKind) String() string { return sourceNames[k] }
 
@@ -53,8 +55,10 @@ func resolveSource(o *Options) (sourceKind, error) {
 		return srcPoll, nil
 	case "replay":
 		return srcReplay, nil
+	case "nats":
+		return srcEdge, nil
 	}
-	return 0, fmt.Errorf("unknown feed %q: choose sim, alpaca, poll or replay", o.Feed)
+	return 0, fmt.Errorf("unknown feed %q: choose sim, alpaca, poll, replay or nats", o.Feed)
 }
 
 // derivesBars reports whether the core builds bars from the source's
@@ -66,6 +70,26 @@ func (k sourceKind) derivesBars() bool { return k == srcSim || k == srcCustom }
 // journals reports whether the source's events are new to the record. A
 // replay publishes the journal's own records, with their sequence numbers.
 func (k sourceKind) journals() bool { return k != srcReplay }
+
+// restFeeds maps a stream feed to the REST feed its history is under.
+var restFeeds = map[string]string{"iex": "iex", "sip": "sip", "delayed_sip": "sip", "otc": "otc", "boats": "boats"}
+
+// gapFill is the stock stream's gap filler: Alpaca's REST API at
+// --alpaca-data-url, on the stream's feed. nil when off, or when the feed
+// has no REST history (test, overnight) or resume makes it needless.
+func (s *Server) gapFill() (*alpaca.GapFill, error) {
+	o := &s.opts
+	feed, ok := restFeeds[o.AlpacaFeed]
+	if o.NoGapFill || o.UpstreamResume || !ok {
+		return nil, nil
+	}
+	c, err := backfill.New(backfill.Options{BaseURL: o.AlpacaDataURL, Key: o.AlpacaKey, Secret: o.AlpacaSecret,
+		Timeout: 30 * time.Second, UserAgent: "tape/" + Version, Logger: s.log})
+	if err != nil {
+		return nil, fmt.Errorf("--alpaca-data-url: %w", err)
+	}
+	return &alpaca.GapFill{Client: c, Feed: feed, Logger: s.log.With("gapfill", o.AlpacaFeed)}, nil
+}
 
 // newPollClient is the REST client of --feed poll. It does not retry on
 // its own: a retry would hold up the whole poll, and the feed backs off by
@@ -125,9 +149,13 @@ func (s *Server) buildSource(k sourceKind, d *datadir.Dir) (*source, error) {
 			market.ChanUpdatedBars, market.ChanDailyBars, market.ChanStatuses, market.ChanLULDs} {
 			always[ch] = o.Symbols
 		}
+		gf, err := s.gapFill()
+		if err != nil {
+			return nil, err
+		}
 		up, err := alpaca.New(alpaca.Options{URL: strings.TrimSuffix(o.AlpacaStreamURL, "/") + "/" + o.AlpacaFeed,
 			Key: o.AlpacaKey, Secret: o.AlpacaSecret, Always: always, Logger: s.log.With("upstream", o.AlpacaFeed),
-			Client: streamclient.Options{Resume: o.UpstreamResume}})
+			Client: streamclient.Options{Resume: o.UpstreamResume}, GapFill: gf})
 		if err != nil {
 			return nil, err
 		}
@@ -158,6 +186,11 @@ func (s *Server) buildSource(k sourceKind, d *datadir.Dir) (*source, error) {
 		if err != nil {
 			return nil, err
 		}
+	case srcEdge:
+		ef := cluster.NewEdgeFeed(s.link.nc, cluster.EdgeOptions{Stream: s.link.stream, Journal: d.Journal,
+			Logger: s.log.With("nats", "edge")})
+		s.link.edge.Store(ef)
+		src.main = ef
 	case srcReplay:
 		speed := o.Speed
 		if math.IsInf(speed, 1) {

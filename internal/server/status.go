@@ -18,6 +18,7 @@ type Status struct {
 	Upstreams   []FeedStatus  `json:"upstreams,omitempty"` // crypto, options, news proxies
 	Symbols     []string      `json:"symbols"`
 	Ingest      IngestStatus  `json:"ingest"`
+	GapFill     *GapStatus    `json:"gap_fill,omitempty"`
 	Journal     JournalStatus `json:"journal"`
 	Hub         HubStatus     `json:"hub"`
 	Stream      StreamStatus  `json:"stream"`
@@ -43,6 +44,16 @@ type IngestStatus struct {
 	// goes backwards. Null before any event.
 	RecordClock   *time.Time `json:"record_clock"`
 	CheckpointSeq uint64     `json:"checkpoint_seq"`
+}
+
+// GapStatus says what the stock upstream's gap fill did.
+type GapStatus struct {
+	Gaps      uint64     `json:"gaps"`
+	Filled    uint64     `json:"filled_events"`
+	Failures  uint64     `json:"failures"`
+	LastFrom  *time.Time `json:"last_from,omitempty"`
+	LastTo    *time.Time `json:"last_to,omitempty"`
+	LastError string     `json:"last_error,omitempty"`
 }
 
 // JournalStatus is the durable log: what is appended, written (survives a
@@ -121,6 +132,13 @@ func (s *Server) Status() Status {
 	if ps.Clock != 0 {
 		c := time.Unix(0, ps.Clock).UTC()
 		st.Ingest.RecordClock = &c
+	}
+	if a := s.src.alpha; a != nil {
+		g := a.GapStats()
+		st.GapFill = &GapStatus{Gaps: g.Gaps, Filled: g.Filled, Failures: g.Failures, LastError: g.LastError}
+		if !g.LastFrom.IsZero() {
+			st.GapFill.LastFrom, st.GapFill.LastTo = &g.LastFrom, &g.LastTo
+		}
 	}
 	js := s.dir.Journal.Stats()
 	st.Journal = JournalStatus{FirstSeq: js.First, LastSeq: js.Last, WrittenSeq: js.Written, SyncedSeq: js.Synced,

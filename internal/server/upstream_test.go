@@ -26,7 +26,7 @@ func upstreamPair(t *testing.T, upOpts Options) (up, proxy *Server) {
 	}
 	up, _ = start(t, upOpts)
 	proxy, _ = start(t, Options{Feed: "alpaca", AlpacaStreamURL: "ws://" + up.Addr().String() + "/v2", AlpacaFeed: "sip",
-		AlpacaKey: "k", AlpacaSecret: "s", Symbols: []string{"SPY"}})
+		AlpacaDataURL: "http://" + up.Addr().String(), AlpacaKey: "k", AlpacaSecret: "s", Symbols: []string{"SPY"}})
 	return up, proxy
 }
 

@@ -91,7 +91,8 @@ func (ss *session) init(srv *Server, conn net.Conn, r *http.Request) {
 	ss.seq = r.URL.Query().Get("tape_seq") == "1" || r.Header.Get("X-Tape-Seq") == "1"
 	ss.closeSent = make(chan struct{})
 	ss.srv = srv
-	ss.sub = srv.opts.Hub.SubscribeWith(hub.SubscriberOptions{Format: ss.format(), Label: ss.label, Notify: ss.notified})
+	ss.sub = srv.opts.Hub.SubscribeWith(hub.SubscriberOptions{Format: ss.format(), Label: ss.label, Notify: ss.notified,
+		AfterTheFact: ss.seq})
 	// Alpaca also accepts the key pair as headers on the upgrade; no SDK
 	// uses it, but curl-style clients do.
 	if key := r.Header.Get("APCA-API-KEY-ID"); key != "" {

@@ -20,7 +20,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tapehq/tape/internal/alpacawire"
@@ -42,7 +44,11 @@ type Options struct {
 	// Client tunes the upstream connection (backoff, watchdog, clock); URL,
 	// keys and subscription are filled in from the fields above.
 	Client streamclient.Options
-	Logger *slog.Logger
+	// GapFill, if set, fills from the REST API what the stream missed
+	// while it was reconnecting (stock streams). Its Symbols defaults to
+	// the feed's explicit subscription.
+	GapFill *GapFill
+	Logger  *slog.Logger
 }
 
 // Feed is the shared upstream connection.
@@ -51,8 +57,10 @@ type Feed struct {
 	client *streamclient.Client
 	log    *slog.Logger
 
-	mu   sync.Mutex
-	refs [market.NumChannels]map[string]int // downstream references per symbol
+	mu      sync.Mutex
+	refs    [market.NumChannels]map[string]int // downstream references per symbol
+	running atomic.Bool                        // Run is connecting or connected
+	gaps    *gapFiller                         // nil without GapFill
 }
 
 // New returns a feed; it connects when Run is called.
@@ -74,13 +82,35 @@ func New(opts Options) (*Feed, error) {
 	for ch := range f.refs {
 		f.refs[ch] = make(map[string]int)
 	}
+	if g := opts.GapFill; g != nil {
+		if g.Client == nil {
+			return nil, errors.New("alpaca: GapFill needs a REST client")
+		}
+		gf := *g
+		if gf.Symbols == nil {
+			gf.Symbols = f.explicitSymbols
+		}
+		if gf.Logger == nil {
+			gf.Logger = opts.Logger
+		}
+		gf.withDefaults()
+		f.gaps = &gapFiller{opts: gf, seen: newSeen()}
+	}
 	return f, nil
 }
 
 // Run keeps the upstream connection and sends its events to out until ctx
 // ends or the upstream refuses for good (402 auth failed, 409 plan, ...).
 func (f *Feed) Run(ctx context.Context, out chan<- feed.Batch) error {
-	var batch []market.Event
+	f.running.Store(true)
+	defer f.running.Store(false)
+	var (
+		batch   []market.Event
+		session uint64 // the upstream session the last frame came from
+	)
+	if f.gaps != nil {
+		defer f.gaps.wg.Wait()
+	}
 	err := f.client.Run(ctx, func(msgs []alpacawire.Message) {
 		for i := range msgs {
 			if msgs[i].Event.Kind != market.KindInvalid {
@@ -89,6 +119,24 @@ func (f *Feed) Run(ctx context.Context, out chan<- feed.Batch) error {
 		}
 		if len(batch) == 0 {
 			return
+		}
+		if g := f.gaps; g != nil {
+			// The first frame of a new session after an earlier one: what
+			// happened between the last event before the drop and the
+			// first one now is fetched from the REST API.
+			if n, _, _ := f.client.Stats(); n != session {
+				if from := g.seen.lastTime(); session != 0 && from != 0 {
+					to := batch[0].Time
+					for i := range batch {
+						to = min(to, batch[i].Time)
+					}
+					g.wg.Go(func() { g.fill(ctx, from, max(to, from+1), out) })
+				}
+				session = n
+			}
+			if batch = g.seen.note(batch, g.opts.Lateness); len(batch) == 0 {
+				return
+			}
 		}
 		// The decoder reuses its messages: the batch is a copy, and the
 		// receiver owns it. Blocking here is back-pressure on the upstream
@@ -103,6 +151,34 @@ func (f *Feed) Run(ctx context.Context, out chan<- feed.Batch) error {
 		return err
 	}
 	return fmt.Errorf("upstream %s: %w", f.opts.URL, err)
+}
+
+// GapStats returns the gap fill counters (zero without GapFill).
+func (f *Feed) GapStats() GapStats {
+	if f.gaps == nil {
+		return GapStats{}
+	}
+	return f.gaps.Stats()
+}
+
+// explicitSymbols are the symbols the upstream subscription names (not
+// "*"), on the trade, quote and bar channels: what a gap fill can fetch.
+func (f *Feed) explicitSymbols() []string {
+	sub := f.client.Subscription()
+	set := map[string]bool{}
+	for _, ch := range []market.Channel{market.ChanTrades, market.ChanQuotes, market.ChanBars} {
+		for _, s := range sub[ch] {
+			if s != "*" {
+				set[s] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(set))
+	for s := range set {
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Disconnect drops the upstream connection; Run reconnects.
@@ -154,7 +230,9 @@ func (f *Feed) Change(ctx context.Context, add, remove alpacawire.Subscription) 
 	if !empty(&up) {
 		// While the upstream is (re)connecting, give it the caller's time
 		// to come up, so that a refusal can still reach this caller.
-		for f.client.State() != streamclient.StateConnected && f.client.State() != streamclient.StateFailed {
+		// A feed that is not running (a standby cluster node) keeps the
+		// change for when it runs and does not wait.
+		for f.running.Load() && f.client.State() != streamclient.StateConnected && f.client.State() != streamclient.StateFailed {
 			select {
 			case <-ctx.Done():
 			case <-time.After(10 * time.Millisecond):
