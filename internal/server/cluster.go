@@ -16,6 +16,7 @@ import (
 	"github.com/tapehq/tape/internal/cluster/embedded"
 	"github.com/tapehq/tape/internal/feed"
 	"github.com/tapehq/tape/internal/ingest"
+	"github.com/tapehq/tape/internal/market"
 )
 
 // natsLink is Tape's connection to NATS JetStream (--nats), and the
@@ -223,7 +224,54 @@ func (s *Server) follow(ctx context.Context) error {
 func (s *Server) lead(ctx context.Context, epoch uint64) error {
 	s.pipeline.Store(s.newPipeline(false))
 	s.link.edge.Store(nil)
+	if a := s.src.alpha; a != nil {
+		// The record stops where the last leader stopped: the upstream's
+		// first frame closes the gap from there (F10), so the takeover
+		// leaves no hole.
+		last, recent, err := s.recordTail(2 * time.Minute)
+		if err != nil {
+			s.log.Warn("reading the record's end for the gap fill", "err", err)
+		}
+		a.PrimeGap(last, recent)
+	}
 	return s.runOrigin(ctx, epoch)
+}
+
+// recordTail returns the time of the record's last trade or quote and the
+// trades of the span before it, from the journal.
+func (s *Server) recordTail(span time.Duration) (last int64, trades []market.Event, err error) {
+	j := s.dir.Journal
+	clock := s.dir.State.Clock
+	if clock == 0 || j.Last() == 0 {
+		return 0, nil, nil
+	}
+	from, err := j.SeekTime(clock - int64(span))
+	if err != nil {
+		return 0, nil, err
+	}
+	r, err := j.NewReader(from)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer r.Close()
+	var in market.Interner
+	for {
+		rec, ok, err := r.TryNext()
+		if err != nil || !ok {
+			return last, trades, err
+		}
+		var e market.Event
+		if err := market.DecodeBinary(rec.Payload, &e, &in); err != nil {
+			return last, trades, err
+		}
+		switch e.Kind {
+		case market.KindTrade:
+			trades = append(trades, e)
+			last = max(last, e.Time)
+		case market.KindQuote:
+			last = max(last, e.Time)
+		}
+	}
 }
 
 // newPipeline builds the pipeline for the node's role: following (the

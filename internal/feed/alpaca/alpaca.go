@@ -61,6 +61,7 @@ type Feed struct {
 	refs    [market.NumChannels]map[string]int // downstream references per symbol
 	running atomic.Bool                        // Run is connecting or connected
 	gaps    *gapFiller                         // nil without GapFill
+	primed  atomic.Bool                        // the next session's first frame closes a gap (PrimeGap)
 }
 
 // New returns a feed; it connects when Run is called.
@@ -125,7 +126,8 @@ func (f *Feed) Run(ctx context.Context, out chan<- feed.Batch) error {
 			// happened between the last event before the drop and the
 			// first one now is fetched from the REST API.
 			if n, _, _ := f.client.Stats(); n != session {
-				if from := g.seen.lastTime(); session != 0 && from != 0 {
+				primed := f.primed.Swap(false)
+				if from := g.seen.lastTime(); (session != 0 || primed) && from != 0 {
 					to := batch[0].Time
 					for i := range batch {
 						to = min(to, batch[i].Time)
@@ -151,6 +153,20 @@ func (f *Feed) Run(ctx context.Context, out chan<- feed.Batch) error {
 		return err
 	}
 	return fmt.Errorf("upstream %s: %w", f.opts.URL, err)
+}
+
+// PrimeGap tells a feed about to run that the record ends at last (the
+// time of its last trade or quote), with recent its last trades: the first
+// frame of its next session then closes the gap from there, as after a
+// reconnect. A cluster node taking over from a dead leader calls it, so
+// the record has no hole where no node was connected. It does nothing
+// without GapFill.
+func (f *Feed) PrimeGap(last int64, recent []market.Event) {
+	if f.gaps == nil || last == 0 {
+		return
+	}
+	f.gaps.seen.prime(last, recent)
+	f.primed.Store(true)
 }
 
 // GapStats returns the gap fill counters (zero without GapFill).

@@ -170,6 +170,14 @@ func (s *seen) hasBar(sym string, t int64) bool {
 	return ok
 }
 
+// prime records what a record holds last (see Feed.PrimeGap).
+func (s *seen) prime(last int64, recent []market.Event) {
+	s.note(recent, time.Hour)
+	s.mu.Lock()
+	s.last = max(s.last, last)
+	s.mu.Unlock()
+}
+
 func (s *seen) lastTime() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
