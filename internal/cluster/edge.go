@@ -292,14 +292,17 @@ func (f *EdgeFeed) session(ctx context.Context, out chan<- feed.Batch, verify bo
 		if len(b.Events) == 0 {
 			continue
 		}
+		// The receiver owns the batch once sent (and may edit it in
+		// place): read what the counters need first.
+		lastSeq, now, n := b.Events[len(b.Events)-1].Seq, b.Now, len(b.Events)
 		select {
 		case out <- b:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		f.applied.Store(b.Events[len(b.Events)-1].Seq)
-		f.originNow.Store(b.Now)
-		f.events.Add(uint64(len(b.Events)))
+		f.applied.Store(lastSeq)
+		f.originNow.Store(now)
+		f.events.Add(uint64(n))
 		f.batches.Add(1)
 	}
 }

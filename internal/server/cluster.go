@@ -329,3 +329,29 @@ func (s *Server) startCluster(ctx context.Context) error {
 	}
 	return nil
 }
+
+// clusterStatus is the node's cluster figures for /tape/v1/status.
+func (s *Server) clusterStatus() ClusterStatus {
+	cs := ClusterStatus{Role: s.role()}
+	l := s.link
+	if l == nil {
+		return cs
+	}
+	cs.Node = l.node
+	if p := l.pub.Load(); p != nil {
+		ps := p.Stats()
+		cs.PublishedAcked, cs.PublishLag = ps.Acked, ps.Lag
+	}
+	if e := l.edge.Load(); e != nil {
+		es := e.Stats()
+		cs.Applied, cs.EdgeLag = es.Applied, es.Lag
+	}
+	if r := l.roles; r != nil {
+		rs := r.Stats()
+		cs.Epoch, cs.Takeovers = rs.Epoch, rs.Takeovers
+	}
+	if f := l.failed.Load(); f != nil {
+		cs.Failed = *f
+	}
+	return cs
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -25,7 +26,34 @@ func TestMain(m *testing.M) {
 		crashChild(dir)
 		os.Exit(1) // unreachable: the parent kills it
 	}
+	if o := os.Getenv("TAPE_CHILD_OPTIONS"); o != "" {
+		childServer(o, os.Getenv("TAPE_CHILD_ADDR"))
+		os.Exit(1)
+	}
 	os.Exit(m.Run())
+}
+
+// childServer runs a Tape with the JSON options o until it is killed,
+// writing its address to the file addrFile once it is ready.
+func childServer(o, addrFile string) {
+	var opts Options
+	if err := json.Unmarshal([]byte(o), &opts); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	opts.Listen = "127.0.0.1:0"
+	srv, err := New(opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	go func() {
+		<-srv.Ready()
+		os.WriteFile(addrFile+".tmp", []byte(srv.Addr().String()), 0o644)
+		os.Rename(addrFile+".tmp", addrFile)
+	}()
+	fmt.Fprintln(os.Stderr, srv.Run(context.Background()))
+	os.Exit(2)
 }
 
 // crashChild is a simulator Tape at a high rate on dir, writing the last

@@ -65,6 +65,20 @@ func (s *Server) metricsHandler() http.Handler {
 		counter("gapfill_events_total", "Events the stream missed, filled from the REST API.", func() float64 { return float64(a.GapStats().Filled) })
 		counter("gapfill_failures_total", "Gap fills that failed (the gap stays; see the log).", func() float64 { return float64(a.GapStats().Failures) })
 	}
+	if s.link != nil {
+		gauge("cluster_publish_acked_seq", "Last record JetStream acknowledged from this node.", func() float64 { return float64(s.clusterStatus().PublishedAcked) })
+		gauge("cluster_publish_lag", "Journal records not yet in JetStream.", func() float64 { return float64(s.clusterStatus().PublishLag) })
+		gauge("cluster_edge_applied_seq", "Last record this node applied from JetStream.", func() float64 { return float64(s.clusterStatus().Applied) })
+		gauge("cluster_edge_lag", "Records JetStream holds beyond what this node applied.", func() float64 { return float64(s.clusterStatus().EdgeLag) })
+		counter("cluster_takeovers_total", "Times this node became the cluster's leader.", func() float64 { return float64(s.clusterStatus().Takeovers) })
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "tape", Name: "cluster_leader",
+			Help: "1 while this node leads the cluster (holds the upstream connection)."}, func() float64 {
+			if s.role() == "leader" || s.role() == "origin" {
+				return 1
+			}
+			return 0
+		}))
+	}
 	if pf, ok := s.src.main.(*poll.Feed); ok {
 		counter("poll_polls_total", "Polls of Alpaca's REST API (--feed poll).", func() float64 { n, _, _ := pf.Stats(); return float64(n) })
 		counter("poll_errors_total", "Polls that failed and backed off (--feed poll).", func() float64 { _, n, _ := pf.Stats(); return float64(n) })

@@ -19,6 +19,7 @@ type Status struct {
 	Symbols     []string      `json:"symbols"`
 	Ingest      IngestStatus  `json:"ingest"`
 	GapFill     *GapStatus    `json:"gap_fill,omitempty"`
+	Cluster     ClusterStatus `json:"cluster"`
 	Journal     JournalStatus `json:"journal"`
 	Hub         HubStatus     `json:"hub"`
 	Stream      StreamStatus  `json:"stream"`
@@ -44,6 +45,26 @@ type IngestStatus struct {
 	// goes backwards. Null before any event.
 	RecordClock   *time.Time `json:"record_clock"`
 	CheckpointSeq uint64     `json:"checkpoint_seq"`
+}
+
+// ClusterStatus is the node's part in a NATS JetStream cluster.
+type ClusterStatus struct {
+	// Role: single (no NATS), origin (publishing its record), edge
+	// (following one), leader, candidate or standby (failover).
+	Role string `json:"role"`
+	Node string `json:"node,omitempty"`
+	// Publisher: the last record JetStream acknowledged and how far the
+	// journal is ahead of it.
+	PublishedAcked uint64 `json:"published_acked,omitempty"`
+	PublishLag     uint64 `json:"publish_lag,omitempty"`
+	// Edge: the last record applied from the stream and how many it holds
+	// after it.
+	Applied   uint64 `json:"applied,omitempty"`
+	EdgeLag   uint64 `json:"edge_lag,omitempty"`
+	Epoch     uint64 `json:"epoch,omitempty"`
+	Takeovers uint64 `json:"takeovers,omitempty"`
+	// Failed says why following or publishing stopped for good.
+	Failed string `json:"failed,omitempty"`
 }
 
 // GapStatus says what the stock upstream's gap fill did.
@@ -140,6 +161,7 @@ func (s *Server) Status() Status {
 			st.GapFill.LastFrom, st.GapFill.LastTo = &g.LastFrom, &g.LastTo
 		}
 	}
+	st.Cluster = s.clusterStatus()
 	js := s.dir.Journal.Stats()
 	st.Journal = JournalStatus{FirstSeq: js.First, LastSeq: js.Last, WrittenSeq: js.Written, SyncedSeq: js.Synced,
 		Bytes: js.Bytes, Segments: js.Segments, Fsync: s.opts.Fsync}
