@@ -230,7 +230,7 @@ func runBackfill(ctx context.Context, stderr io.Writer, o backfillOptions) (*bac
 		retries = -1 // the client's "none"; its 0 is "the default"
 	}
 	client, err := backfill.New(backfill.Options{BaseURL: o.url, Key: o.key, Secret: o.secret, Timeout: o.timeout,
-		MaxRetries: retries, RequestsPerMinute: o.rateLimit, UserAgent: "tape-backfill/" + version, Sleep: o.sleep, Jitter: o.jitter})
+		MaxRetries: retries, RequestsPerMinute: o.rateLimit, UserAgent: "tape-backfill/" + versionString(), Sleep: o.sleep, Jitter: o.jitter})
 	if err != nil {
 		return nil, fmt.Errorf("--data-url: %w", err)
 	}

@@ -238,7 +238,7 @@ func runExport(ctx context.Context, stdout, stderr io.Writer, o exportOptions, m
 		case errors.Is(err, datadir.ErrNoData) && mayFallBack:
 			res.fellBack = true // TAPE_DATA names no store yet: the default source
 		case errors.Is(err, datadir.ErrLocked):
-			return nil, fmt.Errorf("%w: export through the server with --url instead (default %s)", err, "http://127.0.0.1:8080")
+			return nil, lockedError(err, o.dataDir, "export")
 		case errors.Is(err, datadir.ErrNoData):
 			return nil, fmt.Errorf("%w: run tape serve or tape import with --data %s first", err, o.dataDir)
 		case err != nil:
@@ -278,7 +278,7 @@ func runExport(ctx context.Context, stdout, stderr io.Writer, o exportOptions, m
 	}
 	cw := &countWriter{w: out}
 	w, err := tickfile.NewWriter(cw, tickfile.WriterOptions{Format: o.format, Kind: o.kind, Gzip: o.gzip,
-		Timeframe: o.timeframe.String(), Version: version})
+		Timeframe: o.timeframe.String(), Version: versionString(), Build: readBuildInfo().Commit})
 	if err != nil {
 		return nil, err
 	}

@@ -364,7 +364,8 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 		c.lastErr.Store(&msg)
 		if IsFatal(err) {
 			c.state.Store(int32(StateFailed))
-			c.opts.Logger.Error("stream failed for good", "url", c.opts.URL, "err", err)
+			// Returned, not logged: the caller says it, once.
+			c.opts.Logger.Debug("stream failed for good", "url", c.opts.URL, "err", err)
 			return err
 		}
 		if healthy {
@@ -419,9 +420,9 @@ func (c *Client) session(ctx context.Context, h Handler) (healthy bool, err erro
 			if resp.Body != nil {
 				body, _ = io.ReadAll(resp.Body) // coder/websocket kept its first KiB
 			}
-			return false, &HandshakeError{URL: o.URL, Status: resp.StatusCode, Excerpt: Excerpt(body, 120), Err: err}
+			return false, &HandshakeError{URL: o.URL, Status: resp.StatusCode, Excerpt: Excerpt(body, 60), Err: err}
 		}
-		return false, fmt.Errorf("dial %s: %w", o.URL, err)
+		return false, dialError(o.URL, err)
 	}
 	defer conn.CloseNow()
 	// Frames are batched by the server; 64 MiB bounds a broken or hostile

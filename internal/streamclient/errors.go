@@ -1,12 +1,15 @@
 package streamclient
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+	"syscall"
 	"unicode/utf8"
 )
 
@@ -28,9 +31,9 @@ type HandshakeError struct {
 
 func (e *HandshakeError) Error() string {
 	status := fmt.Sprintf("HTTP %d %s", e.Status, http.StatusText(e.Status))
-	if e.Excerpt != "" && !strings.EqualFold(e.Excerpt, http.StatusText(e.Status)) &&
-		!strings.EqualFold(e.Excerpt, fmt.Sprintf("%d %s", e.Status, http.StatusText(e.Status))) {
-		status += ": " + e.Excerpt
+	if x := e.Excerpt; x != "" && !strings.EqualFold(x, http.StatusText(e.Status)) &&
+		!strings.EqualFold(x, fmt.Sprintf("%d %s", e.Status, http.StatusText(e.Status))) {
+		status += ": " + x
 	}
 	switch {
 	case e.Status == http.StatusSwitchingProtocols:
@@ -38,7 +41,7 @@ func (e *HandshakeError) Error() string {
 	case e.Status == http.StatusNotFound:
 		return fmt.Sprintf("no stream at %s (%s): check the path (a Tape serves /v2/iex, /v2/sip, /v2/delayed_sip and /v2/test)", e.URL, status)
 	case e.Status >= 200 && e.Status < 400:
-		return fmt.Sprintf("%s is not a stream endpoint: it answered %s instead of a websocket (a Tape's stream is at ws://HOST:PORT/v2/iex)", e.URL, status)
+		return fmt.Sprintf("%s is not a stream endpoint: it answered with plain HTTP (%s), not a websocket; a Tape's stream is at ws://HOST:PORT/v2/iex", e.URL, status)
 	case e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden:
 		return fmt.Sprintf("%s refused the connection (%s): check the keys", e.URL, status)
 	case e.Fatal():
@@ -55,6 +58,32 @@ func (e *HandshakeError) Unwrap() error { return e.Err }
 func (e *HandshakeError) Fatal() bool {
 	return e.Status != http.StatusTooManyRequests && e.Status < 500
 }
+
+// dialError says why a connection could not even be asked for, in the
+// words that matter to whoever reads the log ("is Tape running?"), still
+// wrapping the cause.
+func dialError(u string, err error) error {
+	var dns *net.DNSError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return &causeError{fmt.Sprintf("nothing listens at %s (connection refused): is the server running?", u), err}
+	case errors.As(err, &dns) && dns.IsNotFound:
+		return &causeError{fmt.Sprintf("no such host %q in %s", dns.Name, u), err}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &causeError{fmt.Sprintf("no answer from %s within the dial timeout", u), err}
+	}
+	return fmt.Errorf("dial %s: %w", u, err)
+}
+
+// causeError is a message that says it all, wrapping the error it
+// explains so that errors.Is still finds the cause.
+type causeError struct {
+	msg string
+	err error
+}
+
+func (e *causeError) Error() string { return e.msg }
+func (e *causeError) Unwrap() error { return e.err }
 
 // IsFatal reports whether err, from Run, is one that reconnecting cannot
 // fix: a *ProtocolError such as 402 (auth failed) or 409 (insufficient

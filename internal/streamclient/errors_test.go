@@ -37,7 +37,7 @@ func TestHandshakeFailures(t *testing.T) {
 	}{
 		{"404", page(http.StatusNotFound, nginx404), 404, []string{"no stream at", "HTTP 404 Not Found", "/v2/iex"}},
 		{"a web page", page(http.StatusOK, "<!doctype html><title>Tape</title><p>dashboard</p>"), 200,
-			[]string{"is not a stream endpoint", "HTTP 200 OK: Tape", "instead of a websocket"}},
+			[]string{"is not a stream endpoint", "(HTTP 200 OK: Tape)", "not a websocket"}},
 		{"400", page(http.StatusBadRequest, `{"message":"bad request"}`), 400, []string{"refused the websocket handshake", `{"message":"bad request"}`}},
 		{"401", page(http.StatusUnauthorized, "nope"), 401, []string{"refused the connection", "check the keys"}},
 		{"a websocket that is not Alpaca", func(w http.ResponseWriter, r *http.Request) {
@@ -52,7 +52,7 @@ func TestHandshakeFailures(t *testing.T) {
 		{"429", page(http.StatusTooManyRequests, "slow down"), 0, nil},
 		{"503", page(http.StatusServiceUnavailable, "opening the data directory"), 0, nil},
 		{"502 from a proxy", page(http.StatusBadGateway, "<html><body><h1>502 Bad Gateway</h1></body></html>"), 0, nil},
-		{"connection refused", nil, 0, nil},
+		{"connection refused", nil, 0, []string{"nothing listens at", "connection refused"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -86,8 +86,14 @@ func TestHandshakeFailures(t *testing.T) {
 				if !errors.Is(err, context.Canceled) || sleeps.Load() != 3 || IsFatal(err) {
 					t.Fatalf("Run: %v after %d retries; want retries until cancelled", err, sleeps.Load())
 				}
-				if _, _, last := c.Stats(); last == "" {
+				_, _, last := c.Stats()
+				if last == "" {
 					t.Fatal("no last error recorded")
+				}
+				for _, w := range tc.want {
+					if !strings.Contains(last, w) {
+						t.Errorf("last error %q lacks %q", last, w)
+					}
 				}
 				return
 			}
@@ -106,7 +112,7 @@ func TestHandshakeFailures(t *testing.T) {
 					t.Errorf("message %q lacks %q", err, w)
 				}
 			}
-			if strings.Contains(err.Error(), "<") {
+			if strings.Contains(err.Error(), "<") || strings.Contains(err.Error(), "\n") {
 				t.Errorf("markup in the message: %q", err)
 			}
 		})
