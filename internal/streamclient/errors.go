@@ -131,6 +131,9 @@ func Excerpt(body []byte, n int) string {
 			s = m[1]
 		} else {
 			s = tagRE.ReplaceAllString(blockRE.ReplaceAllString(s, " "), " ")
+			if i := strings.IndexByte(s, '<'); i >= 0 {
+				s = s[:i] // a tag cut short by a truncated body
+			}
 		}
 		s = htmlUnescaper.Replace(s)
 	}

@@ -145,6 +145,7 @@ func TestExcerpt(t *testing.T) {
 		{strings.Repeat("word ", 40), 12, "word word w…"},
 		{"", 80, ""},
 		{"bad \xff utf-8", 80, "bad ? utf-8"},
+		{"<html><body><h1>Oops</h1><p>went wrong</p><div class=\"foot", 80, "Oops went wrong"},
 	}
 	for _, c := range cases {
 		if got := Excerpt([]byte(c.body), c.n); got != c.want {
