@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -263,7 +266,7 @@ func runExport(ctx context.Context, stdout, stderr io.Writer, o exportOptions, m
 	var tmp *os.File
 	if o.out != "" && o.out != "-" {
 		var err error
-		tmp, err = os.CreateTemp(filepath.Dir(o.out), "."+filepath.Base(o.out)+".tmp-*")
+		tmp, err = createTemp(filepath.Dir(o.out), "."+filepath.Base(o.out)+".tmp-")
 		if err != nil {
 			return nil, fmt.Errorf("--out: %w", err)
 		}
@@ -328,6 +331,22 @@ func runExport(ctx context.Context, stdout, stderr io.Writer, o exportOptions, m
 	}
 	res.took = time.Since(began)
 	return res, nil
+}
+
+// createTemp is os.CreateTemp with the permissions of any new file,
+// 0666 less the umask, instead of 0600: the export, renamed into place, is
+// then readable as the user's other files are (by a notebook server, a
+// group), as a file written by cp or pandas would be.
+func createTemp(dir, prefix string) (*os.File, error) {
+	for range 10000 {
+		name := filepath.Join(dir, prefix+strconv.FormatUint(rand.Uint64(), 36))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return f, err
+	}
+	return nil, fmt.Errorf("%s: cannot find a free temporary name", dir)
 }
 
 type countWriter struct {

@@ -25,6 +25,7 @@ type pqConv struct {
 	kind parquet.Kind
 	mult int64 // time: ns per unit of an INT64 timestamp (1 for NANOS)
 	date bool  // time: an INT32 DATE (days), midnight UTC
+	list bool  // conditions: a LIST of codes, one per element
 }
 
 // pqSource is the state of a Parquet reader.
@@ -59,7 +60,14 @@ func NewParquetReader(r io.ReaderAt, size int64, opts ReaderOptions) (*Reader, e
 	paths := schema.Columns()
 	names := make([]string, len(paths))
 	for i, p := range paths {
-		names[i] = canonicalColumn(strings.Join(p, "."))
+		name := strings.Join(p, ".")
+		if leaf, ok := schema.Lookup(p...); ok && leaf.MaxRepetitionLevel > 0 {
+			// A list's leaf (conditions.list.element, or the legacy
+			// conditions.array): the column is the list, named by its
+			// top-level field.
+			name = p[0]
+		}
+		names[i] = canonicalColumn(name)
 	}
 	cols, err := rd.setup(opts, names)
 	if err != nil {
@@ -79,13 +87,15 @@ func NewParquetReader(r io.ReaderAt, size int64, opts ReaderOptions) (*Reader, e
 			continue
 		}
 		fd := rd.fields[fi]
-		if leaf.MaxRepetitionLevel > 0 {
+		list := leaf.MaxRepetitionLevel > 0
+		if list && (fd.typ != ftConds || leaf.MaxRepetitionLevel > 1) {
 			return nil, fmt.Errorf("%s: column %s is a list; want one value per row", rd.name, fd.name)
 		}
 		conv, err := convOf(fd, leaf.Node.Type())
 		if err != nil {
 			return nil, fmt.Errorf("%s: column %s: %w", rd.name, fd.name, err)
 		}
+		conv.list = list
 		src.colField[leaf.ColumnIndex] = fi
 		src.colConv[leaf.ColumnIndex] = conv
 	}
@@ -228,6 +238,19 @@ func (r *Reader) parquetCell(fi int, c pqConv, v parquet.Value) *RowError {
 				return r.rowError(fi, ReasonCode, fmt.Sprintf("%q: %v", clip(string(b)), err))
 			}
 			r.vals[fi] = value{i: int64(c), valid: true}
+			return nil
+		}
+		if c.list {
+			// One code per element, added to those of the row so far.
+			v := &r.vals[fi]
+			n := v.c.Len()
+			switch {
+			case len(b) != 1:
+				return r.rowError(fi, ReasonCode, fmt.Sprintf("%q: condition codes are one character each", clip(string(b))))
+			case n == len(v.c):
+				return r.rowError(fi, ReasonCode, errTooManyConds.Error())
+			}
+			v.c[n], v.valid = b[0], true
 			return nil
 		}
 		s := r.in.Intern(b)
