@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -152,4 +153,20 @@ func TestExcerpt(t *testing.T) {
 			t.Errorf("Excerpt(%q, %d) = %q, want %q", c.body, c.n, got, c.want)
 		}
 	}
+}
+
+// FuzzExcerpt: whatever a server sends, the excerpt is one line of valid
+// UTF-8 of at most n runes. Seeded with real error pages.
+func FuzzExcerpt(f *testing.F) {
+	f.Add([]byte("<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"), 60)
+	f.Add([]byte(`{"code":40410000,"message":"endpoint not found."}`), 60)
+	f.Add([]byte("404 page not found\n"), 60)
+	f.Add([]byte("<!doctype html><html><head><script>var a='<title>x</title>'</script><style>p{}</style></head><body><p>a &amp; b</p></body></html>"), 10)
+	f.Fuzz(func(t *testing.T, body []byte, n int) {
+		n = int(uint(n)%200) + 1
+		s := Excerpt(body, n)
+		if !utf8.ValidString(s) || utf8.RuneCountInString(s) > n || strings.ContainsAny(s, "\r\n\t") {
+			t.Fatalf("Excerpt(%q, %d) = %q", body, n, s)
+		}
+	})
 }
