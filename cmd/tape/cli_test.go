@@ -238,7 +238,7 @@ func TestServeTakesADateForSimStart(t *testing.T) {
 	}
 }
 
-func TestServeHelp(t *testing.T) {
+func TestHelp(t *testing.T) {
 	out, _, code := runTape(t, "serve", "--help")
 	if code != 0 {
 		t.Fatalf("exit status %d", code)
@@ -246,9 +246,13 @@ func TestServeHelp(t *testing.T) {
 	if want := " familiar\ntickers plus FAKEPACA"; !strings.Contains(out, want) {
 		t.Errorf("help lacks %q", want)
 	}
-	for _, l := range strings.Split(out, "\n") {
-		if strings.Contains(l, "--data ") && strings.Count(l, "default") != 1 {
-			t.Errorf("--data says its default %d times: %q", strings.Count(l, "default"), l)
+	// Every flag says its default once (pflag's "(default ...)").
+	for _, cmd := range []string{"serve", "watch", "import", "export", "backfill"} {
+		out, _, _ := runTape(t, cmd, "--help")
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(l), "-") && strings.Count(l, "default") > 1 {
+				t.Errorf("tape %s --help says a default twice: %q", cmd, l)
+			}
 		}
 	}
 }

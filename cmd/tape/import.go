@@ -91,7 +91,7 @@ runs: stop tape serve first.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.dataDir, "data", server.DefaultDataDir(), "Tape's data directory to import into (default $TAPE_DATA, $XDG_DATA_HOME/tape or ~/.local/share/tape)")
+	f.StringVar(&o.dataDir, "data", server.DefaultDataDir(), "Tape's data directory to import into: $TAPE_DATA, else $XDG_DATA_HOME/tape, else ~/.local/share/tape")
 	f.StringVar(&kind, "kind", "", "trades, quotes or bars (default: from each file's columns)")
 	f.StringVar(&o.timeframe, "timeframe", "", "bars files: 1Min or 1Day (default: from the file's metadata, else 1Min)")
 	f.StringVar(&o.symbol, "symbol", "", "symbol of every row, for files without a symbol column")
