@@ -39,7 +39,11 @@ func (e *HandshakeError) Error() string {
 	case e.Status == http.StatusSwitchingProtocols:
 		return fmt.Sprintf("%s is a websocket but not an Alpaca stream: its first message was %s, not \"connected\"", e.URL, e.Excerpt)
 	case e.Status == http.StatusNotFound:
-		return fmt.Sprintf("no stream at %s (%s): check the path (a Tape serves /v2/iex, /v2/sip, /v2/delayed_sip and /v2/test)", e.URL, status)
+		hint := "check the path"
+		if u, err := url.Parse(e.URL); err == nil && (u.Path == "" || u.Path == "/" || strings.HasPrefix(u.Path, "/v2")) {
+			hint += " (a Tape's stock streams are /v2/iex, /v2/sip, /v2/delayed_sip and /v2/test)"
+		}
+		return fmt.Sprintf("no stream at %s (%s): %s", e.URL, status, hint)
 	case e.Status >= 200 && e.Status < 400:
 		return fmt.Sprintf("%s is not a stream endpoint: it answered with plain HTTP (%s), not a websocket; a Tape's stream is at ws://HOST:PORT/v2/iex", e.URL, status)
 	case e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden:

@@ -36,7 +36,7 @@ func TestHandshakeFailures(t *testing.T) {
 		status  int              // the *HandshakeError's status; 0: retried, not fatal
 		want    []string         // in the error message
 	}{
-		{"404", page(http.StatusNotFound, nginx404), 404, []string{"no stream at", "HTTP 404 Not Found", "/v2/iex"}},
+		{"404", page(http.StatusNotFound, nginx404), 404, []string{"no stream at", "HTTP 404 Not Found", "check the path (a Tape's stock streams are /v2/iex"}},
 		{"a web page", page(http.StatusOK, "<!doctype html><title>Tape</title><p>dashboard</p>"), 200,
 			[]string{"is not a stream endpoint", "(HTTP 200 OK: Tape)", "not a websocket"}},
 		{"400", page(http.StatusBadRequest, `{"message":"bad request"}`), 400, []string{"refused the websocket handshake", `{"message":"bad request"}`}},
