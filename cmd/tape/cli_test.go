@@ -274,6 +274,19 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+func TestUnknownCommand(t *testing.T) {
+	_, msg, code := runTape(t, "sevre")
+	if code != exitUsage || !strings.Contains(msg, `unknown command "sevre"`) {
+		t.Fatalf("exit status %d, message %q", code, msg)
+	}
+	if out, _, code := runTape(t); code != 0 || !strings.Contains(out, "Available Commands") {
+		t.Fatalf("tape alone: exit status %d, %q", code, out)
+	}
+	if _, msg, code := runTape(t, "serve", "--nope"); code != exitUsage || !strings.Contains(msg, "unknown flag: --nope") {
+		t.Fatalf("unknown flag: exit status %d, message %q", code, msg)
+	}
+}
+
 func TestExitCode(t *testing.T) {
 	if exitCode(errors.New("x")) != exitFailed || exitCode(usageErrorf("x")) != exitUsage {
 		t.Fatal("exit codes")

@@ -30,6 +30,14 @@ an argument); 3 tape watch never connected.`,
 		Version:       versionString(),
 	}
 	root.SetVersionTemplate("tape {{.Version}}\n")
+	// "tape foo" is a wrong command line (exit status 2), said plainly.
+	root.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usageErrorf("unknown command %q: the commands are serve, watch, export, import, backfill and version (tape --help)", args[0])
+		}
+		return nil
+	}
+	root.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 	// Subcommands inherit it: a flag's parse error says what it wants.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagError(err, srcFlags) })
 	root.AddCommand(newServeCmd(), newWatchCmd(), newExportCmd(), newImportCmd(), newBackfillCmd(), newVersionCmd())
