@@ -25,4 +25,6 @@ if [ ! -f "$dest" ] || ! cmp -s "$lib" "$dest"; then
   mkdir -p "$(dirname "$dest")"
   cp "$lib" "$dest.tmp"
   mv "$dest.tmp" "$dest"
+  # go:embed takes it at build time: a binary built before has no chart.
+  echo "build-web: chart library ready; rebuild tape to embed it (./scripts/serve.sh and go run do)" >&2
 fi

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -162,12 +165,12 @@ SDKs read; the API's address from --data-url, else APCA_API_DATA_URL.`,
 	f.StringVar(&kind, "kind", "bars", "what to fetch: bars, trades or quotes")
 	f.StringVar(&tf, "timeframe", "1Min", "bars: 1Min (stored as minute bars) or 1Day (daily bars)")
 	f.StringVar(&o.feed, "feed", "iex", "Alpaca data feed: iex (free plan) or sip (all exchanges; Algo Trader Plus, or data older than 15 minutes)")
-	f.StringVar(&o.url, "data-url", backfill.DefaultBaseURL, "Alpaca's market-data API (default $APCA_API_DATA_URL, else "+backfill.DefaultBaseURL+"; another Tape works too)")
+	f.StringVar(&o.url, "data-url", backfill.DefaultBaseURL, "Alpaca's market-data API, else $APCA_API_DATA_URL (another Tape works too: http://127.0.0.1:8080)")
 	f.IntVar(&o.concurrency, "concurrency", 4, "symbols fetched at the same time")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "time allowed for each request before it is retried")
 	f.IntVar(&o.retries, "retries", 5, "retries of a request rate-limited (429), failed (5xx) or timed out, with exponential backoff")
 	f.IntVar(&o.rateLimit, "rate-limit", 200, "requests per minute at most (Alpaca: 200 on the free plan, 10,000 on Algo Trader Plus; 0: no limit)")
-	f.StringVar(&o.dataDir, "data", server.DefaultDataDir(), "Tape's data directory to store into (default $TAPE_DATA, $XDG_DATA_HOME/tape or ~/.local/share/tape)")
+	f.StringVar(&o.dataDir, "data", server.DefaultDataDir(), "Tape's data directory to store into: $TAPE_DATA, else $XDG_DATA_HOME/tape, else ~/.local/share/tape")
 	f.BoolVar(&o.allowOverlap, "allow-overlap", false, "store trades or quotes even where the data directory already has some for the same symbol and period (they would be stored twice)")
 	f.BoolVar(&o.deriveBars, "derive-bars", true, "trades: derive minute, updated and daily bars from them, as tape import does")
 	f.BoolVar(&o.progress, "progress", isTerminal(os.Stderr), "show a progress bar on stderr (default: when stderr is a terminal)")
@@ -219,6 +222,7 @@ type backfillResult struct {
 	took        time.Duration
 	deriveBars  bool // bars were derived from the trades
 	interrupted bool
+	stopped     bool // an error that was every symbol's stopped the fetch: no table
 }
 
 // runBackfill fetches o and stores it into o.dataDir. It returns the
@@ -229,8 +233,11 @@ func runBackfill(ctx context.Context, stderr io.Writer, o backfillOptions) (*bac
 	if retries == 0 {
 		retries = -1 // the client's "none"; its 0 is "the default"
 	}
+	// The client's waits and retries are shown on the progress line.
+	notes := newWaitNotes(o.sleep, o.rateLimit)
 	client, err := backfill.New(backfill.Options{BaseURL: o.url, Key: o.key, Secret: o.secret, Timeout: o.timeout,
-		MaxRetries: retries, RequestsPerMinute: o.rateLimit, UserAgent: "tape-backfill/" + version, Sleep: o.sleep, Jitter: o.jitter})
+		MaxRetries: retries, RequestsPerMinute: o.rateLimit, UserAgent: "tape-backfill/" + versionString(),
+		Sleep: notes.Sleep, Jitter: o.jitter, Logger: slog.New(notes)})
 	if err != nil {
 		return nil, fmt.Errorf("--data-url: %w", err)
 	}
@@ -244,7 +251,7 @@ func runBackfill(ctx context.Context, stderr io.Writer, o backfillOptions) (*bac
 		return nil, err
 	}
 	res := &backfillResult{writeResult: newWriteResult(), skipped: map[string]int64{}}
-	err = fetchAndStore(ctx, stderr, client, d, o, res)
+	err = fetchAndStore(ctx, stderr, client, notes, d, o, res)
 	if cerr := d.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("closing the data directory: %w", cerr)
 	}
@@ -255,7 +262,8 @@ func runBackfill(ctx context.Context, stderr io.Writer, o backfillOptions) (*bac
 	return res, err
 }
 
-func fetchAndStore(ctx context.Context, stderr io.Writer, client *backfill.Client, d *datadir.Dir, o backfillOptions, res *backfillResult) error {
+func fetchAndStore(ctx context.Context, stderr io.Writer, client *backfill.Client, notes *waitNotes, d *datadir.Dir,
+	o backfillOptions, res *backfillResult) error {
 	var fileKind tickfile.Kind
 	switch o.kind {
 	case backfill.Trades:
@@ -279,13 +287,22 @@ func fetchAndStore(ctx context.Context, stderr io.Writer, client *backfill.Clien
 	var st staged.Rows
 	mark, done := 0, 0
 	var symRows int64
-	bar := newProgressOf(stderr, o.progress, int64(len(o.symbols)), "fetching", "symbols")
+	bar := newItemProgress(stderr, o.progress, int64(len(o.symbols)), "fetching")
+	notes.setBar(bar)
+	// A failure that is the server's, not the symbol's (nothing listens,
+	// or what answers is not a data API), stops the whole fetch with one
+	// message rather than failing every symbol in turn.
+	fctx, stopAll := context.WithCancelCause(ctx)
+	defer stopAll(nil)
 	daily := o.kind == backfill.Bars && o.timeframe == market.OneDay
 	req := backfill.Request{Kind: o.kind, Symbols: o.symbols, Start: o.start, End: o.end,
 		Feed: o.feed, PageLimit: o.pageLimit, Concurrency: o.concurrency,
 		OnSymbol: func(r backfill.SymbolResult) {
 			if r.Err != nil {
 				st.Truncate(mark)
+				if failsEverySymbol(r.Err) {
+					stopAll(&errStopAll{r.Err})
+				}
 			}
 			mark, symRows = st.Len(), 0
 			done++
@@ -294,7 +311,7 @@ func fetchAndStore(ctx context.Context, stderr io.Writer, client *backfill.Clien
 	if o.kind == backfill.Bars {
 		req.Timeframe = o.timeframe.String()
 	}
-	fetched, err := client.Fetch(ctx, req, func(sym string, page []market.Event) error {
+	fetched, err := client.Fetch(fctx, req, func(sym string, page []market.Event) error {
 		for i := range page {
 			e := &page[i]
 			switch {
@@ -316,13 +333,19 @@ func fetchAndStore(ctx context.Context, stderr io.Writer, client *backfill.Clien
 		bar.describe(fmt.Sprintf("fetching %s (%d of %d): %s rows", sym, done+1, len(o.symbols), commas(symRows)))
 		return nil
 	})
+	notes.setBar(nil)
 	bar.done()
 	res.fetch = fetched
+	var all *errStopAll
 	switch {
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		res.interrupted = true
 		return errors.New("interrupted while fetching: nothing was stored")
+	case errors.As(err, &all):
+		res.stopped = true
+		return fetchError(all.err, o)
 	case err != nil:
+		res.stopped = backfill.IsFatal(err)
 		return fetchError(err, o)
 	}
 	if st.Len() == 0 {
@@ -344,19 +367,35 @@ func fetchAndStore(ctx context.Context, stderr io.Writer, client *backfill.Clien
 // fetchError says what to do about an error that stopped every symbol.
 func fetchError(err error, o backfillOptions) error {
 	var ae *backfill.APIError
-	if !errors.As(err, &ae) {
+	var dns *net.DNSError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return &messageError{msg: fmt.Sprintf("nothing answers at %s (connection refused): check --data-url (default %s), "+
+			"or start the Tape it names; nothing was stored", o.url, backfill.DefaultBaseURL), err: err}
+	case errors.As(err, &dns) && dns.IsNotFound:
+		return &messageError{msg: fmt.Sprintf("no such host %q (--data-url %s); nothing was stored", dns.Name, o.url), err: err}
+	case failsEverySymbol(err):
+		what := fmt.Sprintf("its answer is not Alpaca's JSON (%v)", errors.Unwrap(err))
+		if strings.Contains(err.Error(), "invalid character '<'") {
+			what = "it answered with a web page, not Alpaca's JSON"
+		}
+		return &messageError{msg: fmt.Sprintf("%s is not a market-data API: %s; --data-url should be %s or a Tape; nothing was stored",
+			o.url, what, backfill.DefaultBaseURL), err: err}
+	case !errors.As(err, &ae):
 		return fmt.Errorf("fetching from %s: %w (nothing was stored)", o.url, err)
 	}
+	api := cleanError(ae)
 	switch ae.Status {
 	case http.StatusUnauthorized:
-		return fmt.Errorf("%s refused the keys (%v): check APCA_API_KEY_ID and APCA_API_SECRET_KEY; nothing was stored", o.url, ae)
+		return &messageError{msg: fmt.Sprintf("%s refused the keys (%s): check APCA_API_KEY_ID and APCA_API_SECRET_KEY; nothing was stored", o.url, api), err: err}
 	case http.StatusForbidden:
-		return fmt.Errorf("%s refused the request (%v): your plan may not include --feed %s for this period "+
-			"(the free plan has iex, and sip only older than 15 minutes); nothing was stored", o.url, ae, o.feed)
+		return &messageError{msg: fmt.Sprintf("%s refused the request (%s): your plan may not include --feed %s for this period "+
+			"(the free plan has iex, and sip only older than 15 minutes); nothing was stored", o.url, api, o.feed), err: err}
 	case http.StatusNotFound:
-		return fmt.Errorf("%s has no market-data API (%v): --data-url should be %s or a Tape; nothing was stored", o.url, ae, backfill.DefaultBaseURL)
+		return &messageError{msg: fmt.Sprintf("%s has no market-data API (%s): --data-url should be %s or a Tape; nothing was stored",
+			o.url, api, backfill.DefaultBaseURL), err: err}
 	}
-	return fmt.Errorf("fetching from %s: %w (nothing was stored)", o.url, err)
+	return &messageError{msg: fmt.Sprintf("fetching from %s: %s (nothing was stored)", o.url, cleanError(err)), err: err}
 }
 
 // what names the rows of o for the summary: "trades", "1Min bars".
@@ -371,8 +410,8 @@ func (o backfillOptions) what() string {
 // error), what was stored, and the commands to fetch the failed symbols
 // again and to replay the rest.
 func (r *backfillResult) print(w io.Writer, o backfillOptions) {
-	if len(r.fetch.Symbols) == 0 {
-		return
+	if len(r.fetch.Symbols) == 0 || r.stopped {
+		return // the error says it, once, for every symbol
 	}
 	ok := len(r.fetch.Symbols) - r.fetch.Failed
 	verb := "stored"
@@ -391,7 +430,7 @@ func (r *backfillResult) print(w io.Writer, o backfillOptions) {
 	for _, s := range r.fetch.Symbols {
 		msg := ""
 		if s.Err != nil {
-			msg = s.Err.Error()
+			msg = cleanError(s.Err)
 			failed = append(failed, s.Symbol)
 		} else if n := r.skipped[s.Symbol]; n > 0 {
 			msg = fmt.Sprintf("(%s bars skipped: not on a %s boundary)", commas(n), o.timeframe)

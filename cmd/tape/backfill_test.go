@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -331,12 +332,13 @@ func TestBackfillCommand(t *testing.T) {
 	}
 
 	// tape serve holds the directory.
-	unlock, err := datadir.Lock(dir, "test")
+	unlock, err := datadir.Lock(dir, "tape serve")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer unlock()
-	if _, err := run("--symbols", "AAPL", "--start", "2026-11-24", "--data", dir); err == nil || !strings.Contains(err.Error(), "stop it first") {
-		t.Fatalf("locked: %v", err)
+	want := fmt.Sprintf("%s is in use by tape serve (pid %d): stop it first, then run tape backfill again", dir, os.Getpid())
+	if _, err := run("--symbols", "AAPL", "--start", "2026-11-24", "--data", dir); err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("locked: %v\nwant %q", err, want)
 	}
 }

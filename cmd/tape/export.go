@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -238,7 +241,7 @@ func runExport(ctx context.Context, stdout, stderr io.Writer, o exportOptions, m
 		case errors.Is(err, datadir.ErrNoData) && mayFallBack:
 			res.fellBack = true // TAPE_DATA names no store yet: the default source
 		case errors.Is(err, datadir.ErrLocked):
-			return nil, fmt.Errorf("%w: export through the server with --url instead (default %s)", err, "http://127.0.0.1:8080")
+			return nil, lockedError(err, o.dataDir, "export")
 		case errors.Is(err, datadir.ErrNoData):
 			return nil, fmt.Errorf("%w: run tape serve or tape import with --data %s first", err, o.dataDir)
 		case err != nil:
@@ -263,7 +266,7 @@ func runExport(ctx context.Context, stdout, stderr io.Writer, o exportOptions, m
 	var tmp *os.File
 	if o.out != "" && o.out != "-" {
 		var err error
-		tmp, err = os.CreateTemp(filepath.Dir(o.out), "."+filepath.Base(o.out)+".tmp-*")
+		tmp, err = createTemp(filepath.Dir(o.out), "."+filepath.Base(o.out)+".tmp-")
 		if err != nil {
 			return nil, fmt.Errorf("--out: %w", err)
 		}
@@ -278,7 +281,7 @@ func runExport(ctx context.Context, stdout, stderr io.Writer, o exportOptions, m
 	}
 	cw := &countWriter{w: out}
 	w, err := tickfile.NewWriter(cw, tickfile.WriterOptions{Format: o.format, Kind: o.kind, Gzip: o.gzip,
-		Timeframe: o.timeframe.String(), Version: version})
+		Timeframe: o.timeframe.String(), Version: versionString(), Build: readBuildInfo().Commit})
 	if err != nil {
 		return nil, err
 	}
@@ -328,6 +331,22 @@ func runExport(ctx context.Context, stdout, stderr io.Writer, o exportOptions, m
 	}
 	res.took = time.Since(began)
 	return res, nil
+}
+
+// createTemp is os.CreateTemp with the permissions of any new file,
+// 0666 less the umask, instead of 0600: the export, renamed into place, is
+// then readable as the user's other files are (by a notebook server, a
+// group), as a file written by cp or pandas would be.
+func createTemp(dir, prefix string) (*os.File, error) {
+	for range 10000 {
+		name := filepath.Join(dir, prefix+strconv.FormatUint(rand.Uint64(), 36))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return f, err
+	}
+	return nil, fmt.Errorf("%s: cannot find a free temporary name", dir)
 }
 
 type countWriter struct {

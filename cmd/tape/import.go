@@ -91,7 +91,7 @@ runs: stop tape serve first.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.dataDir, "data", server.DefaultDataDir(), "Tape's data directory to import into (default $TAPE_DATA, $XDG_DATA_HOME/tape or ~/.local/share/tape)")
+	f.StringVar(&o.dataDir, "data", server.DefaultDataDir(), "Tape's data directory to import into: $TAPE_DATA, else $XDG_DATA_HOME/tape, else ~/.local/share/tape")
 	f.StringVar(&kind, "kind", "", "trades, quotes or bars (default: from each file's columns)")
 	f.StringVar(&o.timeframe, "timeframe", "", "bars files: 1Min or 1Day (default: from the file's metadata, else 1Min)")
 	f.StringVar(&o.symbol, "symbol", "", "symbol of every row, for files without a symbol column")
@@ -190,7 +190,14 @@ func runImport(ctx context.Context, stderr io.Writer, files []string, o importOp
 		// a 1Day export, which would otherwise land among the minute bars.
 		guessDaily := k == tickfile.KindBars && o.timeframe == "" && r.Meta(tickfile.MetaTimeframe) == ""
 		allMidnight, first := true, st.Len()
-		bar := newProgress(stderr, o.progress, -1, "reading "+filepath.Base(path))
+		// The bar follows the file's bytes (CSV) or rows (Parquet).
+		_, total, inBytes := r.Progress()
+		var bar *progress
+		if inBytes {
+			bar = newFileProgress(stderr, o.progress, total, "reading "+filepath.Base(path))
+		} else {
+			bar = newProgress(stderr, o.progress, total, "reading "+filepath.Base(path))
+		}
 		if n := r.Rows(); n > 0 {
 			st.Grow(int(n))
 		}
@@ -240,7 +247,12 @@ func runImport(ctx context.Context, stderr io.Writer, files []string, o importOp
 			}
 			spans[key] = span{min(sp.lo, e.Time), max(sp.hi, e.Time)}
 			if n%1024 == 1023 {
-				bar.add(1024) // not per row: the bar takes a lock and reads the clock
+				// Not per row: the bar takes a lock and reads the clock.
+				if done, _, inBytes := r.Progress(); inBytes {
+					bar.setFile(int64(n+1), done)
+				} else {
+					bar.set(int(done))
+				}
 			}
 		}
 		bar.done()

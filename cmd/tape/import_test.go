@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -347,25 +348,36 @@ func TestImportRefusesOverlap(t *testing.T) {
 	}
 }
 
-// TestLockedDataDir: a data directory held by tape serve gets a message
-// that says what to do, for import and for export --data.
+// TestLockedDataDir: a data directory held by tape serve (or another
+// tape command) gets one message that names the holder and says what to
+// do, for import and for export --data.
 func TestLockedDataDir(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(t.TempDir(), "fixture.csv")
 	os.WriteFile(path, []byte(fixture), 0o644)
 	mustImport(t, dir, path)
-	unlock, err := datadir.Lock(dir, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unlock()
-	if _, _, err := doImport(t, dir, []string{path}, nil); err == nil || !strings.Contains(err.Error(), "stop it first") {
-		t.Fatalf("import: %v", err)
-	}
-	_, err = doExport(t, exportOptions{dataDir: dir, symbols: []string{"AAPL"}, kind: tickfile.KindTrades, start: time.Unix(0, 0),
-		out: filepath.Join(t.TempDir(), "x.csv")})
-	if err == nil || !strings.Contains(err.Error(), "test (pid") || !strings.Contains(err.Error(), "export through the server with --url") {
-		t.Fatalf("export: %v", err)
+	for _, c := range []struct{ holder, importWants, exportWants string }{
+		{"tape serve", "stop it first, then run tape import again", "export through it with --url"},
+		{"tape backfill", "wait for it to finish, then run tape import again", "wait for it to finish, then export again"},
+	} {
+		unlock, err := datadir.Lock(dir, c.holder)
+		if err != nil {
+			t.Fatal(err)
+		}
+		who := fmt.Sprintf("%s is in use by %s (pid %d): ", dir, c.holder, os.Getpid())
+		_, _, err = doImport(t, dir, []string{path}, nil)
+		if err == nil || !strings.HasPrefix(err.Error(), who+c.importWants) || !errors.Is(err, datadir.ErrLocked) {
+			t.Errorf("import: %v\nwant %q", err, who+c.importWants)
+		}
+		_, err = doExport(t, exportOptions{dataDir: dir, symbols: []string{"AAPL"}, kind: tickfile.KindTrades, start: time.Unix(0, 0),
+			out: filepath.Join(t.TempDir(), "x.csv")})
+		if err == nil || !strings.HasPrefix(err.Error(), who+c.exportWants) {
+			t.Errorf("export: %v\nwant %q", err, who+c.exportWants)
+		}
+		if strings.Count(fmt.Sprint(err), "in use") != 1 || strings.Count(fmt.Sprint(err), dir) != 1 {
+			t.Errorf("the message repeats itself: %v", err)
+		}
+		unlock()
 	}
 }
 

@@ -13,16 +13,20 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/tapehq/tape/internal/server"
 )
 
 func main() {
+	// /tape/v1/status and the poll feed's User-Agent name this build.
+	server.Version = versionString()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := newRootCmd().ExecuteContext(ctx); err != nil {
 		if !errors.Is(err, errReported) {
 			fmt.Fprintln(os.Stderr, "tape:", err)
 		}
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 

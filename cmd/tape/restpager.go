@@ -50,7 +50,7 @@ func newRESTPager(o exportOptions) (*restPager, error) {
 	}
 	c, err := backfill.New(backfill.Options{BaseURL: u.String(), Key: o.key, Secret: o.secret,
 		Timeout: 2 * time.Minute, MinBackoff: 250 * time.Millisecond, MaxBackoff: 8 * time.Second,
-		UserAgent: "tape-export/" + version})
+		UserAgent: "tape-export/" + versionString()})
 	if err != nil {
 		return nil, err
 	}

@@ -11,8 +11,6 @@ import (
 	"github.com/spf13/pflag"
 )
 
-var version = "dev"
-
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "tape",
@@ -23,12 +21,26 @@ SDKs speak: point an SDK at Tape by changing only its base URL.
 
 Every flag can also be set with an environment variable TAPE_<FLAG> (upper case,
 dashes as underscores, e.g. TAPE_LISTEN=127.0.0.1:9000) or in a --config file of
-"flag = value" lines. Flags beat the environment, which beats the file.`,
+"flag = value" lines. Flags beat the environment, which beats the file.
+
+Exit status: 0 done; 1 failed; 2 the command line is wrong (a flag, a value,
+an argument); 3 tape watch never connected.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       version,
+		Version:       versionString(),
 	}
-	root.AddCommand(newServeCmd(), newWatchCmd(), newExportCmd(), newImportCmd(), newBackfillCmd())
+	root.SetVersionTemplate("tape {{.Version}}\n")
+	// "tape foo" is a wrong command line (exit status 2), said plainly.
+	root.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usageErrorf("unknown command %q: the commands are serve, watch, export, import, backfill and version (tape --help)", args[0])
+		}
+		return nil
+	}
+	root.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	// Subcommands inherit it: a flag's parse error says what it wants.
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagError(err, srcFlags) })
+	root.AddCommand(newServeCmd(), newWatchCmd(), newExportCmd(), newImportCmd(), newBackfillCmd(), newVersionCmd())
 	return root
 }
 
@@ -42,10 +54,10 @@ func bindEnvAndConfig(cmd *cobra.Command) error {
 		if err != nil || f.Changed || f.Name == "config" {
 			return
 		}
-		env := "TAPE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		env := envName(f.Name)
 		if v, ok := os.LookupEnv(env); ok {
 			if e := fs.Set(f.Name, v); e != nil {
-				err = fmt.Errorf("%s: %w", env, e)
+				err = flagError(e, srcEnv)
 			}
 		}
 	})
@@ -82,11 +94,11 @@ func loadConfigFile(fs *pflag.FlagSet, path string) error {
 		if fl == nil {
 			return fmt.Errorf("config %s:%d: unknown setting %q (see --help)", path, line, name)
 		}
-		if fl.Changed || os.Getenv("TAPE_"+strings.ToUpper(strings.ReplaceAll(name, "-", "_"))) != "" {
+		if fl.Changed || os.Getenv(envName(name)) != "" {
 			continue
 		}
 		if err := fs.Set(name, val); err != nil {
-			return fmt.Errorf("config %s:%d: %s: %w", path, line, name, err)
+			return flagError(err, fmt.Sprintf("%s:%d", path, line))
 		}
 	}
 	return sc.Err()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -9,9 +10,11 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/tapehq/tape/internal/auth"
 	"github.com/tapehq/tape/internal/backfill"
+	"github.com/tapehq/tape/internal/datadir"
 	"github.com/tapehq/tape/internal/feed/sim"
 	"github.com/tapehq/tape/internal/server"
 )
@@ -29,7 +32,7 @@ func newServeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run Tape: the feed, the bar builder and the Alpaca-compatible stream server",
-		Long: `Run Tape. With no flags it simulates a US equities market (` + fmt.Sprint(len(sim.DefaultSymbols)) + ` familiar
+		Long: `Run Tape. With no flags it simulates a US equities market (` + fmt.Sprint(familiarTickers()) + ` familiar
 tickers plus FAKEPACA, about 1,000 messages per second) and serves it on
 127.0.0.1:8080 through Alpaca's stream protocol:
 
@@ -58,6 +61,9 @@ Health:  GET /healthz      Metrics: GET /metrics (Prometheus)`,
 				return err
 			}
 			opts.Logger = log
+			if err := checkServeFlags(cmd.Flags(), &opts, symbols, feeds); err != nil {
+				return err
+			}
 			if symbols != "" {
 				opts.Symbols = splitList(strings.ToUpper(symbols))
 			}
@@ -65,21 +71,19 @@ Health:  GET /healthz      Metrics: GET /metrics (Prometheus)`,
 				opts.EnabledFeeds = splitList(feeds)
 			}
 			if simStart != "" {
-				t, err := time.Parse(time.RFC3339, simStart)
-				if err != nil {
-					return fmt.Errorf("--sim-start: want RFC 3339 like 2026-11-25T14:30:00Z: %w", err)
+				if opts.SimStart, err = parseWhen(simStart, false); err != nil {
+					return usageErrorf("--sim-start %q: %w", simStart, err)
 				}
-				opts.SimStart = t
 			}
 			opts.Speed = float64(speed)
 			if from != "" {
 				if opts.ReplayFrom, err = parseWhen(from, false); err != nil {
-					return fmt.Errorf("--from: %w", err)
+					return usageErrorf("--from %q: %w", from, err)
 				}
 			}
 			if to != "" {
 				if opts.ReplayTo, err = parseWhen(to, true); err != nil {
-					return fmt.Errorf("--to: %w", err)
+					return usageErrorf("--to %q: %w", to, err)
 				}
 			}
 			// Alpaca's own variables, as the SDKs read them.
@@ -92,12 +96,20 @@ Health:  GET /healthz      Metrics: GET /metrics (Prometheus)`,
 			if err != nil {
 				return err
 			}
-			return srv.Run(cmd.Context())
+			err = srv.Run(cmd.Context())
+			if errors.Is(err, datadir.ErrLocked) {
+				dir := opts.DataDir
+				if dir == "" {
+					dir = server.DefaultDataDir()
+				}
+				return lockedError(err, dir, "serve")
+			}
+			return err
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "address to listen on; anything beyond loopback requires API keys")
-	f.StringVar(&opts.DataDir, "data", server.DefaultDataDir(), "directory for Tape's files (default $TAPE_DATA, $XDG_DATA_HOME/tape or ~/.local/share/tape)")
+	f.StringVar(&opts.DataDir, "data", server.DefaultDataDir(), dataDirUsage)
 	f.StringVar(&opts.Feed, "feed", "sim", `market data source: "sim" (the deterministic simulator), "alpaca" (live, keys from APCA_API_KEY_ID/APCA_API_SECRET_KEY), `+
 		`"poll" (Alpaca's REST API polled every --poll-interval for --symbols, same keys), "replay" (a recorded period, see --from) `+
 		`or "nats" (follow another Tape's record in NATS JetStream, see --nats)`)
@@ -117,7 +129,7 @@ Health:  GET /healthz      Metrics: GET /metrics (Prometheus)`,
 	f.StringVar(&from, "from", "", "replay start: a date (2026-11-25, midnight New York time) or an RFC 3339 time")
 	f.StringVar(&to, "to", "", "replay end, inclusive: a date (its whole day) or an RFC 3339 time (default: the end of the recording)")
 	f.BoolVar(&opts.ReplayLoop, "loop", false, "replay: start over at the end")
-	f.StringVar(&simStart, "sim-start", "", "simulated clock start, RFC 3339 (default: now)")
+	f.StringVar(&simStart, "sim-start", "", "simulated clock start: a date (2026-11-25, midnight New York time) or an RFC 3339 time (default: now)")
 	f.StringVar(&authKey, "auth-key", "", "API key clients must present (with --auth-secret)")
 	f.StringVar(&authSecret, "auth-secret", "", "API secret clients must present (with --auth-key)")
 	f.StringVar(&authFile, "auth-file", "", `file of "key:secret" lines accepted from clients`)
@@ -147,6 +159,44 @@ Health:  GET /healthz      Metrics: GET /metrics (Prometheus)`,
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
 	f.StringVar(&config, "config", "", `config file of "flag = value" lines`)
 	return cmd
+}
+
+// dataDirUsage explains --data's default; pflag prints the resolved one.
+const dataDirUsage = "directory for Tape's files: $TAPE_DATA, else $XDG_DATA_HOME/tape, else ~/.local/share/tape"
+
+// familiarTickers is how many of the simulator's default symbols are real
+// tickers: all but Alpaca's test symbol FAKEPACA.
+func familiarTickers() int {
+	n := 0
+	for _, s := range sim.DefaultSymbols {
+		if s != "FAKEPACA" {
+			n++
+		}
+	}
+	return n
+}
+
+// checkServeFlags refuses values the server would otherwise silently
+// replace by its defaults (a zero rate, an empty symbol list): the user
+// asked for something, and gets told it cannot be had.
+func checkServeFlags(fs *pflag.FlagSet, opts *server.Options, symbols, feeds string) error {
+	set := fs.Changed
+	switch {
+	case set("symbols") && len(splitList(symbols)) == 0:
+		return usageErrorf("--symbols %q names no symbol: give a comma-separated list like --symbols AAPL,MSFT "+
+			"(or leave it out for the simulator's %d familiar tickers plus FAKEPACA)", symbols, familiarTickers())
+	case set("feeds") && len(splitList(feeds)) == 0:
+		return usageErrorf("--feeds %q names no feed: give some of %s", feeds, strings.Join(server.StockFeeds, ","))
+	case set("rate") && !(opts.Rate > 0 && !math.IsInf(opts.Rate, 1)):
+		return usageErrorf("--rate %v: want messages per second above 0, like --rate 1000 (or --rate 0.5 for one every 2 s)", opts.Rate)
+	case set("poll-interval") && opts.PollInterval <= 0:
+		return usageErrorf("--poll-interval %v: want a positive duration, like --poll-interval 2s", opts.PollInterval)
+	case set("client-queue") && opts.ClientQueueBytes <= 0:
+		return usageErrorf("--client-queue %d: want bytes above 0, like --client-queue %d (16 MiB)", opts.ClientQueueBytes, 16<<20)
+	case set("data") && opts.DataDir == "":
+		return usageErrorf("--data is empty: name a directory, like --data ./tape-data")
+	}
+	return nil
 }
 
 func loadKeys(key, secret, file string) (map[string]string, error) {
@@ -196,7 +246,7 @@ func (s *speedValue) Set(v string) error {
 	}
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil || f <= 0 || math.IsNaN(f) {
-		return fmt.Errorf("want a positive number or \"max\", not %q", v)
+		return errors.New(`want a positive number (60: a simulated minute per second) or "max"`)
 	}
 	*s = speedValue(f)
 	return nil

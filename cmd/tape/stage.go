@@ -149,8 +149,7 @@ func openForWrite(ctx context.Context, dir, command string) (*datadir.Dir, error
 	d, err := datadir.Open(ctx, dir, datadir.Options{Create: true, Holder: "tape " + command,
 		Fsync: journal.FsyncPolicy{Mode: journal.FsyncNever}})
 	if errors.Is(err, datadir.ErrLocked) {
-		return nil, fmt.Errorf("%w: stop it first (%s writes the journal and history store that tape serve owns), then run tape %s again",
-			err, command, command)
+		return nil, lockedError(err, dir, command)
 	}
 	return d, err
 }

@@ -8,15 +8,19 @@
 // (so a fleet of clients never reconnects in lockstep) and resubscribes. A
 // watchdog treats a socket that delivers neither data nor pongs for
 // SilenceTimeout as dead: "connected but mute" is the commonest failure of
-// long-lived market data sockets. Errors that retrying cannot fix (402 auth
-// failed, 409 insufficient subscription, 410/411) end Run with a
-// *ProtocolError.
+// long-lived market data sockets. Errors that retrying cannot fix end Run:
+// Alpaca's 402 (auth failed), 409 (insufficient subscription) and 410/411
+// as a *ProtocolError; a handshake answered with plain HTTP other than 429
+// and 5xx (a 404, a web page: not a stream) or a websocket that does not
+// speak the protocol as a *HandshakeError. IsFatal tells them apart from
+// the rest (refused connections, 5xx, 429, drops), which are retried.
 package streamclient
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -215,6 +219,9 @@ func New(opts Options) (*Client, error) {
 	if opts.URL == "" {
 		return nil, errors.New("streamclient: no URL")
 	}
+	if err := CheckURL(opts.URL); err != nil {
+		return nil, fmt.Errorf("streamclient: %w", err)
+	}
 	opts.setDefaults()
 	return &Client{opts: opts, sub: opts.Subscription}, nil
 }
@@ -337,7 +344,8 @@ func (c *Client) Stats() (connects, reconnects uint64, lastErr string) {
 }
 
 // Run connects and delivers frames to h until ctx ends (returning
-// ctx.Err()) or a fatal protocol error (returning *ProtocolError).
+// ctx.Err()) or an error reconnecting cannot fix (see IsFatal: a
+// *ProtocolError or a *HandshakeError).
 func (c *Client) Run(ctx context.Context, h Handler) error {
 	defer func() {
 		// A fatal stop stays visible as "failed".
@@ -354,10 +362,10 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 		}
 		msg := err.Error()
 		c.lastErr.Store(&msg)
-		var pe *ProtocolError
-		if errors.As(err, &pe) && pe.Fatal() {
+		if IsFatal(err) {
 			c.state.Store(int32(StateFailed))
-			c.opts.Logger.Error("stream failed for good", "url", c.opts.URL, "err", err)
+			// Returned, not logged: the caller says it, once.
+			c.opts.Logger.Debug("stream failed for good", "url", c.opts.URL, "err", err)
 			return err
 		}
 		if healthy {
@@ -405,10 +413,16 @@ func (c *Client) session(ctx context.Context, h Handler) (healthy bool, err erro
 	conn, resp, err := websocket.Dial(dctx, url, &websocket.DialOptions{HTTPHeader: http.Header{"Content-Type": {ct}}})
 	cancel()
 	if err != nil {
-		if resp != nil && resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
-			return false, fmt.Errorf("dial %s: HTTP %d: %w", o.URL, resp.StatusCode, err)
+		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+			// The server answered, with plain HTTP: its status says
+			// whether trying again can help (see HandshakeError.Fatal).
+			var body []byte
+			if resp.Body != nil {
+				body, _ = io.ReadAll(resp.Body) // coder/websocket kept its first KiB
+			}
+			return false, &HandshakeError{URL: o.URL, Status: resp.StatusCode, Excerpt: Excerpt(body, 60), Err: err}
 		}
-		return false, fmt.Errorf("dial %s: %w", o.URL, err)
+		return false, dialError(o.URL, err)
 	}
 	defer conn.CloseNow()
 	// Frames are batched by the server; 64 MiB bounds a broken or hostile
@@ -454,18 +468,23 @@ func (c *Client) session(ctx context.Context, h Handler) (healthy bool, err erro
 			return nil, fmt.Errorf("waiting for %s: %w", want, err)
 		}
 		if len(m) == 0 {
-			return nil, fmt.Errorf("waiting for %s: empty frame", want)
+			return nil, &notStreamError{want: want, first: "a frame that is not Alpaca JSON or msgpack"}
 		}
 		if m[0].Type == "error" {
 			return nil, &ProtocolError{Code: m[0].Code, Msg: m[0].Msg}
 		}
 		if m[0].Type != want && m[0].Msg != want {
-			return nil, fmt.Errorf("waiting for %s: got %q %q", want, m[0].Type, m[0].Msg)
+			return nil, &notStreamError{want: want, first: fmt.Sprintf("%q %q", m[0].Type, m[0].Msg)}
 		}
 		return &m[0], nil
 	}
 
 	if _, err := expect("connected"); err != nil {
+		var ne *notStreamError
+		if errors.As(err, &ne) {
+			// A websocket, but not Alpaca's protocol: no reconnect fixes it.
+			return false, &HandshakeError{URL: o.URL, Status: http.StatusSwitchingProtocols, Excerpt: ne.first, Err: err}
+		}
 		return false, err
 	}
 	if err := write(alpacawire.AppendAuth(nil, o.codec, o.Key, o.Secret)); err != nil {
@@ -574,6 +593,13 @@ func (c *Client) session(ctx context.Context, h Handler) (healthy bool, err erro
 		}
 		h(m)
 	}
+}
+
+// notStreamError is a handshake reply other than the one expected.
+type notStreamError struct{ want, first string }
+
+func (e *notStreamError) Error() string {
+	return fmt.Sprintf("waiting for %s: got %s", e.want, e.first)
 }
 
 // errSilent is the watchdog's verdict.

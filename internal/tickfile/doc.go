@@ -14,7 +14,9 @@
 // t is the event time (a bar's start) in UTC at nanosecond resolution: a
 // TIMESTAMP(NANOS, isAdjustedToUTC=true) column in Parquet, RFC 3339 with
 // nine fraction digits in CSV. Codes are strings of one character;
-// conditions are the codes separated by single spaces ("@ F I"). The row
+// conditions are a LIST of them in Parquet, and the codes separated by
+// single spaces ("@ F I") in CSV, which has no lists; the reader takes
+// both, and the space-separated STRING of older Parquet files. The row
 // structs Trade, Quote and Bar are the Parquet schemas (rows.go says why
 // each column has its type).
 //
@@ -25,7 +27,8 @@
 // CSV buffer. Parquet columns are zstd-compressed (level 1) with data
 // page v1 and dictionary-encoded strings. BenchmarkWriteParquet measured,
 // on simulator trades: zstd 9.1 bytes a row at 2.5M rows/s, snappy 14.6 at
-// 3.7M, none 34 at 5.2M. zstd wins because an export is bound by its
+// 3.7M, none 34 at 5.2M (9.7, 14.9 and 34.2 bytes since conditions are a
+// list). zstd wins because an export is bound by its
 // source (the REST API pages at a few hundred thousand rows a second), so
 // the slower codec costs little wall time, while the file is 37% smaller
 // for every later read; pyarrow, polars and DuckDB all read it. v1 pages

@@ -88,9 +88,11 @@ type Reader struct {
 	symbol string // from ReaderOptions.Symbol, canonical
 	check  func(*market.Event) (reason, detail string)
 
-	csv    *csvSource
-	pq     *pqSource
-	closer io.Closer
+	csv      *csvSource
+	pq       *pqSource
+	closer   io.Closer
+	file     *countingFile // CSV from OpenFile: the bytes read, for Progress
+	fileSize int64         // and the file's size
 
 	in   market.Interner
 	vals [maxFields]value
@@ -132,9 +134,15 @@ func OpenFile(path string, opts ReaderOptions) (*Reader, error) {
 			return nil, err
 		}
 	} else {
-		var in io.Reader = f
+		st, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		cf := &countingFile{f: f}
+		var in io.Reader = cf
 		if gz {
-			zr, err := gzip.NewReader(bufio.NewReaderSize(f, 64<<10))
+			zr, err := gzip.NewReader(bufio.NewReaderSize(cf, 64<<10))
 			if err != nil {
 				f.Close()
 				return nil, fmt.Errorf("%s: %w", path, err)
@@ -146,9 +154,37 @@ func OpenFile(path string, opts ReaderOptions) (*Reader, error) {
 			f.Close()
 			return nil, err
 		}
+		r.file, r.fileSize = cf, st.Size()
 	}
 	r.closer = f
 	return r, nil
+}
+
+// countingFile counts the bytes read from a file, for Progress.
+type countingFile struct {
+	f io.Reader
+	n int64
+}
+
+func (c *countingFile) Read(p []byte) (int, error) {
+	n, err := c.f.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// Progress reports how far reading has got, for a progress bar: for a
+// CSV file opened with OpenFile, the bytes of the file read so far (the
+// compressed bytes of a .csv.gz, a buffer ahead of the rows returned) and
+// its size, with inBytes true; for Parquet, the rows read and the rows in
+// the file. total is -1 when it is not known (CSV from a stream).
+func (r *Reader) Progress() (done, total int64, inBytes bool) {
+	switch {
+	case r.pq != nil:
+		return r.pq.row, r.pq.total, false
+	case r.file != nil:
+		return r.file.n, r.fileSize, true
+	}
+	return 0, -1, true
 }
 
 // Kind returns what the file holds.

@@ -25,32 +25,38 @@ import (
 //     UINT32/UINT64: pandas and DuckDB handle unsigned columns awkwardly
 //     (arithmetic that mixes them with signed columns widens or fails), and
 //     no trade size or volume comes near 2^63.
-//   - Everything is REQUIRED: Tape has no nulls; a missing code is "".
+//   - conditions is a LIST of STRING (one code per element, dictionary
+//     encoded): pandas gets a list per row, polars List(String), DuckDB
+//     VARCHAR[], so `'@' = ANY(conditions)` needs no string splitting.
+//     CSV keeps the codes in one space-separated field. Files that Tape
+//     wrote before, with one space-separated STRING, still import.
+//   - Everything is REQUIRED: Tape has no nulls; a missing code is "", and
+//     no conditions an empty list.
 
 // Trade is one row of a trades file.
 type Trade struct {
-	Symbol     string  `parquet:"symbol,dict"`
-	Time       int64   `parquet:"t,timestamp(nanosecond:utc)"`
-	ID         int64   `parquet:"id"`
-	Exchange   string  `parquet:"exchange,dict"`
-	Price      float64 `parquet:"price"`
-	Size       int64   `parquet:"size"`
-	Conditions string  `parquet:"conditions,dict"`
-	Tape       string  `parquet:"tape,dict"`
+	Symbol     string   `parquet:"symbol,dict"`
+	Time       int64    `parquet:"t,timestamp(nanosecond:utc)"`
+	ID         int64    `parquet:"id"`
+	Exchange   string   `parquet:"exchange,dict"`
+	Price      float64  `parquet:"price"`
+	Size       int64    `parquet:"size"`
+	Conditions []string `parquet:"conditions,list,dict"`
+	Tape       string   `parquet:"tape,dict"`
 }
 
 // Quote is one row of a quotes file.
 type Quote struct {
-	Symbol      string  `parquet:"symbol,dict"`
-	Time        int64   `parquet:"t,timestamp(nanosecond:utc)"`
-	BidExchange string  `parquet:"bid_exchange,dict"`
-	BidPrice    float64 `parquet:"bid_price"`
-	BidSize     int64   `parquet:"bid_size"`
-	AskExchange string  `parquet:"ask_exchange,dict"`
-	AskPrice    float64 `parquet:"ask_price"`
-	AskSize     int64   `parquet:"ask_size"`
-	Conditions  string  `parquet:"conditions,dict"`
-	Tape        string  `parquet:"tape,dict"`
+	Symbol      string   `parquet:"symbol,dict"`
+	Time        int64    `parquet:"t,timestamp(nanosecond:utc)"`
+	BidExchange string   `parquet:"bid_exchange,dict"`
+	BidPrice    float64  `parquet:"bid_price"`
+	BidSize     int64    `parquet:"bid_size"`
+	AskExchange string   `parquet:"ask_exchange,dict"`
+	AskPrice    float64  `parquet:"ask_price"`
+	AskSize     int64    `parquet:"ask_size"`
+	Conditions  []string `parquet:"conditions,list,dict"`
+	Tape        string   `parquet:"tape,dict"`
 }
 
 // Bar is one row of a bars file; Time is the bar's start.
@@ -66,15 +72,19 @@ type Bar struct {
 	VWAP       float64 `parquet:"vwap"`
 }
 
-// condCache turns condition codes into their string form without
-// allocating per row: a feed uses a few dozen combinations.
-type condCache map[market.Conditions]string
+// condCache turns condition codes into their list form without
+// allocating per row: a feed uses a few dozen combinations. The lists are
+// shared between rows, and only read.
+type condCache map[market.Conditions][]string
 
-func (c condCache) get(x market.Conditions) string {
+func (c condCache) get(x market.Conditions) []string {
 	if s, ok := c[x]; ok {
 		return s
 	}
-	s := string(appendConds(nil, &x))
+	s := make([]string, 0, x.Len())
+	for i := range x.Len() {
+		s = append(s, charStrings[x[i]])
+	}
 	if len(c) < 4096 {
 		c[x] = s
 	}

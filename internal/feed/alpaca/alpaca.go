@@ -101,7 +101,8 @@ func New(opts Options) (*Feed, error) {
 }
 
 // Run keeps the upstream connection and sends its events to out until ctx
-// ends or the upstream refuses for good (402 auth failed, 409 plan, ...).
+// ends or the upstream refuses for good (402 auth failed, 409 plan, ...,
+// or a handshake no retry can fix: a 404, a web page; streamclient.IsFatal).
 func (f *Feed) Run(ctx context.Context, out chan<- feed.Batch) error {
 	f.running.Store(true)
 	defer f.running.Store(false)
@@ -149,8 +150,9 @@ func (f *Feed) Run(ctx context.Context, out chan<- feed.Batch) error {
 		}
 		batch = nil
 	})
-	if errors.Is(err, context.Canceled) {
-		return err
+	var he *streamclient.HandshakeError
+	if errors.Is(err, context.Canceled) || errors.As(err, &he) {
+		return err // a HandshakeError names the URL already
 	}
 	return fmt.Errorf("upstream %s: %w", f.opts.URL, err)
 }
