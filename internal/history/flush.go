@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // The flusher moves what Apply buffered into the files. One flush:
@@ -334,7 +335,8 @@ func removeWritten(pending, written []barVal) []barVal {
 	return out
 }
 
-// writeTicks appends a tick job's records to its day file.
+// writeTicks appends a tick job's records to its day file, cutting runs
+// (runs.go) as it goes.
 func (s *Store) writeTicks(sym *symState, t *tickJob) error {
 	path := sym.dir + "/" + tickFileName(t.kind, t.tail.day)
 	h, err := s.files.acquire(path, true)
@@ -358,20 +360,40 @@ func (s *Store) writeTicks(sym *symState, t *tickJob) error {
 		return nil
 	}
 	hdr := m.hdr
+	closed := s.runScratch[:0]
+	base := int64(m.count)
+	timeAt := func(i int64) (int64, error) {
+		if i >= base {
+			return recTime(data[(i-base)*tickRecSize:]), nil
+		}
+		var b [8]byte
+		if err := readFull(h.f, b[:], recOff(int(i), tickRecSize)); err != nil {
+			return 0, err
+		}
+		return recTime(b[:]), nil
+	}
 	for off := 0; off < len(data); off += tickRecSize {
-		ts := recTime(data[off:])
-		switch {
-		case m.count == 0 && off == 0:
-			hdr.maxTime = ts
-		case ts > hdr.maxTime:
-			hdr.maxTime = ts
-		case hdr.maxTime-ts > hdr.maxLate:
-			hdr.maxLate = hdr.maxTime - ts
+		e, ok, err := hdr.add(base+int64(off/tickRecSize), recTime(data[off:]), timeAt)
+		if err != nil {
+			h.tick = nil
+			return err
+		}
+		if ok {
+			closed = append(closed, e)
 		}
 	}
-	// The header goes first: if the records were written and the header not,
-	// MaxLate could understate and a search could miss a late record. The
-	// other way round it only overstates.
+	s.runScratch = closed
+	// Closed runs first, then the header that counts them and describes
+	// the open run, then the records: a failure in between leaves sidecar
+	// entries the header does not count (ignored) or a header ahead of the
+	// records (rebuilt when the file is next loaded), never a description
+	// that understates the disorder of records on disk.
+	if len(closed) > 0 {
+		if err := s.appendRuns(runsPath(path), m.hdr.closed, closed); err != nil {
+			h.tick = nil
+			return err
+		}
+	}
 	if hdr != m.hdr {
 		var b [headerSize]byte
 		hdr.encode(b[:])
@@ -383,16 +405,52 @@ func (s *Store) writeTicks(sym *symState, t *tickJob) error {
 	}
 	if _, err := h.f.WriteAt(data, recOff(m.count, tickRecSize)); err != nil {
 		h.tick = nil // reload from the file next time
+		s.resync(h.f, recOff(m.count, tickRecSize))
 		return err
 	}
+	s.disk.Add(int64(len(data)))
 	m.count += len(data) / tickRecSize
 	m.lastSeq = recSeq(data[len(data)-tickRecSize:])
 	return nil
 }
 
+// runsPath is the runs sidecar of the tick file at path.
+func runsPath(path string) string { return strings.TrimSuffix(path, ".dat") + ".runs" }
+
+// appendRuns writes closed runs to a tick file's sidecar as its entries
+// from, from+1, ...
+func (s *Store) appendRuns(path string, from uint32, entries []runEntry) error {
+	h, err := s.files.acquire(path, true)
+	if err != nil {
+		return err
+	}
+	defer s.files.release(h)
+	st, err := h.f.Stat()
+	if err != nil {
+		return err
+	}
+	end, err := writeRuns(h.f, from, entries)
+	if err != nil {
+		s.resync(h.f, st.Size())
+		return err
+	}
+	s.disk.Add(max(end, st.Size()) - st.Size())
+	return nil
+}
+
+// resync corrects DiskBytes after a failed write to f, whose size was
+// size before it: the write may have extended the file partly.
+func (s *Store) resync(f *os.File, size int64) {
+	if st, err := f.Stat(); err == nil {
+		s.disk.Add(max(st.Size(), size) - size)
+	}
+}
+
 // tickMetaOf loads (once per open handle) the flusher's view of a tick file,
-// initialising a new file's header and dropping a partial trailing record
-// left by a failed write.
+// initialising a new file's header, dropping a partial trailing record
+// left by a failed write, and checking the file's runs (rebuilding them
+// when a crash or failed write left them inconsistent, and upgrading a
+// version 1 file).
 func (s *Store) tickMetaOf(h *handle, k fileKind) (*tickMeta, error) {
 	if h.tick != nil {
 		return h.tick, nil
@@ -409,8 +467,10 @@ func (s *Store) tickMetaOf(h *handle, k fileKind) (*tickMeta, error) {
 			return nil, err
 		}
 		if _, err := h.f.WriteAt(b[:], 0); err != nil {
+			s.resync(h.f, 0)
 			return nil, err
 		}
+		s.disk.Add(headerSize - st.Size())
 		h.tick = m
 		return m, nil
 	}
@@ -419,15 +479,21 @@ func (s *Store) tickMetaOf(h *handle, k fileKind) (*tickMeta, error) {
 		if err := h.f.Truncate(recOff(m.count, tickRecSize)); err != nil {
 			return nil, err
 		}
+		s.disk.Add(-rem)
 	}
-	var b [headerSize]byte
-	if err := readFull(h.f, b[:], 0); err != nil {
+	var why string
+	m.hdr, why, err = tickRunsState(h.f, k, m.count, func(create bool) (*os.File, func(), error) {
+		rh, err := s.files.acquire(runsPath(h.path), create)
+		if err != nil {
+			return nil, nil, err
+		}
+		return rh.f, func() { s.files.release(rh) }, nil
+	}, func(n int64) { s.disk.Add(n) })
+	if err != nil {
 		return nil, err
 	}
-	if m.hdr, err = decodeHeader(b[:], k); err != nil {
-		if m.hdr, err = rebuildTickHeader(h.f, k, m.count); err != nil {
-			return nil, err
-		}
+	if why != "" {
+		s.log.Info("history: rebuilt the runs of a tick file", "path", h.path, "why", why)
 	}
 	if m.count > 0 {
 		var r [tickRecSize]byte
@@ -438,36 +504,6 @@ func (s *Store) tickMetaOf(h *handle, k fileKind) (*tickMeta, error) {
 	}
 	h.tick = m
 	return m, nil
-}
-
-// rebuildTickHeader recomputes a tick file's header from its records (a
-// header whose checksum fails: a torn header write) and writes it.
-func rebuildTickHeader(f *os.File, k fileKind, count int) (header, error) {
-	hdr := header{kind: k}
-	const block = 4096
-	buf := make([]byte, block*tickRecSize)
-	for i := 0; i < count; i += block {
-		n := min(block, count-i)
-		b := buf[:n*tickRecSize]
-		if err := readFull(f, b, recOff(i, tickRecSize)); err != nil {
-			return hdr, err
-		}
-		for off := 0; off < len(b); off += tickRecSize {
-			ts := recTime(b[off:])
-			switch {
-			case i == 0 && off == 0:
-				hdr.maxTime = ts
-			case ts > hdr.maxTime:
-				hdr.maxTime = ts
-			case hdr.maxTime-ts > hdr.maxLate:
-				hdr.maxLate = hdr.maxTime - ts
-			}
-		}
-	}
-	var b [headerSize]byte
-	hdr.encode(b[:])
-	_, err := f.WriteAt(b[:], 0)
-	return hdr, err
 }
 
 // writeBars merges bars (sorted by time) into a bar file: bars of minutes

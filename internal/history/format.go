@@ -21,7 +21,8 @@ const (
 	barRecSize  = 64 // minute and daily bars
 
 	fileMagic     = "TAPH"
-	formatVersion = 1
+	formatVersion = 1 // bar files, run sidecars and the checkpoint
+	tickVersion   = 2 // trade and quote files: the header describes runs
 )
 
 var le = binary.LittleEndian
@@ -36,24 +37,39 @@ const (
 	kindQuotes
 	kindMinuteBars
 	kindDailyBars
+	kindRuns // the runs sidecar of a trade or quote file
 )
 
 func (k fileKind) recSize() int {
-	if k == kindTrades || k == kindQuotes {
+	switch k {
+	case kindTrades, kindQuotes:
 		return tickRecSize
+	case kindRuns:
+		return runEntrySize
 	}
 	return barRecSize
 }
 
-// header is a file header. MaxTime and MaxLate are kept for trade and quote
-// files only: MaxTime is the largest record time in the file and MaxLate the
-// largest amount by which a record's time was below the largest time of the
-// records before it. Both may overstate (they are written before the data
-// they cover, and never lowered); an overstatement only widens searches.
+func (k fileKind) isTick() bool { return k == kindTrades || k == kindQuotes }
+
+// header is a file header. In a trade or quote file (version 2) it
+// describes the file's last run, the open one that appends extend (see
+// runs.go): maxTime and maxLate are its largest time and its lateness,
+// runStart its first record and runMin its smallest time; prevMax and
+// prevLate are the largest time and the lateness of the run before it, and
+// closed counts the runs before it, which the runs sidecar describes. The
+// statistics may overstate (they are written before the records they
+// cover); that only widens searches. A version 1 tick file, written before
+// runs existed, is one run: maxTime and maxLate cover the whole file and
+// its smallest time is unknown (v1 is set, runMin is math.MinInt64).
+// Other kinds use none of these fields.
 type header struct {
-	kind    fileKind
-	maxTime int64
-	maxLate int64
+	kind              fileKind
+	maxTime, maxLate  int64
+	runStart, runMin  int64
+	prevMax, prevLate int64
+	closed            uint32
+	v1                bool
 }
 
 var errBadHeader = errors.New("history: bad file header")
@@ -64,18 +80,45 @@ func (h header) encode(b []byte) {
 	b[4] = formatVersion
 	b[5] = byte(h.kind)
 	le.PutUint16(b[6:], uint16(h.kind.recSize()))
-	le.PutUint64(b[8:], uint64(h.maxTime))
-	le.PutUint64(b[16:], uint64(h.maxLate))
+	if h.kind.isTick() {
+		b[4] = tickVersion
+		le.PutUint64(b[8:], uint64(h.maxTime))
+		le.PutUint64(b[16:], uint64(h.maxLate))
+		le.PutUint64(b[24:], uint64(h.runStart))
+		le.PutUint64(b[32:], uint64(h.runMin))
+		le.PutUint64(b[40:], uint64(h.prevMax))
+		le.PutUint64(b[48:], uint64(h.prevLate))
+		le.PutUint32(b[56:], h.closed)
+	}
 	le.PutUint32(b[60:], crc32.Checksum(b[:60], castagnoli))
 }
 
 func decodeHeader(b []byte, want fileKind) (header, error) {
-	if len(b) < headerSize || string(b[:4]) != fileMagic || b[4] != formatVersion ||
+	if len(b) < headerSize || string(b[:4]) != fileMagic ||
 		fileKind(b[5]) != want || int(le.Uint16(b[6:])) != want.recSize() ||
 		le.Uint32(b[60:]) != crc32.Checksum(b[:60], castagnoli) {
 		return header{}, errBadHeader
 	}
-	return header{kind: want, maxTime: int64(le.Uint64(b[8:])), maxLate: int64(le.Uint64(b[16:]))}, nil
+	h := header{kind: want}
+	switch {
+	case want.isTick() && b[4] == tickVersion:
+		h.maxTime, h.maxLate = int64(le.Uint64(b[8:])), int64(le.Uint64(b[16:]))
+		h.runStart, h.runMin = int64(le.Uint64(b[24:])), int64(le.Uint64(b[32:]))
+		h.prevMax, h.prevLate = int64(le.Uint64(b[40:])), int64(le.Uint64(b[48:]))
+		h.closed = le.Uint32(b[56:])
+		if h.runStart < 0 || h.maxLate < 0 || h.prevLate < 0 {
+			return header{}, errBadHeader
+		}
+	case b[4] != formatVersion:
+		return header{}, errBadHeader
+	case want.isTick():
+		h.maxTime, h.maxLate = int64(le.Uint64(b[8:])), int64(le.Uint64(b[16:]))
+		h.runMin, h.v1 = math.MinInt64, true
+		if h.maxLate < 0 {
+			return header{}, errBadHeader
+		}
+	}
+	return h, nil
 }
 
 // Tick records (trades and quotes) start with time and seq, so generic code
@@ -240,6 +283,12 @@ func tickFileName(k fileKind, day int32) string {
 		p = "quotes"
 	}
 	return fmt.Sprintf("%s-%04d-%02d-%02d.dat", p, y, int(m), d)
+}
+
+// runsFileName is the runs sidecar of a tick file: same name, ".runs".
+func runsFileName(k fileKind, day int32) string {
+	n := tickFileName(k, day)
+	return n[:len(n)-len(".dat")] + ".runs"
 }
 
 func barFileName(month int32) string {

@@ -98,6 +98,12 @@ type oracle struct {
 	lastSeq uint64
 	ticks   map[market.Kind][]market.Event
 	bars    map[[2]string]map[int64]market.Event // {kind, symbol} → time → bar; kind "m" or "d"
+	sorted  map[sortedKey][]market.Event         // a symbol's ticks by (time, seq); reset by apply
+}
+
+type sortedKey struct {
+	kind market.Kind
+	sym  string
 }
 
 func newOracle() *oracle {
@@ -105,6 +111,7 @@ func newOracle() *oracle {
 }
 
 func (o *oracle) apply(evs []market.Event) {
+	o.sorted = nil
 	for _, e := range evs {
 		if e.Seq <= o.lastSeq {
 			continue
@@ -131,24 +138,47 @@ func (o *oracle) apply(evs []market.Event) {
 func (o *oracle) expectTicks(kind market.Kind, q Query) []market.Event {
 	var out []market.Event
 	for _, sym := range sortedUnique(q.Symbols) {
+		all := o.sortedTicks(kind, sym)
+		i, _ := slices.BinarySearchFunc(all, q.Start, func(e market.Event, t int64) int { return cmpInt(e.Time, t) })
 		var g []market.Event
-		for _, e := range o.ticks[kind] {
-			if e.Symbol == sym && e.Time >= q.Start && e.Time <= q.End {
-				g = append(g, e)
+		for _, e := range all[i:] {
+			if e.Time > q.End {
+				break
 			}
+			g = append(g, e)
 		}
-		slices.SortFunc(g, func(a, b market.Event) int {
-			if a.Time != b.Time {
-				return cmpInt(a.Time, b.Time)
-			}
-			return cmpInt(a.Seq, b.Seq)
-		})
 		if q.Desc {
 			slices.Reverse(g)
 		}
 		out = append(out, g...)
 	}
 	return out
+}
+
+// sortedTicks is a symbol's trades or quotes by (time, seq), sorted by
+// brute force once per apply.
+func (o *oracle) sortedTicks(kind market.Kind, sym string) []market.Event {
+	k := sortedKey{kind, sym}
+	if g, ok := o.sorted[k]; ok {
+		return g
+	}
+	var g []market.Event
+	for _, e := range o.ticks[kind] {
+		if e.Symbol == sym {
+			g = append(g, e)
+		}
+	}
+	slices.SortFunc(g, func(a, b market.Event) int {
+		if a.Time != b.Time {
+			return cmpInt(a.Time, b.Time)
+		}
+		return cmpInt(a.Seq, b.Seq)
+	})
+	if o.sorted == nil {
+		o.sorted = map[sortedKey][]market.Event{}
+	}
+	o.sorted[k] = g
+	return g
 }
 
 // expectBars is the whole 1Min ("m") or 1Day ("d") result of q.

@@ -177,10 +177,18 @@ func (s *Store) loadSymbol(sym *symState, ck *checkpoint) error {
 	if err != nil {
 		return err
 	}
+	names := make(map[string]bool, len(ents))
+	for _, ent := range ents {
+		names[ent.Name()] = true
+	}
 	for _, ent := range ents {
 		name := ent.Name()
 		if strings.HasSuffix(name, ".tmp") {
 			os.Remove(filepath.Join(sym.dir, name)) // an interrupted rewrite
+			continue
+		}
+		if dat := strings.TrimSuffix(name, ".runs") + ".dat"; strings.HasSuffix(name, ".runs") && !names[dat] {
+			os.Remove(filepath.Join(sym.dir, name)) // its tick file was removed
 			continue
 		}
 		switch k, n := parseFileName(name); k {
@@ -265,6 +273,7 @@ func (s *Store) repairTicks(path string, k fileKind, ckSeq uint64) error {
 	if st.Size() < headerSize {
 		// The file was created and the crash came before its header.
 		s.log.Warn("history: removing tick file without header", "path", path, "size", st.Size())
+		os.Remove(runsPath(path))
 		return os.Remove(path)
 	}
 	count := int((st.Size() - headerSize) / tickRecSize)
@@ -293,15 +302,33 @@ scan:
 		}
 		changed = true
 	}
-	var hb [headerSize]byte
-	if err := readFull(f, hb[:], 0); err != nil {
+	// The runs: a header or sidecar the crash left ahead of the records (or
+	// torn), and a version 1 file, are rebuilt from the records.
+	var serr error
+	_, why, err := tickRunsState(f, k, keep, func(create bool) (*os.File, func(), error) {
+		flag := os.O_RDWR
+		if create {
+			flag |= os.O_CREATE
+		}
+		rf, err := os.OpenFile(runsPath(path), flag, 0o644)
+		if err != nil {
+			return nil, nil, err
+		}
+		return rf, func() {
+			if create && !s.opts.noSync {
+				serr = rf.Sync()
+			}
+			rf.Close()
+		}, nil
+	}, func(int64) {})
+	if err != nil {
 		return err
 	}
-	if _, err := decodeHeader(hb[:], k); err != nil {
-		s.log.Warn("history: rebuilding tick file header", "path", path)
-		if _, err := rebuildTickHeader(f, k, keep); err != nil {
-			return err
-		}
+	if serr != nil {
+		return serr
+	}
+	if why != "" {
+		s.log.Warn("history: rebuilt the runs of a tick file", "path", path, "why", why)
 		changed = true
 	}
 	if changed && !s.opts.noSync {
@@ -351,10 +378,10 @@ func (s *Store) repairBars(path string, k fileKind) error {
 }
 
 // loadLatestTick finds the latest record (by time, then seq) of the newest
-// non-empty day file. Records of a file are out of time order by at most
-// the header's MaxLate, so a backward scan can stop once the best time seen
-// is at least MaxLate above the smallest time after the current position:
-// nothing earlier in the file can beat it.
+// non-empty day file. Records of a run are out of time order by at most
+// the run's lateness, so a backward scan of a run can stop once the best
+// time seen is at least that lateness above the smallest time after the
+// current position: nothing earlier in the run can beat it.
 func (s *Store) loadLatestTick(sym *symState, k fileKind) error {
 	set := sym.tradeDays
 	if k == kindQuotes {
@@ -395,32 +422,49 @@ func latestInFile(path string, k fileKind) (best [tickRecSize]byte, ok bool, err
 	if err := readFull(f, hb[:], 0); err != nil {
 		return best, false, err
 	}
-	hdr, err := decodeHeader(hb[:], k)
-	if err != nil {
-		return best, false, fmt.Errorf("%s: %w", path, err)
-	}
+	// A bad header (only damage outside Tape can leave one where Open does
+	// not repair) makes the file one run of unknown order: scanned whole.
+	hdr, herr := decodeHeader(hb[:], k)
+	runs := fileRuns(nil, hdr, herr == nil, count, func(closed uint32, end int64) ([]runEntry, error) {
+		rf, err := os.Open(runsPath(path))
+		if err != nil {
+			return nil, err
+		}
+		defer rf.Close()
+		return readRuns(rf, kindRuns, closed, end)
+	})
 	const block = 256
 	buf := make([]byte, block*tickRecSize)
-	suffixMin := int64(math.MaxInt64)
-	for end := count; end > 0; {
-		n := min(block, end)
-		b := buf[:n*tickRecSize]
-		if err := readFull(f, b, recOff(end-n, tickRecSize)); err != nil {
-			return best, false, err
+	// Later runs first: the latest record is normally in the last one, and
+	// a run whose largest time is not above the best found cannot beat it
+	// (on equal times the later run's larger seqs already won).
+	for ri := len(runs) - 1; ri >= 0; ri-- {
+		run := runs[ri]
+		if ok && run.max <= recTime(best[:]) {
+			continue
 		}
-		for off := len(b) - tickRecSize; off >= 0; off -= tickRecSize {
-			r := b[off : off+tickRecSize]
-			t := recTime(r)
-			if !ok || t > recTime(best[:]) || (t == recTime(best[:]) && recSeq(r) > recSeq(best[:])) {
-				copy(best[:], r)
-				ok = true
+		suffixMin := int64(math.MaxInt64)
+	run:
+		for end := run.b; end > run.a; {
+			n := min(block, end-run.a)
+			b := buf[:n*tickRecSize]
+			if err := readFull(f, b, recOff(end-n, tickRecSize)); err != nil {
+				return best, false, err
 			}
-			suffixMin = min(suffixMin, t)
-			if recTime(best[:]) >= satAdd(suffixMin, hdr.maxLate) {
-				return best, true, nil
+			for off := len(b) - tickRecSize; off >= 0; off -= tickRecSize {
+				r := b[off : off+tickRecSize]
+				t := recTime(r)
+				if !ok || t > recTime(best[:]) || (t == recTime(best[:]) && recSeq(r) > recSeq(best[:])) {
+					copy(best[:], r)
+					ok = true
+				}
+				suffixMin = min(suffixMin, t)
+				if recTime(best[:]) >= satAdd(suffixMin, run.late) {
+					break run
+				}
 			}
+			end -= n
 		}
-		end -= n
 	}
 	return best, ok, nil
 }

@@ -37,15 +37,16 @@ type Store struct {
 
 	// flushMu serialises flushes (Run's ticks and Close) and owns the
 	// flusher-only state below it.
-	flushMu  sync.Mutex
-	ckDays   []int32  // days named in the checkpoint on disk
-	flushDC  dayCache // the flusher's day cache
-	jobs     []symJob // reused between flushes
-	syncFail error    // sticky: a failed sync freezes AppliedSeq
-	scratch  []byte   // write buffer
-	stopped  bool     // after Close: flushes are no-ops
-	flushes  atomic.Uint64
-	failures atomic.Uint64
+	flushMu    sync.Mutex
+	ckDays     []int32  // days named in the checkpoint on disk
+	flushDC    dayCache // the flusher's day cache
+	jobs       []symJob // reused between flushes
+	syncFail   error    // sticky: a failed sync freezes AppliedSeq
+	scratch    []byte   // write buffer
+	runScratch []runEntry
+	stopped    bool // after Close: flushes are no-ops
+	flushes    atomic.Uint64
+	failures   atomic.Uint64
 
 	testCrashBeforeCheckpoint bool // tests: see errTestCrash
 
@@ -62,6 +63,7 @@ type Store struct {
 	isClosed bool
 
 	applied atomic.Uint64 // AppliedSeq: durable and checkpointed
+	disk    atomic.Int64  // DiskBytes: the size of every file of the store
 }
 
 // symState is everything the store keeps in memory for one symbol.
@@ -110,28 +112,6 @@ type tickSeries struct {
 type tickTail struct {
 	day int32
 	buf []byte // whole records
-	// Over the records appended since the tail was last empty: the largest
-	// time, the smallest time and the largest lateness (how far a record's
-	// time was below the largest time before it). Queries combine them with
-	// the file header to bound how far out of order disk+memory can be.
-	memMax, memMin, memLate int64
-}
-
-func (t *tickTail) note(ts int64) {
-	if len(t.buf) == tickRecSize {
-		t.memMax, t.memMin, t.memLate = ts, ts, 0
-		return
-	}
-	if ts < t.memMin {
-		t.memMin = ts
-	}
-	if ts < t.memMax {
-		if l := t.memMax - ts; l > t.memLate {
-			t.memLate = l
-		}
-	} else {
-		t.memMax = ts
-	}
 }
 
 func (ts *tickSeries) tail(day int32) *tickTail {
@@ -217,7 +197,6 @@ func (s *Store) appendTick(ts *tickSeries, e *market.Event) []byte {
 	t := ts.tail(s.applyDC.day(e.Time))
 	n := len(t.buf)
 	t.buf = slices.Grow(t.buf, tickRecSize)[:n+tickRecSize]
-	t.note(e.Time)
 	return t.buf[n:]
 }
 
