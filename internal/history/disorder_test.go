@@ -536,3 +536,43 @@ func fileEvents(t *testing.T, path string) []market.Event {
 	}
 	return out
 }
+
+// TestUpgradeOnQuery: a version 1 file far out of order that is no longer
+// written to is upgraded by the flusher once a query has met it, and
+// answers the same before and after.
+func TestUpgradeOnQuery(t *testing.T) {
+	var base []market.Event
+	for _, dc := range disorderCases() {
+		if dc.name == "reimported day" {
+			base = dc.evs
+		}
+	}
+	var g seqr
+	evs := g.seq(slices.Clone(base))
+	o := newOracle()
+	o.apply(evs)
+	dir := t.TempDir()
+	s := openStore(t, dir)
+	s.Apply(evs)
+	mustFlush(t, s)
+	s.Apply(g.seq([]market.Event{trade("Z", at("2024-06-10 10:00:00"), 1, 1)})) // the checkpoint names another day
+	must(t, s.Close())
+	dat := filepath.Join(dir, "symbols", "X", tickFileName(kindTrades, civilDay(2024, 6, 3)))
+	writeV1Header(t, dat)
+
+	s = openStore(t, dir)
+	defer s.Close()
+	q := Query{Symbols: []string{"X"}, Start: math.MinInt64, End: math.MaxInt64, Limit: 1500}
+	sameEvents(t, "version 1", walk(t, s.Trades, q), o.expectTicks(market.KindTrade, q))
+	mustFlush(t, s)
+	f, err := os.Open(dat)
+	must(t, err)
+	defer f.Close()
+	var hb [headerSize]byte
+	must(t, readFull(f, hb[:], 0))
+	if hdr, err := decodeHeader(hb[:], kindTrades); err != nil || hdr.v1 || hdr.closed != 1 {
+		t.Fatalf("after a query and a flush: header %+v, %v; want version 2 with one closed run", hdr, err)
+	}
+	q.Desc = true
+	sameEvents(t, "upgraded", walk(t, s.Trades, q), o.expectTicks(market.KindTrade, q))
+}

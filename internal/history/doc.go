@@ -71,10 +71,12 @@
 // above (BenchmarkDisorder).
 //
 // Files written before runs existed (format version 1) are read as one run
-// with the lateness their header records, exactly and without quadratic
-// cost, though slowly if that lateness is large; the flusher upgrades such
-// a file (one read of it) the first time it appends to it, and Open does
-// for the files it repairs.
+// with the lateness their header records: exact and never quadratic, but
+// slow if that lateness is large. The flusher upgrades such a file (one
+// read of it) the first time it appends to it, or after a query met it with
+// a lateness above a minute (two files per flush at most, so that a scan
+// of old data cannot hold up durability); Open upgrades the files it
+// repairs.
 //
 // # Bars of other timeframes
 //

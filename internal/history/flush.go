@@ -3,6 +3,7 @@ package history
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"slices"
@@ -32,12 +33,13 @@ import (
 var errTestCrash = errors.New("history: simulated crash before checkpoint")
 
 type symJob struct {
-	sym   *symState
-	ticks []tickJob
-	bars  []barVal // copies of the pending minute bars
-	daily []barVal // copies of the pending daily bars
-	barOK []bool   // per month group of bars: written
-	dayOK bool
+	sym      *symState
+	upgrades []upgrade // version 1 tick files to upgrade
+	ticks    []tickJob
+	bars     []barVal // copies of the pending minute bars
+	daily    []barVal // copies of the pending daily bars
+	barOK    []bool   // per month group of bars: written
+	dayOK    bool
 }
 
 type tickJob struct {
@@ -100,13 +102,29 @@ func (s *Store) flush() error {
 			j.daily = slices.Clone(sym.daily)
 		}
 	}
+	// Version 1 files to upgrade, a few per flush: each is read whole.
+	n := min(len(s.upgrades), upgradesPerFlush)
+	for _, u := range s.upgrades[:n] {
+		i := slices.IndexFunc(jobs, func(j symJob) bool { return j.sym == u.sym })
+		if i < 0 {
+			if len(jobs) < cap(jobs) {
+				jobs = jobs[:len(jobs)+1]
+			} else {
+				jobs = append(jobs, symJob{})
+			}
+			i = len(jobs) - 1
+			jobs[i] = symJob{sym: u.sym, ticks: jobs[i].ticks[:0], barOK: jobs[i].barOK[:0]}
+		}
+		jobs[i].upgrades = append(jobs[i].upgrades, u)
+	}
+	s.upgrades = slices.Delete(s.upgrades, 0, n)
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		s.spare = dirty[:0]
 		s.mu.Unlock()
 		for i := range jobs {
-			jobs[i].sym, jobs[i].bars, jobs[i].daily = nil, nil, nil
+			jobs[i].sym, jobs[i].bars, jobs[i].daily, jobs[i].upgrades = nil, nil, nil, nil
 			for k := range jobs[i].ticks {
 				jobs[i].ticks[k] = tickJob{}
 			}
@@ -194,6 +212,9 @@ func (s *Store) jobDays(jobs []symJob) []int32 {
 		for _, t := range j.ticks {
 			add(t.tail.day)
 		}
+		for _, u := range j.upgrades {
+			add(u.day)
+		}
 		for _, b := range j.bars {
 			add(s.flushDC.day(b.Time))
 		}
@@ -228,6 +249,11 @@ func (s *Store) flushSym(j *symJob) error {
 			return err
 		}
 		sym.dirMade = true
+	}
+	for _, u := range j.upgrades {
+		if err := s.upgradeTicks(sym, u); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	for k := range j.ticks {
 		t := &j.ticks[k]
@@ -412,6 +438,46 @@ func (s *Store) writeTicks(sym *symState, t *tickJob) error {
 	m.count += len(data) / tickRecSize
 	m.lastSeq = recSeq(data[len(data)-tickRecSize:])
 	return nil
+}
+
+// upgrade names a version 1 tick file to upgrade.
+type upgrade struct {
+	sym  *symState
+	kind fileKind
+	day  int32
+}
+
+const (
+	// upgradeLate is the lateness above which a query asks for its version
+	// 1 file to be upgraded: below it, one run reads fast enough.
+	upgradeLate = int64(60e9)
+	// upgradesPerFlush bounds the files a flush upgrades (each is read
+	// whole), so that a scan of old data cannot hold up durability.
+	upgradesPerFlush = 2
+)
+
+// requestUpgrade queues a version 1 file for the flusher to upgrade.
+func (s *Store) requestUpgrade(u upgrade) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !slices.Contains(s.upgrades, u) && len(s.upgrades) < 1024 {
+		s.upgrades = append(s.upgrades, u)
+	}
+}
+
+// upgradeTicks upgrades a version 1 tick file: loading it for writing cuts
+// its runs and writes them.
+func (s *Store) upgradeTicks(sym *symState, u upgrade) error {
+	h, err := s.files.acquire(sym.dir+"/"+tickFileName(u.kind, u.day), false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // pruned meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	defer s.files.release(h)
+	_, err = s.tickMetaOf(h, u.kind)
+	return err
 }
 
 // runsPath is the runs sidecar of the tick file at path.

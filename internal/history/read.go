@@ -359,6 +359,9 @@ func (r *tickReader) day(day int32, md *memDay, out []market.Event) ([]market.Ev
 			return out, err
 		}
 		hdr, herr := decodeHeader(hb[:], r.k)
+		if herr == nil && hdr.v1 && hdr.maxLate > upgradeLate {
+			r.s.requestUpgrade(upgrade{sym: r.sym, kind: r.k, day: day})
+		}
 		if md != nil {
 			seq := md.firstSeq
 			if n, err = r.search(0, n, func(b []byte) bool { return recSeq(b) >= seq }); err != nil {

@@ -61,6 +61,7 @@ type Store struct {
 	applyDC  dayCache
 	dropped  uint64 // events of storable kinds whose symbol cannot be stored
 	isClosed bool
+	upgrades []upgrade // version 1 tick files queries found slow, to upgrade
 
 	applied atomic.Uint64 // AppliedSeq: durable and checkpointed
 	disk    atomic.Int64  // DiskBytes: the size of every file of the store
