@@ -396,6 +396,7 @@ func TestRunsRepair(t *testing.T) {
 				q.Desc = desc
 				sameEvents(t, "after append", walk(t, s.Trades, q), want.expectTicks(market.KindTrade, q))
 			}
+			checkDisk(t, s)
 			f, err := os.Open(dat)
 			must(t, err)
 			defer f.Close()

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 // The flusher moves what Apply buffered into the files. One flush:
@@ -69,7 +70,29 @@ func (s *Store) flush() error {
 	if s.stopped {
 		return nil
 	}
+	start := time.Now()
+	wrote, err := s.flushLocked()
+	end := time.Now()
+	s.infoMu.Lock()
+	defer s.infoMu.Unlock()
+	if wrote || err != nil {
+		s.info.LastFlushDuration = end.Sub(start)
+	}
+	if err != nil {
+		s.info.FlushFailures++
+		s.info.LastFlushError, s.info.LastFlushErrorAt = err, end
+		return err
+	}
+	if wrote {
+		s.info.Flushes++
+	}
+	s.info.LastFlushAt = end
+	return nil
+}
 
+// flushLocked is one flush, under flushMu. wrote is false when there was
+// nothing to do.
+func (s *Store) flushLocked() (wrote bool, err error) {
 	// 1. Capture.
 	s.mu.Lock()
 	hi := s.lastSeq
@@ -132,16 +155,15 @@ func (s *Store) flush() error {
 		s.jobs = jobs
 	}()
 	if len(jobs) == 0 && hi == s.applied.Load() {
-		return nil
+		return false, nil
 	}
 
 	// 2. Name the days about to be written.
 	days := s.jobDays(jobs)
 	if u := unionDays(s.ckDays, days); len(u) != len(s.ckDays) {
 		if err := s.writeCheckpoint(s.applied.Load(), u); err != nil {
-			s.failures.Add(1)
 			s.remark(jobs)
-			return err
+			return true, err
 		}
 		s.ckDays = u
 	}
@@ -154,14 +176,12 @@ func (s *Store) flush() error {
 		}
 	}
 	if len(errs) > 0 {
-		s.failures.Add(1)
-		return errors.Join(errs...)
+		return true, errors.Join(errs...)
 	}
 
 	// 4. Sync and checkpoint.
 	if s.syncFail != nil {
-		s.failures.Add(1)
-		return s.syncFail
+		return true, s.syncFail
 	}
 	if len(jobs) > 0 {
 		if err := s.syncData(jobs); err != nil {
@@ -169,21 +189,19 @@ func (s *Store) flush() error {
 			// pages; retrying and succeeding would claim data durable that
 			// is not. Freeze AppliedSeq: a restart replays from it.
 			s.syncFail = fmt.Errorf("history: sync failed, AppliedSeq frozen until restart: %w", err)
-			s.failures.Add(1)
-			return s.syncFail
+			s.syncFailed.Store(true)
+			return true, s.syncFail
 		}
 	}
 	if s.testCrashBeforeCheckpoint {
-		return errTestCrash
+		return true, errTestCrash
 	}
 	if err := s.writeCheckpoint(hi, days); err != nil {
-		s.failures.Add(1)
-		return err
+		return true, err
 	}
 	s.ckDays = days
 	s.applied.Store(hi)
-	s.flushes.Add(1)
-	return nil
+	return true, nil
 }
 
 // remark puts the job symbols back on the dirty list after a failure.
@@ -301,6 +319,7 @@ func (s *Store) flushSym(j *symJob) error {
 		}
 		if t.ok {
 			t.tail.buf = t.tail.buf[:copy(t.tail.buf, t.tail.buf[len(t.data):])]
+			s.pending -= int64(len(t.data))
 		}
 	}
 	sym.trades.prune()
@@ -316,14 +335,18 @@ func (s *Store) flushSym(j *symJob) error {
 			sym.months = slices.Insert(sym.months, i, m)
 		}
 		if j.barOK[g] {
+			n := len(sym.bars)
 			sym.bars = removeWritten(sym.bars, j.bars[lo:hi])
+			s.pending -= int64(n-len(sym.bars)) * barRecSize
 		}
 		lo = hi
 	}
 	if len(j.daily) > 0 {
 		sym.hasDaily = true
 		if j.dayOK {
+			n := len(sym.daily)
 			sym.daily = removeWritten(sym.daily, j.daily)
+			s.pending -= int64(n-len(sym.daily)) * barRecSize
 		}
 	}
 	if len(errs) > 0 && !sym.dirty {
@@ -582,7 +605,7 @@ func (s *Store) writeBars(path string, k fileKind, vals []barVal) error {
 		return err
 	}
 	defer s.files.release(h)
-	m, err := barMetaOf(h, k)
+	m, err := s.barMetaOf(h, k)
 	if err != nil {
 		return err
 	}
@@ -622,8 +645,10 @@ func (s *Store) writeBars(path string, k fileKind, vals []barVal) error {
 		s.scratch = b
 		if _, err := h.f.WriteAt(b, recOff(m.count, barRecSize)); err != nil {
 			h.bar = nil
+			s.resync(h.f, recOff(m.count, barRecSize))
 			return err
 		}
+		s.disk.Add(int64(len(b)))
 		m.count += len(app)
 		m.lastTime = app[len(app)-1].Time
 	}
@@ -631,7 +656,7 @@ func (s *Store) writeBars(path string, k fileKind, vals []barVal) error {
 }
 
 // barMetaOf loads (once per open handle) the flusher's view of a bar file.
-func barMetaOf(h *handle, k fileKind) (*barMeta, error) {
+func (s *Store) barMetaOf(h *handle, k fileKind) (*barMeta, error) {
 	if h.bar != nil {
 		return h.bar, nil
 	}
@@ -647,16 +672,19 @@ func barMetaOf(h *handle, k fileKind) (*barMeta, error) {
 			return nil, err
 		}
 		if _, err := h.f.WriteAt(b[:], 0); err != nil {
+			s.resync(h.f, 0)
 			return nil, err
 		}
+		s.disk.Add(headerSize - st.Size())
 		h.bar = m
 		return m, nil
 	}
 	m.count = int((st.Size() - headerSize) / barRecSize)
-	if (st.Size()-headerSize)%barRecSize != 0 {
+	if rem := (st.Size() - headerSize) % barRecSize; rem != 0 {
 		if err := h.f.Truncate(recOff(m.count, barRecSize)); err != nil {
 			return nil, err
 		}
+		s.disk.Add(-rem)
 	}
 	if m.count > 0 {
 		var r [barRecSize]byte
@@ -720,8 +748,10 @@ func (s *Store) rewriteBars(h *handle, k fileKind, m *barMeta, vals []barVal) er
 		return err
 	}
 	if err := os.Rename(tmp, h.path); err != nil {
+		os.Remove(tmp)
 		return err
 	}
+	s.disk.Add(int64(len(out)) - recOff(m.count, barRecSize))
 	s.files.forget(h.path) // the open handle still shows the old file
 	return nil
 }

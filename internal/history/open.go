@@ -71,8 +71,11 @@ func (s *Store) writeCheckpoint(seq uint64, days []int32) error {
 		return fmt.Errorf("history: checkpoint: %w", err)
 	}
 	if err := os.Rename(tmp, filepath.Join(s.dir, checkpointName)); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("history: checkpoint: %w", err)
 	}
+	s.disk.Add(int64(len(b)) - s.ckSize)
+	s.ckSize = int64(len(b))
 	if !s.opts.noSync {
 		if err := s.dirf.Sync(); err != nil {
 			return fmt.Errorf("history: checkpoint: %w", err)
@@ -114,6 +117,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	case err != nil:
 		return nil, err
 	default:
+		s.ckSize = int64(len(b))
 		if ck, err = decodeCheckpoint(b); err != nil {
 			return nil, fmt.Errorf("%w in %s: delete the directory to rebuild it from the journal", err, dir)
 		}
@@ -142,12 +146,14 @@ func Open(dir string, opts Options) (*Store, error) {
 	// Loading is a few small reads per symbol, all system calls: spread
 	// them over a few goroutines.
 	errs := make([]error, len(syms))
+	sizes := make([]int64, len(syms))
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range min(openWorkers, len(syms)) {
 		wg.Go(func() {
 			for i := range next {
-				if err := s.loadSymbol(syms[i], &ck); err != nil {
+				var err error
+				if sizes[i], err = s.loadSymbol(syms[i], &ck); err != nil {
 					errs[i] = fmt.Errorf("history: open %s: %w", syms[i].dir, err)
 				}
 			}
@@ -162,8 +168,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.dirf.Close()
 		return nil, err
 	}
-	for _, sym := range syms {
+	s.disk.Store(s.ckSize)
+	for i, sym := range syms {
 		s.syms[sym.name] = sym
+		s.disk.Add(sizes[i])
 	}
 	return s, nil
 }
@@ -171,11 +179,20 @@ func Open(dir string, opts Options) (*Store, error) {
 const openWorkers = 8
 
 // loadSymbol lists a symbol's directory, repairs the files a crash may have
-// left inconsistent, and loads its latest state.
-func (s *Store) loadSymbol(sym *symState, ck *checkpoint) error {
+// left inconsistent, loads its latest state and returns the size of its
+// files.
+func (s *Store) loadSymbol(sym *symState, ck *checkpoint) (int64, error) {
+	size, err := s.loadSymbolFiles(sym, ck)
+	if err != nil {
+		return 0, err
+	}
+	return size, s.loadLatest(sym)
+}
+
+func (s *Store) loadSymbolFiles(sym *symState, ck *checkpoint) (int64, error) {
 	ents, err := os.ReadDir(sym.dir)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	names := make(map[string]bool, len(ents))
 	for _, ent := range ents {
@@ -206,29 +223,49 @@ func (s *Store) loadSymbol(sym *symState, ck *checkpoint) error {
 
 	// Repair: only files of the days named in the checkpoint can have been
 	// written after the last completed flush.
+	relist := false // a repair may have created a runs sidecar
 	for _, d := range ck.days {
+		relist = relist || sym.tradeDays.has(d) || sym.quoteDays.has(d)
 		if sym.tradeDays.has(d) {
 			if err := s.repairTicks(sym.dir+"/"+tickFileName(kindTrades, d), kindTrades, ck.seq); err != nil {
-				return err
+				return 0, err
 			}
 		}
 		if sym.quoteDays.has(d) {
 			if err := s.repairTicks(sym.dir+"/"+tickFileName(kindQuotes, d), kindQuotes, ck.seq); err != nil {
-				return err
+				return 0, err
 			}
 		}
 		if m := monthOfDay(d); slices.Contains(sym.months, m) {
 			if err := s.repairBars(sym.dir+"/"+barFileName(m), kindMinuteBars); err != nil {
-				return err
+				return 0, err
 			}
 		}
 	}
 	if sym.hasDaily {
 		if err := s.repairBars(sym.dir+"/"+dailyFileName, kindDailyBars); err != nil {
-			return err
+			return 0, err
 		}
 	}
 
+	// Sizes, after the repairs: Info reads a file's size now, and fails
+	// for a file a repair removed.
+	if relist {
+		if ents, err = os.ReadDir(sym.dir); err != nil {
+			return 0, err
+		}
+	}
+	var size int64
+	for _, ent := range ents {
+		if info, err := ent.Info(); err == nil && info.Mode().IsRegular() {
+			size += info.Size()
+		}
+	}
+	return size, nil
+}
+
+// loadLatest loads a symbol's latest trade, quote, minute bar and daily bars.
+func (s *Store) loadLatest(sym *symState) error {
 	// Latest state from the ends of the newest files.
 	if err := s.loadLatestTick(sym, kindTrades); err != nil {
 		return err

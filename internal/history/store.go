@@ -38,15 +38,14 @@ type Store struct {
 	// flushMu serialises flushes (Run's ticks and Close) and owns the
 	// flusher-only state below it.
 	flushMu    sync.Mutex
-	ckDays     []int32  // days named in the checkpoint on disk
-	flushDC    dayCache // the flusher's day cache
-	jobs       []symJob // reused between flushes
-	syncFail   error    // sticky: a failed sync freezes AppliedSeq
-	scratch    []byte   // write buffer
-	runScratch []runEntry
-	stopped    bool // after Close: flushes are no-ops
-	flushes    atomic.Uint64
-	failures   atomic.Uint64
+	ckDays     []int32    // days named in the checkpoint on disk
+	flushDC    dayCache   // the flusher's day cache
+	jobs       []symJob   // reused between flushes
+	syncFail   error      // sticky: a failed sync freezes AppliedSeq
+	scratch    []byte     // write buffer
+	runScratch []runEntry // closed runs of a tick write
+	stopped    bool       // after Close: flushes are no-ops
+	ckSize     int64      // the checkpoint file's size
 
 	testCrashBeforeCheckpoint bool // tests: see errTestCrash
 
@@ -63,8 +62,25 @@ type Store struct {
 	isClosed bool
 	upgrades []upgrade // version 1 tick files queries found slow, to upgrade
 
-	applied atomic.Uint64 // AppliedSeq: durable and checkpointed
-	disk    atomic.Int64  // DiskBytes: the size of every file of the store
+	pending int64 // Stats.PendingBytes, under mu
+
+	applied    atomic.Uint64 // AppliedSeq: durable and checkpointed
+	disk       atomic.Int64  // Stats.DiskBytes
+	syncFailed atomic.Bool   // Stats.SyncFailed
+
+	// infoMu guards info, the flush outcomes for Stats: its own lock, so
+	// that Stats answers while a flush is stuck on a slow disk.
+	infoMu sync.Mutex
+	info   flushInfo
+}
+
+// flushInfo is what Stats reports about flushes.
+type flushInfo struct {
+	Flushes, FlushFailures uint64
+	LastFlushAt            time.Time
+	LastFlushDuration      time.Duration
+	LastFlushError         error
+	LastFlushErrorAt       time.Time
 }
 
 // symState is everything the store keeps in memory for one symbol.
@@ -177,13 +193,13 @@ func (s *Store) Apply(events []market.Event) {
 			}
 		case market.KindBar, market.KindUpdatedBar:
 			v := barVal{Time: floorDiv(e.Time, nsPerMinute) * nsPerMinute, Seq: e.Seq, Bar: e.Bar}
-			sym.bars = upsertBar(sym.bars, v)
+			sym.bars = s.upsertBar(sym.bars, v)
 			if !sym.hasBar || v.Time >= sym.lastBar.Time {
 				sym.lastBar, sym.hasBar = v, true
 			}
 		case market.KindDailyBar:
 			v := barVal{Time: floorDiv(e.Time, nsPerMinute) * nsPerMinute, Seq: e.Seq, Bar: e.Bar}
-			sym.daily = upsertBar(sym.daily, v)
+			sym.daily = s.upsertBar(sym.daily, v)
 			sym.noteDaily(v)
 		}
 		if !sym.dirty {
@@ -196,6 +212,7 @@ func (s *Store) Apply(events []market.Event) {
 // appendTick reserves the next record of e's day in ts and returns it.
 func (s *Store) appendTick(ts *tickSeries, e *market.Event) []byte {
 	t := ts.tail(s.applyDC.day(e.Time))
+	s.pending += tickRecSize
 	n := len(t.buf)
 	t.buf = slices.Grow(t.buf, tickRecSize)[:n+tickRecSize]
 	return t.buf[n:]
@@ -203,9 +220,10 @@ func (s *Store) appendTick(ts *tickSeries, e *market.Event) []byte {
 
 // upsertBar inserts v into bars (sorted by Time), replacing the bar of the
 // same minute. Bars nearly always come in order, so this is an append.
-func upsertBar(bars []barVal, v barVal) []barVal {
+func (s *Store) upsertBar(bars []barVal, v barVal) []barVal {
 	n := len(bars)
 	if n == 0 || bars[n-1].Time < v.Time {
+		s.pending += barRecSize
 		return append(bars, v)
 	}
 	i := sort.Search(n, func(i int) bool { return bars[i].Time >= v.Time })
@@ -213,6 +231,7 @@ func upsertBar(bars []barVal, v barVal) []barVal {
 		bars[i] = v
 		return bars
 	}
+	s.pending += barRecSize
 	return slices.Insert(bars, i, v)
 }
 
@@ -354,32 +373,63 @@ func (s *Store) Symbols() []string {
 	return slices.Clone(l)
 }
 
-// Stats are the store's counters, for metrics.
+// Stats are the store's counters and health, for metrics and operators.
 type Stats struct {
-	AppliedSeq    uint64 // durable
-	LastSeq       uint64 // applied, durable or not
-	Symbols       int
-	PendingBytes  int    // unflushed trade and quote bytes
-	Flushes       uint64 // completed flushes
+	// AppliedSeq is the durable seq, as AppliedSeq(): everything up to it
+	// is written, synced and checkpointed; after a restart the journal is
+	// replayed from the next one.
+	AppliedSeq uint64
+	// LastSeq is the highest seq applied, durable or not: what queries see.
+	// LastSeq - AppliedSeq is the replay a crash would cost.
+	LastSeq uint64
+	Symbols int
+	// PendingBytes is the applied data not yet in files, at its size in
+	// them: 48 bytes per trade or quote, 64 per minute or daily bar. It
+	// grows without bound while flushes fail (Apply never blocks).
+	PendingBytes int64
+	// DiskBytes is the total size of the store's files (data, runs
+	// sidecars, checkpoint): measured at Open, then kept up to date as the
+	// store writes, repairs and prunes them.
+	DiskBytes int64
+	// Flushes counts flushes that wrote something and succeeded;
+	// FlushFailures those that failed (each is retried at the next tick).
+	Flushes       uint64
 	FlushFailures uint64
-	Dropped       uint64 // events whose symbol cannot be stored
-	OpenFiles     int
+	// LastFlushAt is when the latest successful flush ended: everything
+	// applied before it began was durable then (zero before the first).
+	// The store is keeping up when it is recent and after LastFlushErrorAt.
+	LastFlushAt time.Time
+	// LastFlushDuration is how long the latest flush that had something to
+	// write took, successful or not.
+	LastFlushDuration time.Duration
+	// LastFlushError is the error of the latest failed flush and
+	// LastFlushErrorAt when it ended; nil and zero if none failed since
+	// Open. A later success does not clear them.
+	LastFlushError   error
+	LastFlushErrorAt time.Time
+	// SyncFailed says a sync failed: AppliedSeq no longer advances until
+	// the store is reopened (the kernel may have dropped the data; the
+	// journal replay restores it).
+	SyncFailed bool
+	Dropped    uint64 // events whose symbol cannot be stored
+	OpenFiles  int
 }
 
-// Stats returns the current counters.
+// Stats returns the current counters. It does not wait for a running
+// flush.
 func (s *Store) Stats() Stats {
 	s.mu.RLock()
 	st := Stats{AppliedSeq: s.applied.Load(), LastSeq: s.lastSeq, Symbols: len(s.syms), Dropped: s.dropped,
-		Flushes: s.flushes.Load(), FlushFailures: s.failures.Load()}
-	for _, sym := range s.syms {
-		for _, t := range sym.trades.tails {
-			st.PendingBytes += len(t.buf)
-		}
-		for _, t := range sym.quotes.tails {
-			st.PendingBytes += len(t.buf)
-		}
-	}
+		PendingBytes: s.pending}
 	s.mu.RUnlock()
+	s.infoMu.Lock()
+	in := s.info
+	s.infoMu.Unlock()
+	st.Flushes, st.FlushFailures = in.Flushes, in.FlushFailures
+	st.LastFlushAt, st.LastFlushDuration = in.LastFlushAt, in.LastFlushDuration
+	st.LastFlushError, st.LastFlushErrorAt = in.LastFlushError, in.LastFlushErrorAt
+	st.SyncFailed = s.syncFailed.Load()
+	st.DiskBytes = s.disk.Load()
 	st.OpenFiles = s.files.openCount()
 	return st
 }
