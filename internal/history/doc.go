@@ -98,13 +98,23 @@
 //
 // # Concurrency
 //
-// Apply (one goroutine), the flusher and any number of queries run
-// concurrently. Apply takes only the store mutex, for the batch. A query
+// Apply (one goroutine), the flusher, PruneBefore and any number of
+// queries run concurrently. Apply takes only the store mutex, for the batch. A query
 // holds a symbol's file lock (shared) while it copies that symbol's tail
 // and reads its files; the flusher holds it (exclusive) while it writes a
 // symbol's files and removes the written data from the tail, so a query
 // sees each record exactly once and never a half-written file. A query sees
 // every event applied before it began, and possibly later ones.
+//
+// # Retention
+//
+// PruneBefore(t) removes the trade and quote files of the days that end at
+// or before t and the minute bar files of the months that do (a month is
+// kept whole until it has ended), with their unflushed data; daily bars are
+// kept, so daily, weekly and monthly bars still cover all history. It works
+// a symbol at a time under that symbol's file lock and the flush lock, so
+// queries and flushes interleave with it and never see a symbol half
+// pruned; DiskBytes, the day sets and latest values follow.
 //
 // # Durability and recovery
 //

@@ -170,8 +170,12 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s.disk.Store(s.ckSize)
 	for i, sym := range syms {
-		s.syms[sym.name] = sym
 		s.disk.Add(sizes[i])
+		if sym.empty() {
+			os.Remove(sym.dir) // left empty by PruneBefore; fails if anything else is there
+			continue
+		}
+		s.syms[sym.name] = sym
 	}
 	return s, nil
 }

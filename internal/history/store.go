@@ -61,8 +61,8 @@ type Store struct {
 	dropped  uint64 // events of storable kinds whose symbol cannot be stored
 	isClosed bool
 	upgrades []upgrade // version 1 tick files queries found slow, to upgrade
-
-	pending int64 // Stats.PendingBytes, under mu
+	pending  int64     // Stats.PendingBytes
+	nHidden  int       // symbols with hidden set
 
 	applied    atomic.Uint64 // AppliedSeq: durable and checkpointed
 	disk       atomic.Int64  // Stats.DiskBytes
@@ -112,8 +112,27 @@ type symState struct {
 	daily0, daily1       barVal // latest daily bar and the one of the day before
 	nDaily               int    // how many of daily0, daily1 are set
 
+	hidden bool // nothing left after a prune: not in Symbols (under Store.mu)
+
 	// Flusher-only:
 	dirMade bool
+}
+
+// empty reports whether the symbol has no data at all, on disk or in
+// memory (under Store.mu, or before the symbol is published).
+func (sym *symState) empty() bool {
+	if len(sym.tradeDays) > 0 || len(sym.quoteDays) > 0 || len(sym.months) > 0 || sym.hasDaily ||
+		len(sym.bars) > 0 || len(sym.daily) > 0 {
+		return false
+	}
+	for _, ser := range [...]*tickSeries{&sym.trades, &sym.quotes} {
+		for _, t := range ser.tails {
+			if len(t.buf) > 0 {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // tickSeries is the unflushed tail of a symbol's trades or quotes: one
@@ -175,6 +194,10 @@ func (s *Store) Apply(events []market.Event) {
 		if sym == nil {
 			s.dropped++
 			continue
+		}
+		if sym.hidden { // pruned empty, has data again
+			sym.hidden, s.symList = false, nil
+			s.nHidden--
 		}
 		switch e.Kind {
 		case market.KindTrade:
@@ -362,8 +385,10 @@ func (s *Store) Symbols() []string {
 		s.mu.Lock()
 		if s.symList == nil {
 			s.symList = make([]string, 0, len(s.syms))
-			for name := range s.syms {
-				s.symList = append(s.symList, name)
+			for name, sym := range s.syms {
+				if !sym.hidden {
+					s.symList = append(s.symList, name)
+				}
 			}
 			slices.Sort(s.symList)
 		}
@@ -419,7 +444,7 @@ type Stats struct {
 // flush.
 func (s *Store) Stats() Stats {
 	s.mu.RLock()
-	st := Stats{AppliedSeq: s.applied.Load(), LastSeq: s.lastSeq, Symbols: len(s.syms), Dropped: s.dropped,
+	st := Stats{AppliedSeq: s.applied.Load(), LastSeq: s.lastSeq, Symbols: len(s.syms) - s.nHidden, Dropped: s.dropped,
 		PendingBytes: s.pending}
 	s.mu.RUnlock()
 	s.infoMu.Lock()
