@@ -1,7 +1,8 @@
 // Package history is Tape's history store: the queryable copy of every
-// trade, quote, minute bar and daily bar that went through the ingest
-// goroutine, answering the Alpaca REST history API (trades, quotes, bars of
-// any timeframe, latest values and snapshots) by symbol and time range.
+// trade, quote, minute bar and daily bar, of stocks and of crypto pairs,
+// that went through the ingest goroutine, answering the Alpaca REST history
+// API (trades, quotes, bars of any timeframe, latest values and snapshots)
+// by symbol and time range.
 //
 // The journal (package journal) is the source of truth; this store is
 // derived from it and can always be rebuilt by replaying it. That shapes
@@ -22,7 +23,9 @@
 //
 // # Files
 //
-// One directory per symbol, holding:
+// One directory per symbol, symbols/<symbol> for stocks and
+// crypto/<pair> for crypto (escaped: "BTC/USD" is crypto/BTC%2FUSD),
+// holding:
 //
 //   - trades-YYYY-MM-DD.dat, quotes-YYYY-MM-DD.dat: one session day (the
 //     calendar day in Options.Location), fixed 48-byte records appended in
@@ -77,6 +80,18 @@
 // a lateness above a minute (two files per flush at most, so that a scan
 // of old data cannot hold up durability); Open upgrades the files it
 // repairs.
+//
+// # Crypto
+//
+// Crypto pairs are a namespace of their own (Query.Class, Store.Crypto):
+// the same files and algorithms, with records that keep what differs —
+// fractional sizes and volumes, the taker side, no exchange or conditions
+// — and header kinds of their own, so a file is never decoded as the other
+// class. Their session days and months are those of Options.Location too
+// (crypto trades around the clock; a day file holds a calendar day there),
+// and their daily bars are stored as the feed stamps them. Store.Crypto
+// has the method set of the store's stock API, so one REST interface
+// serves both families.
 //
 // # Bars of other timeframes
 //

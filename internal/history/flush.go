@@ -111,7 +111,7 @@ func (s *Store) flushLocked() (wrote bool, err error) {
 		for _, ser := range [...]struct {
 			k fileKind
 			t *tickSeries
-		}{{kindTrades, &sym.trades}, {kindQuotes, &sym.quotes}} {
+		}{{sym.kind(kindTrades), &sym.trades}, {sym.kind(kindQuotes), &sym.quotes}} {
 			for _, t := range ser.t.tails {
 				if n := len(t.buf); n > 0 {
 					j.ticks = append(j.ticks, tickJob{kind: ser.k, tail: t, data: t.buf[:n:n]})
@@ -289,7 +289,7 @@ func (s *Store) flushSym(j *symJob) error {
 		for hi < len(j.bars) && monthOfDay(s.flushDC.day(j.bars[hi].Time)) == m {
 			hi++
 		}
-		err := s.writeBars(sym.dir+"/"+barFileName(m), kindMinuteBars, j.bars[lo:hi])
+		err := s.writeBars(sym.dir+"/"+barFileName(m), sym.kind(kindMinuteBars), j.bars[lo:hi])
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -297,7 +297,7 @@ func (s *Store) flushSym(j *symJob) error {
 		lo = hi
 	}
 	if len(j.daily) > 0 {
-		err := s.writeBars(sym.dir+"/"+dailyFileName, kindDailyBars, j.daily)
+		err := s.writeBars(sym.dir+"/"+dailyFileName, sym.kind(kindDailyBars), j.daily)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -311,7 +311,7 @@ func (s *Store) flushSym(j *symJob) error {
 	for k := range j.ticks {
 		t := &j.ticks[k]
 		if t.exist {
-			if t.kind == kindTrades {
+			if !t.kind.isQuotes() {
 				sym.tradeDays.add(t.tail.day)
 			} else {
 				sym.quoteDays.add(t.tail.day)
@@ -812,6 +812,8 @@ func (s *Store) syncData(jobs []symJob) error {
 		}
 		syncPath(j.sym.dir)
 	}
-	syncPath(s.dir + "/symbols")
+	for _, d := range spaceDirs {
+		syncPath(s.dir + "/" + d)
+	}
 	return errors.Join(errs...)
 }

@@ -38,11 +38,15 @@ const (
 	kindMinuteBars
 	kindDailyBars
 	kindRuns // the runs sidecar of a trade or quote file
+	kindCryptoTrades
+	kindCryptoQuotes
+	kindCryptoMinuteBars
+	kindCryptoDailyBars
 )
 
 func (k fileKind) recSize() int {
 	switch k {
-	case kindTrades, kindQuotes:
+	case kindTrades, kindQuotes, kindCryptoTrades, kindCryptoQuotes:
 		return tickRecSize
 	case kindRuns:
 		return runEntrySize
@@ -50,7 +54,35 @@ func (k fileKind) recSize() int {
 	return barRecSize
 }
 
-func (k fileKind) isTick() bool { return k == kindTrades || k == kindQuotes }
+func (k fileKind) isTick() bool {
+	return k == kindTrades || k == kindQuotes || k == kindCryptoTrades || k == kindCryptoQuotes
+}
+
+// isQuotes reports whether k is a quote file kind (of either class).
+func (k fileKind) isQuotes() bool { return k == kindQuotes || k == kindCryptoQuotes }
+
+// crypto reports whether k holds crypto records.
+func (k fileKind) crypto() bool { return k >= kindCryptoTrades && k <= kindCryptoDailyBars }
+
+// inClass returns the kind of the same data (trades, quotes, minute or
+// daily bars) for the symbols of a namespace: crypto records differ from
+// stock ones (fractional sizes), the file names do not.
+func (k fileKind) inClass(crypto bool) fileKind {
+	if !crypto || k.crypto() {
+		return k
+	}
+	switch k {
+	case kindTrades:
+		return kindCryptoTrades
+	case kindQuotes:
+		return kindCryptoQuotes
+	case kindMinuteBars:
+		return kindCryptoMinuteBars
+	case kindDailyBars:
+		return kindCryptoDailyBars
+	}
+	return k
+}
 
 // header is a file header. In a trade or quote file (version 2) it
 // describes the file's last run, the open one that appends extend (see
@@ -183,21 +215,86 @@ func decodeQuote(b []byte, sym string, e *market.Event) {
 	copy(q.Conditions[:], b[43:47])
 }
 
+// putCryptoTrade writes e's crypto trade record into b[:tickRecSize]:
+//
+//	time i64 | seq u64 | id i64 | price f64 | size f64 | taker side u8 | pad [7]
+func putCryptoTrade(b []byte, e *market.Event) {
+	b = b[:tickRecSize]
+	t := &e.CryptoTrade
+	le.PutUint64(b[0:], uint64(e.Time))
+	le.PutUint64(b[8:], e.Seq)
+	le.PutUint64(b[16:], uint64(t.ID))
+	le.PutUint64(b[24:], math.Float64bits(t.Price))
+	le.PutUint64(b[32:], math.Float64bits(t.Size))
+	b[40] = t.TakerSide
+	clear(b[41:48])
+}
+
+func decodeCryptoTrade(b []byte, sym string, e *market.Event) {
+	b = b[:tickRecSize]
+	*e = market.Event{Seq: le.Uint64(b[8:]), Time: int64(le.Uint64(b)), Symbol: sym, Kind: market.KindCryptoTrade}
+	e.CryptoTrade = market.CryptoTrade{ID: int64(le.Uint64(b[16:])), Price: math.Float64frombits(le.Uint64(b[24:])),
+		Size: math.Float64frombits(le.Uint64(b[32:])), TakerSide: b[40]}
+}
+
+// putCryptoQuote writes e's crypto quote record into b[:tickRecSize]:
+//
+//	time i64 | seq u64 | bid price f64 | bid size f64 | ask price f64 | ask size f64
+func putCryptoQuote(b []byte, e *market.Event) {
+	b = b[:tickRecSize]
+	q := &e.CryptoQuote
+	le.PutUint64(b[0:], uint64(e.Time))
+	le.PutUint64(b[8:], e.Seq)
+	le.PutUint64(b[16:], math.Float64bits(q.BidPrice))
+	le.PutUint64(b[24:], math.Float64bits(q.BidSize))
+	le.PutUint64(b[32:], math.Float64bits(q.AskPrice))
+	le.PutUint64(b[40:], math.Float64bits(q.AskSize))
+}
+
+func decodeCryptoQuote(b []byte, sym string, e *market.Event) {
+	b = b[:tickRecSize]
+	*e = market.Event{Seq: le.Uint64(b[8:]), Time: int64(le.Uint64(b)), Symbol: sym, Kind: market.KindCryptoQuote}
+	e.CryptoQuote = market.CryptoQuote{BidPrice: math.Float64frombits(le.Uint64(b[16:])), BidSize: math.Float64frombits(le.Uint64(b[24:])),
+		AskPrice: math.Float64frombits(le.Uint64(b[32:])), AskSize: math.Float64frombits(le.Uint64(b[40:]))}
+}
+
 func decodeTick(k fileKind, b []byte, sym string, e *market.Event) {
-	if k == kindTrades {
+	switch k {
+	case kindTrades:
 		decodeTrade(b, sym, e)
-	} else {
+	case kindQuotes:
 		decodeQuote(b, sym, e)
+	case kindCryptoTrades:
+		decodeCryptoTrade(b, sym, e)
+	case kindCryptoQuotes:
+		decodeCryptoQuote(b, sym, e)
 	}
 }
 
 // barVal is a minute or daily bar in memory: the pending (unflushed) bars
 // and the latest state hold these, not Events, so nothing retains a string
-// or pointer per bar.
+// or pointer per bar. A crypto bar's fractional volume is kept as its
+// float64 bits in Bar.Volume, which is also how its record stores it.
 type barVal struct {
 	Time int64 // bar start, ns; a whole minute
 	Seq  uint64
 	Bar  market.Bar
+}
+
+// cryptoBarVal is the barVal of a crypto bar event.
+func cryptoBarVal(t int64, seq uint64, c *market.CryptoBar) barVal {
+	var b market.CryptoBar
+	if c != nil {
+		b = *c
+	}
+	return barVal{Time: t, Seq: seq, Bar: market.Bar{Open: b.Open, High: b.High, Low: b.Low, Close: b.Close,
+		VWAP: b.VWAP, Volume: math.Float64bits(b.Volume), TradeCount: b.TradeCount}}
+}
+
+// cryptoBar returns v as a crypto bar.
+func (v *barVal) cryptoBar() market.CryptoBar {
+	return market.CryptoBar{Open: v.Bar.Open, High: v.Bar.High, Low: v.Bar.Low, Close: v.Bar.Close,
+		Volume: math.Float64frombits(v.Bar.Volume), VWAP: v.Bar.VWAP, TradeCount: v.Bar.TradeCount}
 }
 
 const nsPerMinute = int64(60e9)
@@ -215,6 +312,9 @@ func floorDiv(a, b int64) int64 {
 // minutes so that the record fits in 64 bytes with the trade count:
 //
 //	minute i32 | trade count u32 | seq u64 | open, high, low, close, vwap f64 | volume u64
+//
+// A crypto bar's record is the same with volume f64 (its bits, as barVal
+// keeps them).
 func putBar(b []byte, v *barVal) {
 	b = b[:barRecSize]
 	n := v.Bar.TradeCount
@@ -251,7 +351,7 @@ func getBar(b []byte) barVal {
 	}
 }
 
-// decodeBarEvent decodes a bar record into e, as a KindBar event.
+// decodeBarEvent decodes a stock bar record into e, as a KindBar event.
 func decodeBarEvent(b []byte, sym string, e *market.Event) {
 	b = b[:barRecSize]
 	e.Seq = le.Uint64(b[8:])
@@ -269,7 +369,13 @@ func decodeBarEvent(b []byte, sym string, e *market.Event) {
 	}
 }
 
-func (v *barVal) event(sym string) market.Event {
+// event returns v as a KindBar event, or for a crypto bar a KindCryptoBar
+// event (with a new CryptoBar).
+func (v *barVal) event(sym string, crypto bool) market.Event {
+	if crypto {
+		c := v.cryptoBar()
+		return market.Event{Seq: v.Seq, Time: v.Time, Symbol: sym, Kind: market.KindCryptoBar, CryptoBar: &c}
+	}
 	return market.Event{Seq: v.Seq, Time: v.Time, Symbol: sym, Kind: market.KindBar, Bar: v.Bar}
 }
 
@@ -279,7 +385,7 @@ func (v *barVal) event(sym string) market.Event {
 func tickFileName(k fileKind, day int32) string {
 	y, m, d := civilFromDay(day)
 	p := "trades"
-	if k == kindQuotes {
+	if k.isQuotes() {
 		p = "quotes"
 	}
 	return fmt.Sprintf("%s-%04d-%02d-%02d.dat", p, y, int(m), d)

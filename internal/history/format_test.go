@@ -30,6 +30,24 @@ func TestRecordLayout(t *testing.T) {
 		}, tickRecSize,
 			"0100000000000000" + "0200000000000000" + "000000000000f03f" + "0000000000000040" +
 				"03000000" + "04000000" + "50" + "51" + "43" + "52000000" + "00"},
+		{"crypto trade", func(b []byte) {
+			e := market.Event{Seq: 2, Time: 1, CryptoTrade: market.CryptoTrade{ID: 3, Price: 1, Size: 0.5, TakerSide: 'B'}}
+			putCryptoTrade(b, &e)
+		}, tickRecSize,
+			"0100000000000000" + "0200000000000000" + "0300000000000000" + "000000000000f03f" +
+				"000000000000e03f" + "42" + "00000000000000"},
+		{"crypto quote", func(b []byte) {
+			e := market.Event{Seq: 2, Time: 1, CryptoQuote: market.CryptoQuote{BidPrice: 1, BidSize: 0.5, AskPrice: 2, AskSize: 0.25}}
+			putCryptoQuote(b, &e)
+		}, tickRecSize,
+			"0100000000000000" + "0200000000000000" + "000000000000f03f" + "000000000000e03f" +
+				"0000000000000040" + "000000000000d03f"},
+		{"crypto bar", func(b []byte) {
+			v := cryptoBarVal(2*nsPerMinute, 5, &market.CryptoBar{Open: 1, High: 2, Low: 1, Close: 2, VWAP: 1, Volume: 0.5, TradeCount: 6})
+			putBar(b, &v)
+		}, barRecSize,
+			"02000000" + "06000000" + "0500000000000000" + "000000000000f03f" + "0000000000000040" +
+				"000000000000f03f" + "0000000000000040" + "000000000000f03f" + "000000000000e03f"},
 		{"bar", func(b []byte) {
 			v := barVal{Time: 2 * nsPerMinute, Seq: 5, Bar: market.Bar{Open: 1, High: 2, Low: 1, Close: 2, VWAP: 1, Volume: 7, TradeCount: 6}}
 			putBar(b, &v)
@@ -59,6 +77,9 @@ func TestRecordLayout(t *testing.T) {
 				"0600000000000000" + "0500000000000000" + "0400000000000000" + "03000000"},
 		{"minute bars v1", header{kind: kindMinuteBars}, "54415048" + "01" + "03" + "4000" + strings.Repeat("00", 52)},
 		{"runs v1", header{kind: kindRuns}, "54415048" + "01" + "05" + "3000" + strings.Repeat("00", 52)},
+		{"crypto quotes v2", header{kind: kindCryptoQuotes, maxTime: 1, runMin: 1},
+			"54415048" + "02" + "07" + "3000" + "0100000000000000" + strings.Repeat("00", 16) + "0100000000000000" + strings.Repeat("00", 20)},
+		{"crypto daily bars v1", header{kind: kindCryptoDailyBars}, "54415048" + "01" + "09" + "4000" + strings.Repeat("00", 52)},
 	}
 	for _, tc := range headers {
 		var h [headerSize]byte

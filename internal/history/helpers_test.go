@@ -87,6 +87,21 @@ func quote(sym string, t int64, bid float64) market.Event {
 		Quote: market.Quote{BidPrice: bid, AskPrice: bid + 0.01, BidSize: 3, AskSize: 4, BidExchange: 'P', AskExchange: 'Q', Tape: 'C', Conditions: market.MakeConditions("R")}}
 }
 
+func cryptoTrade(sym string, t int64, price, size float64, id int64, side byte) market.Event {
+	return market.Event{Kind: market.KindCryptoTrade, Symbol: sym, Time: t,
+		CryptoTrade: market.CryptoTrade{ID: id, Price: price, Size: size, TakerSide: side}}
+}
+
+func cryptoQuote(sym string, t int64, bid, bidSize, askSize float64) market.Event {
+	return market.Event{Kind: market.KindCryptoQuote, Symbol: sym, Time: t,
+		CryptoQuote: market.CryptoQuote{BidPrice: bid, BidSize: bidSize, AskPrice: bid + 0.5, AskSize: askSize}}
+}
+
+func cryptoBar(kind market.Kind, sym string, t int64, o, h, l, c, v float64, n uint64, vw float64) market.Event {
+	return market.Event{Kind: kind, Symbol: sym, Time: t,
+		CryptoBar: &market.CryptoBar{Open: o, High: h, Low: l, Close: c, Volume: v, TradeCount: n, VWAP: vw}}
+}
+
 func bar(kind market.Kind, sym string, t int64, o, h, l, c float64, v, n uint64, vw float64) market.Event {
 	return market.Event{Kind: kind, Symbol: sym, Time: t,
 		Bar: market.Bar{Open: o, High: h, Low: l, Close: c, Volume: v, TradeCount: n, VWAP: vw}}
@@ -118,7 +133,7 @@ func (o *oracle) apply(evs []market.Event) {
 		}
 		o.lastSeq = e.Seq
 		switch e.Kind {
-		case market.KindTrade, market.KindQuote:
+		case market.KindTrade, market.KindQuote, market.KindCryptoTrade, market.KindCryptoQuote:
 			o.ticks[e.Kind] = append(o.ticks[e.Kind], e)
 		case market.KindBar, market.KindUpdatedBar, market.KindDailyBar:
 			k := [2]string{"m", e.Symbol}
@@ -129,6 +144,17 @@ func (o *oracle) apply(evs []market.Event) {
 				o.bars[k] = map[int64]market.Event{}
 			}
 			e.Kind = market.KindBar
+			o.bars[k][e.Time] = e
+		case market.KindCryptoBar, market.KindCryptoUpdatedBar, market.KindCryptoDailyBar:
+			k := [2]string{"cm", e.Symbol}
+			if e.Kind == market.KindCryptoDailyBar {
+				k[0] = "cd"
+			}
+			if o.bars[k] == nil {
+				o.bars[k] = map[int64]market.Event{}
+			}
+			b := *e.CryptoBar
+			e.Kind, e.CryptoBar = market.KindCryptoBar, &b
 			o.bars[k][e.Time] = e
 		}
 	}
@@ -181,7 +207,8 @@ func (o *oracle) sortedTicks(kind market.Kind, sym string) []market.Event {
 	return g
 }
 
-// expectBars is the whole 1Min ("m") or 1Day ("d") result of q.
+// expectBars is the whole 1Min ("m") or 1Day ("d") result of q; "cm" and
+// "cd" for crypto.
 func (o *oracle) expectBars(kind string, q Query) []market.Event {
 	var out []market.Event
 	for _, sym := range sortedUnique(q.Symbols) {

@@ -97,8 +97,10 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "symbols"), 0o755); err != nil {
-		return nil, err
+	for _, d := range spaceDirs {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return nil, err
+		}
 	}
 	s := &Store{
 		dir:     dir,
@@ -107,7 +109,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		log:     opts.Logger,
 		files:   newFileCache(max(opts.MaxOpenFiles, 1)),
 		closing: make(chan struct{}),
-		syms:    make(map[string]*symState),
+	}
+	for i := range s.syms {
+		s.syms[i] = make(map[string]*symState)
 	}
 	s.applyDC.cal, s.flushDC.cal = s.cal, s.cal
 
@@ -132,15 +136,17 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 
-	ents, err := os.ReadDir(filepath.Join(dir, "symbols"))
-	if err != nil {
-		s.dirf.Close()
-		return nil, err
-	}
 	var syms []*symState
-	for _, ent := range ents {
-		if name, ok := unescapeSymbol(ent.Name()); ok && ent.IsDir() {
-			syms = append(syms, &symState{name: name, dir: s.symDir(ent.Name()), dirMade: true})
+	for sp, d := range spaceDirs {
+		ents, err := os.ReadDir(filepath.Join(dir, d))
+		if err != nil {
+			s.dirf.Close()
+			return nil, err
+		}
+		for _, ent := range ents {
+			if name, ok := unescapeSymbol(ent.Name()); ok && ent.IsDir() {
+				syms = append(syms, &symState{name: name, space: space(sp), dir: s.symDir(space(sp), ent.Name()), dirMade: true})
+			}
 		}
 	}
 	// Loading is a few small reads per symbol, all system calls: spread
@@ -175,7 +181,7 @@ func Open(dir string, opts Options) (*Store, error) {
 			os.Remove(sym.dir) // left empty by PruneBefore; fails if anything else is there
 			continue
 		}
-		s.syms[sym.name] = sym
+		s.syms[sym.space][sym.name] = sym
 	}
 	return s, nil
 }
@@ -231,12 +237,12 @@ func (s *Store) loadSymbolFiles(sym *symState, ck *checkpoint) (int64, error) {
 	for _, d := range ck.days {
 		relist = relist || sym.tradeDays.has(d) || sym.quoteDays.has(d)
 		if sym.tradeDays.has(d) {
-			if err := s.repairTicks(sym.dir+"/"+tickFileName(kindTrades, d), kindTrades, ck.seq); err != nil {
+			if err := s.repairTicks(sym.dir+"/"+tickFileName(kindTrades, d), sym.kind(kindTrades), ck.seq); err != nil {
 				return 0, err
 			}
 		}
 		if sym.quoteDays.has(d) {
-			if err := s.repairTicks(sym.dir+"/"+tickFileName(kindQuotes, d), kindQuotes, ck.seq); err != nil {
+			if err := s.repairTicks(sym.dir+"/"+tickFileName(kindQuotes, d), sym.kind(kindQuotes), ck.seq); err != nil {
 				return 0, err
 			}
 		}
@@ -271,10 +277,10 @@ func (s *Store) loadSymbolFiles(sym *symState, ck *checkpoint) (int64, error) {
 // loadLatest loads a symbol's latest trade, quote, minute bar and daily bars.
 func (s *Store) loadLatest(sym *symState) error {
 	// Latest state from the ends of the newest files.
-	if err := s.loadLatestTick(sym, kindTrades); err != nil {
+	if err := s.loadLatestTick(sym, sym.kind(kindTrades)); err != nil {
 		return err
 	}
-	if err := s.loadLatestTick(sym, kindQuotes); err != nil {
+	if err := s.loadLatestTick(sym, sym.kind(kindQuotes)); err != nil {
 		return err
 	}
 	for i := len(sym.months) - 1; i >= 0 && !sym.hasBar; i-- {
@@ -425,7 +431,7 @@ func (s *Store) repairBars(path string, k fileKind) error {
 // current position: nothing earlier in the run can beat it.
 func (s *Store) loadLatestTick(sym *symState, k fileKind) error {
 	set := sym.tradeDays
-	if k == kindQuotes {
+	if k.isQuotes() {
 		set = sym.quoteDays
 	}
 	days := set.appendRange(nil, math.MinInt32, math.MaxInt32)
@@ -435,7 +441,7 @@ func (s *Store) loadLatestTick(sym *symState, k fileKind) error {
 			return err
 		}
 		if ok {
-			if k == kindTrades {
+			if !k.isQuotes() {
 				sym.lastTrade, sym.hasTrade = rec, true
 			} else {
 				sym.lastQuote, sym.hasQuote = rec, true

@@ -46,9 +46,11 @@ func (s *Store) PruneBefore(t int64) (PruneReport, error) {
 	defer s.closeMu.RUnlock()
 	s.mu.RLock()
 	closed := s.isClosed
-	syms := make([]*symState, 0, len(s.syms))
-	for _, sym := range s.syms {
-		syms = append(syms, sym)
+	var syms []*symState
+	for _, m := range s.syms {
+		for _, sym := range m {
+			syms = append(syms, sym)
+		}
 	}
 	s.mu.RUnlock()
 	if closed {
@@ -154,7 +156,7 @@ func (s *Store) pruneSym(sym *symState, lastDay, lastMonth int32, rep *PruneRepo
 		sym.hasBar = false
 	}
 	if sym.empty() && !sym.hidden {
-		sym.hidden, s.symList = true, nil
+		sym.hidden, s.symList[sym.space] = true, nil
 		s.nHidden++
 		if err := os.Remove(sym.dir); err == nil || errors.Is(err, fs.ErrNotExist) {
 			sym.dirMade = false // the flusher makes it again if data comes

@@ -22,16 +22,18 @@ const bigPage = 1 << 16
 
 var blockPool = sync.Pool{New: func() any { b := make([]byte, readBlock*barRecSize); return &b }}
 
-// Trades returns a page of trades. See Query and Result for the contract;
-// within a symbol, items are ordered by (time, seq), and Desc reverses that
-// order exactly.
+// Trades returns a page of trades: KindTrade events, or KindCryptoTrade
+// ones when q.Class is market.ClassCrypto. See Query and Result for the
+// contract; within a symbol, items are ordered by (time, seq), and Desc
+// reverses that order exactly.
 func (s *Store) Trades(ctx context.Context, q Query) (Result, error) {
 	return s.query(ctx, q, func(sym *symState, cur *Cursor, out []market.Event, need int) ([]market.Event, error) {
 		return s.readTicks(ctx, sym, kindTrades, q, cur, out, need)
 	})
 }
 
-// Quotes returns a page of quotes, ordered as Trades.
+// Quotes returns a page of quotes (KindQuote, or KindCryptoQuote for
+// crypto), ordered as Trades.
 func (s *Store) Quotes(ctx context.Context, q Query) (Result, error) {
 	return s.query(ctx, q, func(sym *symState, cur *Cursor, out []market.Event, need int) ([]market.Event, error) {
 		return s.readTicks(ctx, sym, kindQuotes, q, cur, out, need)
@@ -44,7 +46,8 @@ type perSymbol func(sym *symState, cur *Cursor, out []market.Event, need int) ([
 // It asks the readers for Limit+1 items in total: the extra one, dropped,
 // tells whether a next page exists, so Next is nil exactly on the last page.
 func (s *Store) query(ctx context.Context, q Query, read perSymbol) (Result, error) {
-	if q.Limit <= 0 {
+	sp, ok := spaceOf(q.Class)
+	if q.Limit <= 0 || !ok {
 		return Result{}, ErrBadQuery
 	}
 	syms := q.Symbols
@@ -77,7 +80,7 @@ func (s *Store) query(ctx context.Context, q Query, read perSymbol) (Result, err
 		if err := ctx.Err(); err != nil {
 			return Result{}, err
 		}
-		sym := s.lookup(name)
+		sym := s.lookup(sp, name)
 		if sym == nil {
 			continue
 		}
@@ -136,6 +139,7 @@ func (s *Store) readTicks(ctx context.Context, sym *symState, k fileKind, q Quer
 	if k == kindQuotes {
 		set, ser = sym.quoteDays, &sym.quotes
 	}
+	k = sym.kind(k)
 	days := set.appendRange(nil, dlo, dhi)
 	var mem []memDay
 	for _, t := range ser.tails {

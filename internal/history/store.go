@@ -52,8 +52,8 @@ type Store struct {
 	// mu guards the in-memory state: the symbol table and every symState
 	// field documented as "under Store.mu".
 	mu       sync.RWMutex
-	syms     map[string]*symState
-	symList  []string // sorted names; nil when a symbol was added since
+	syms     [numSpaces]map[string]*symState
+	symList  [numSpaces][]string // sorted names; nil when a symbol was added since
 	dirty    []*symState
 	spare    []*symState // the previous dirty slice, reused
 	lastSeq  uint64      // highest Seq applied (durable or not)
@@ -83,10 +83,35 @@ type flushInfo struct {
 	LastFlushErrorAt       time.Time
 }
 
+// space is a symbol namespace: stocks and crypto have their own symbol
+// tables and directories, so a pair and a stock can share a name.
+type space uint8
+
+const (
+	stocks space = iota
+	crypto
+	numSpaces
+)
+
+// spaceDirs are the namespaces' directories in the store's.
+var spaceDirs = [numSpaces]string{"symbols", "crypto"}
+
+// spaceOf returns the namespace of an asset class.
+func spaceOf(c market.Class) (space, bool) {
+	switch c {
+	case market.ClassStocks:
+		return stocks, true
+	case market.ClassCrypto:
+		return crypto, true
+	}
+	return 0, false
+}
+
 // symState is everything the store keeps in memory for one symbol.
 type symState struct {
-	name string
-	dir  string // absolute path of the symbol's directory
+	name  string
+	space space
+	dir   string // absolute path of the symbol's directory
 
 	// fileMu orders file access for the symbol: the flusher holds it to
 	// write and to move flushed data out of memory in one step; queries
@@ -185,43 +210,61 @@ func (s *Store) Apply(events []market.Event) {
 			continue
 		}
 		s.lastSeq = e.Seq
+		var sp space
 		switch e.Kind {
 		case market.KindTrade, market.KindQuote, market.KindBar, market.KindUpdatedBar, market.KindDailyBar:
+		case market.KindCryptoTrade, market.KindCryptoQuote, market.KindCryptoBar, market.KindCryptoUpdatedBar, market.KindCryptoDailyBar:
+			sp = crypto
 		default:
 			continue
 		}
-		sym := s.symLocked(e.Symbol)
+		sym := s.symLocked(sp, e.Symbol)
 		if sym == nil {
 			s.dropped++
 			continue
 		}
 		if sym.hidden { // pruned empty, has data again
-			sym.hidden, s.symList = false, nil
+			sym.hidden, s.symList[sp] = false, nil
 			s.nHidden--
 		}
+		minute := floorDiv(e.Time, nsPerMinute) * nsPerMinute
 		switch e.Kind {
-		case market.KindTrade:
+		case market.KindTrade, market.KindCryptoTrade:
 			t := s.appendTick(&sym.trades, e)
-			putTrade(t, e)
+			if sp == crypto {
+				putCryptoTrade(t, e)
+			} else {
+				putTrade(t, e)
+			}
 			if !sym.hasTrade || e.Time >= recTime(sym.lastTrade[:]) {
 				copy(sym.lastTrade[:], t)
 				sym.hasTrade = true
 			}
-		case market.KindQuote:
+		case market.KindQuote, market.KindCryptoQuote:
 			t := s.appendTick(&sym.quotes, e)
-			putQuote(t, e)
+			if sp == crypto {
+				putCryptoQuote(t, e)
+			} else {
+				putQuote(t, e)
+			}
 			if !sym.hasQuote || e.Time >= recTime(sym.lastQuote[:]) {
 				copy(sym.lastQuote[:], t)
 				sym.hasQuote = true
 			}
-		case market.KindBar, market.KindUpdatedBar:
-			v := barVal{Time: floorDiv(e.Time, nsPerMinute) * nsPerMinute, Seq: e.Seq, Bar: e.Bar}
+		case market.KindBar, market.KindUpdatedBar, market.KindCryptoBar, market.KindCryptoUpdatedBar:
+			v := barVal{Time: minute, Seq: e.Seq, Bar: e.Bar}
+			if sp == crypto {
+				v = cryptoBarVal(minute, e.Seq, e.CryptoBar)
+			}
 			sym.bars = s.upsertBar(sym.bars, v)
 			if !sym.hasBar || v.Time >= sym.lastBar.Time {
 				sym.lastBar, sym.hasBar = v, true
 			}
-		case market.KindDailyBar:
-			v := barVal{Time: floorDiv(e.Time, nsPerMinute) * nsPerMinute, Seq: e.Seq, Bar: e.Bar}
+		case market.KindDailyBar, market.KindCryptoDailyBar:
+			v := barVal{Time: minute, Seq: e.Seq, Bar: e.Bar}
+			if sp == crypto {
+				v = cryptoBarVal(minute, e.Seq, e.CryptoBar)
+			}
 			sym.daily = s.upsertBar(sym.daily, v)
 			sym.noteDaily(v)
 		}
@@ -277,122 +320,133 @@ func (sym *symState) noteDaily(v barVal) {
 
 // symLocked returns the state of a symbol, creating it. It returns nil for
 // a symbol that cannot be a directory name.
-func (s *Store) symLocked(name string) *symState {
-	if sym := s.syms[name]; sym != nil {
+func (s *Store) symLocked(sp space, name string) *symState {
+	if sym := s.syms[sp][name]; sym != nil {
 		return sym
 	}
 	esc, ok := escapeSymbol(name)
 	if !ok {
 		return nil
 	}
-	sym := &symState{name: name, dir: s.symDir(esc)}
-	s.syms[name] = sym
-	s.symList = nil
+	sym := &symState{name: name, space: sp, dir: s.symDir(sp, esc)}
+	s.syms[sp][name] = sym
+	s.symList[sp] = nil
 	return sym
 }
 
-func (s *Store) symDir(esc string) string { return s.dir + "/symbols/" + esc }
+func (s *Store) symDir(sp space, esc string) string { return s.dir + "/" + spaceDirs[sp] + "/" + esc }
 
-func (s *Store) lookup(name string) *symState {
+func (s *Store) lookup(sp space, name string) *symState {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.syms[name]
+	return s.syms[sp][name]
 }
+
+// kind returns the file kind of the symbol's trades, quotes, minute or
+// daily bars (given as the stock kind).
+func (sym *symState) kind(k fileKind) fileKind { return k.inClass(sym.space == crypto) }
 
 // AppliedSeq returns the highest Seq whose effects are durable in the
 // store's files: everything up to it was written, synced and checkpointed.
 // After a restart, replay the journal from AppliedSeq()+1.
 func (s *Store) AppliedSeq() uint64 { return s.applied.Load() }
 
-// LatestTrade returns the symbol's trade with the latest time (the last
+// LatestTrade returns the stock's trade with the latest time (the last
 // applied among equal times).
 func (s *Store) LatestTrade(symbol string) (market.Event, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var e market.Event
-	sym := s.syms[symbol]
-	if sym == nil || !sym.hasTrade {
-		return e, false
-	}
-	decodeTrade(sym.lastTrade[:], sym.name, &e)
-	return e, true
+	return s.latestTick(stocks, symbol, false)
 }
 
-// LatestQuote returns the symbol's quote with the latest time.
+// LatestQuote returns the stock's quote with the latest time.
 func (s *Store) LatestQuote(symbol string) (market.Event, bool) {
+	return s.latestTick(stocks, symbol, true)
+}
+
+// LatestBar returns the stock's latest minute bar (as updated).
+func (s *Store) LatestBar(symbol string) (market.Event, bool) { return s.latestBar(stocks, symbol) }
+
+// Snapshot returns the stock's latest trade, quote, minute bar, daily bar
+// and previous daily bar; false if the store has nothing for the symbol.
+func (s *Store) Snapshot(symbol string) (Snapshot, bool) { return s.snapshot(stocks, symbol) }
+
+// Symbols returns the stock symbols the store has data for, sorted.
+func (s *Store) Symbols() []string { return s.symbols(stocks) }
+
+func (s *Store) latestTick(sp space, symbol string, quotes bool) (market.Event, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var e market.Event
-	sym := s.syms[symbol]
-	if sym == nil || !sym.hasQuote {
+	sym := s.syms[sp][symbol]
+	if sym == nil || (quotes && !sym.hasQuote) || (!quotes && !sym.hasTrade) {
 		return e, false
 	}
-	decodeQuote(sym.lastQuote[:], sym.name, &e)
+	if quotes {
+		decodeTick(sym.kind(kindQuotes), sym.lastQuote[:], sym.name, &e)
+	} else {
+		decodeTick(sym.kind(kindTrades), sym.lastTrade[:], sym.name, &e)
+	}
 	return e, true
 }
 
-// LatestBar returns the symbol's latest minute bar (as updated).
-func (s *Store) LatestBar(symbol string) (market.Event, bool) {
+func (s *Store) latestBar(sp space, symbol string) (market.Event, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	sym := s.syms[symbol]
+	sym := s.syms[sp][symbol]
 	if sym == nil || !sym.hasBar {
 		return market.Event{}, false
 	}
-	return sym.lastBar.event(sym.name), true
+	return sym.lastBar.event(sym.name, sp == crypto), true
 }
 
-// Snapshot returns the symbol's latest trade, quote, minute bar, daily bar
-// and previous daily bar; false if the store has nothing for the symbol.
-func (s *Store) Snapshot(symbol string) (Snapshot, bool) {
+func (s *Store) snapshot(sp space, symbol string) (Snapshot, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var snap Snapshot
-	sym := s.syms[symbol]
+	sym := s.syms[sp][symbol]
 	if sym == nil {
 		return snap, false
 	}
+	c := sp == crypto
 	if sym.hasTrade {
 		snap.LatestTrade = new(market.Event)
-		decodeTrade(sym.lastTrade[:], sym.name, snap.LatestTrade)
+		decodeTick(sym.kind(kindTrades), sym.lastTrade[:], sym.name, snap.LatestTrade)
 	}
 	if sym.hasQuote {
 		snap.LatestQuote = new(market.Event)
-		decodeQuote(sym.lastQuote[:], sym.name, snap.LatestQuote)
+		decodeTick(sym.kind(kindQuotes), sym.lastQuote[:], sym.name, snap.LatestQuote)
 	}
 	if sym.hasBar {
-		e := sym.lastBar.event(sym.name)
+		e := sym.lastBar.event(sym.name, c)
 		snap.MinuteBar = &e
 	}
 	if sym.nDaily > 0 {
-		e := sym.daily0.event(sym.name)
+		e := sym.daily0.event(sym.name, c)
 		snap.DailyBar = &e
 	}
 	if sym.nDaily > 1 {
-		e := sym.daily1.event(sym.name)
+		e := sym.daily1.event(sym.name, c)
 		snap.PrevDailyBar = &e
 	}
 	ok := snap.LatestTrade != nil || snap.LatestQuote != nil || snap.MinuteBar != nil || snap.DailyBar != nil
 	return snap, ok
 }
 
-// Symbols returns the symbols the store has data for, sorted.
-func (s *Store) Symbols() []string {
+func (s *Store) symbols(sp space) []string {
 	s.mu.RLock()
-	l := s.symList
+	l := s.symList[sp]
 	s.mu.RUnlock()
 	if l == nil {
 		s.mu.Lock()
-		if s.symList == nil {
-			s.symList = make([]string, 0, len(s.syms))
-			for name, sym := range s.syms {
+		if s.symList[sp] == nil {
+			s.symList[sp] = make([]string, 0, len(s.syms[sp]))
+			for name, sym := range s.syms[sp] {
 				if !sym.hidden {
-					s.symList = append(s.symList, name)
+					s.symList[sp] = append(s.symList[sp], name)
 				}
 			}
-			slices.Sort(s.symList)
+			slices.Sort(s.symList[sp])
 		}
-		l = s.symList
+		l = s.symList[sp]
 		s.mu.Unlock()
 	}
 	return slices.Clone(l)
@@ -444,7 +498,7 @@ type Stats struct {
 // flush.
 func (s *Store) Stats() Stats {
 	s.mu.RLock()
-	st := Stats{AppliedSeq: s.applied.Load(), LastSeq: s.lastSeq, Symbols: len(s.syms) - s.nHidden, Dropped: s.dropped,
+	st := Stats{AppliedSeq: s.applied.Load(), LastSeq: s.lastSeq, Symbols: len(s.syms[stocks]) + len(s.syms[crypto]) - s.nHidden, Dropped: s.dropped,
 		PendingBytes: s.pending}
 	s.mu.RUnlock()
 	s.infoMu.Lock()
