@@ -233,18 +233,20 @@ func (s *Store) loadSymbolFiles(sym *symState, ck *checkpoint) (int64, error) {
 
 	// Repair: only files of the days named in the checkpoint can have been
 	// written after the last completed flush.
-	relist := false // a repair may have created a runs sidecar
+	relist := false // a repair rebuilt runs, which may have made a sidecar
 	for _, d := range ck.days {
-		relist = relist || sym.tradeDays.has(d) || sym.quoteDays.has(d)
-		if sym.tradeDays.has(d) {
-			if err := s.repairTicks(sym.dir+"/"+tickFileName(kindTrades, d), sym.kind(kindTrades), ck.seq); err != nil {
+		for _, f := range [...]struct {
+			k   fileKind
+			set daySet
+		}{{kindTrades, sym.tradeDays}, {kindQuotes, sym.quoteDays}} {
+			if !f.set.has(d) {
+				continue
+			}
+			rebuilt, err := s.repairTicks(sym.dir+"/"+tickFileName(f.k, d), sym.kind(f.k), ck.seq)
+			if err != nil {
 				return 0, err
 			}
-		}
-		if sym.quoteDays.has(d) {
-			if err := s.repairTicks(sym.dir+"/"+tickFileName(kindQuotes, d), sym.kind(kindQuotes), ck.seq); err != nil {
-				return 0, err
-			}
+			relist = relist || rebuilt
 		}
 		if m := monthOfDay(d); slices.Contains(sym.months, m) {
 			if err := s.repairBars(sym.dir+"/"+barFileName(m), kindMinuteBars); err != nil {
@@ -307,21 +309,22 @@ func (s *Store) loadLatest(sym *symState) error {
 // repairTicks truncates a tick file to its last whole record whose seq is
 // at most the checkpoint's: a torn record, zeroes from a power loss, and
 // records the checkpoint does not cover (the replay re-applies them) go.
-func (s *Store) repairTicks(path string, k fileKind, ckSeq uint64) error {
+// Then it checks the file's runs; rebuilt says it rebuilt them.
+func (s *Store) repairTicks(path string, k fileKind, ckSeq uint64) (rebuilt bool, err error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return err
+		return false, err
 	}
 	if st.Size() < headerSize {
 		// The file was created and the crash came before its header.
 		s.log.Warn("history: removing tick file without header", "path", path, "size", st.Size())
 		os.Remove(runsPath(path))
-		return os.Remove(path)
+		return false, os.Remove(path)
 	}
 	count := int((st.Size() - headerSize) / tickRecSize)
 	keep := count
@@ -332,7 +335,7 @@ scan:
 		n := min(block, keep)
 		b := buf[:n*tickRecSize]
 		if err := readFull(f, b, recOff(keep-n, tickRecSize)); err != nil {
-			return err
+			return false, err
 		}
 		for off := len(b) - tickRecSize; off >= 0; off -= tickRecSize {
 			if seq := recSeq(b[off:]); seq != 0 && seq <= ckSeq {
@@ -345,7 +348,7 @@ scan:
 	if want := recOff(keep, tickRecSize); want != st.Size() {
 		s.log.Warn("history: truncating tick file", "path", path, "records", count, "kept", keep, "bytes", st.Size()-want)
 		if err := f.Truncate(want); err != nil {
-			return err
+			return false, err
 		}
 		changed = true
 	}
@@ -369,19 +372,19 @@ scan:
 		}, nil
 	}, func(int64) {})
 	if err != nil {
-		return err
+		return false, err
 	}
 	if serr != nil {
-		return serr
+		return false, serr
 	}
 	if why != "" {
 		s.log.Warn("history: rebuilt the runs of a tick file", "path", path, "why", why)
 		changed = true
 	}
 	if changed && !s.opts.noSync {
-		return f.Sync()
+		return why != "", f.Sync()
 	}
-	return nil
+	return why != "", nil
 }
 
 // repairBars truncates a bar file's torn or zeroed tail. Bars are keyed by
