@@ -267,6 +267,7 @@ var tickScratchPool = sync.Pool{New: func() any { return new(tickScratch) }}
 
 const (
 	keptCursors = 64            // cursors a pooled scratch keeps
+	keptBufs    = 8             // record buffers it keeps (a few MB at most)
 	keptBuf     = 4 * readBlock // the largest record buffer it keeps
 )
 
@@ -274,7 +275,7 @@ const (
 func (ts *tickScratch) recycle() {
 	for _, c := range ts.all {
 		for _, b := range [2][]cand{c.pend, c.spare} {
-			if cap(b) > 0 && cap(b) <= keptBuf && len(ts.bufs) < 2*keptCursors {
+			if cap(b) > 0 && cap(b) <= keptBuf && len(ts.bufs) < keptBufs {
 				ts.bufs = append(ts.bufs, b[:0])
 			}
 		}
