@@ -225,7 +225,7 @@ func (s *Store) readBars(ctx context.Context, sym *symState, src fileKind, bk bu
 		out = growEvents(out, total, need)
 	}
 
-	em := barEmitter{sym: sym.name, need: need, out: out, bk: bk, mem: mem, desc: q.Desc}
+	em := barEmitter{sym: sym.name, need: need, out: out, bk: bk, mem: mem, desc: q.Desc, crypto: sym.space == crypto}
 	if q.Desc {
 		em.mi = len(mem) - 1
 	}
@@ -294,14 +294,16 @@ func memBars(bars []barVal, lo, hi int64) []barVal {
 // barEmitter merges file records with pending bars (which win on equal
 // time: they are newer) and emits bars or, with a bucketer, bucket bars.
 type barEmitter struct {
-	sym  string
-	need int
-	out  []market.Event
-	bk   bucketer
-	mem  []barVal
-	mi   int // next pending bar: ascending from 0, descending from the end
-	desc bool
-	agg  bucketAgg
+	sym    string
+	crypto bool // crypto bars: KindCryptoBar events, fractional volume
+	slab   []market.CryptoBar
+	need   int
+	out    []market.Event
+	bk     bucketer
+	mem    []barVal
+	mi     int // next pending bar: ascending from 0, descending from the end
+	desc   bool
+	agg    bucketAgg
 }
 
 func (e *barEmitter) done() bool { return len(e.out) >= e.need }
@@ -339,7 +341,7 @@ func (e *barEmitter) disk(rec []byte) {
 		e.step()
 		return
 	}
-	if e.bk == nil {
+	if e.bk == nil && !e.crypto {
 		// The common case, a long run of plain bars: decode straight into
 		// the result, without the intermediate copies.
 		e.out = append(e.out, market.Event{}) // room reserved by readBars
@@ -349,31 +351,54 @@ func (e *barEmitter) disk(rec []byte) {
 	e.bar(getBar(rec))
 }
 
+// cryptoBar returns a new CryptoBar for an event, from a slab: one
+// allocation per 256 bars rather than per bar.
+func (e *barEmitter) cryptoBar(c market.CryptoBar) *market.CryptoBar {
+	if len(e.slab) == cap(e.slab) {
+		e.slab = make([]market.CryptoBar, 0, 256)
+	}
+	e.slab = append(e.slab, c)
+	return &e.slab[len(e.slab)-1]
+}
+
+// event returns a plain (not aggregated) bar's event.
+func (e *barEmitter) event(v *barVal) market.Event {
+	if e.crypto {
+		return market.Event{Seq: v.Seq, Time: v.Time, Symbol: e.sym, Kind: market.KindCryptoBar, CryptoBar: e.cryptoBar(v.cryptoBar())}
+	}
+	return v.event(e.sym, false)
+}
+
 func (e *barEmitter) finish() {
 	for e.memLeft() && !e.done() {
 		e.bar(e.mem[e.mi])
 		e.step()
 	}
 	if e.agg.n > 0 && !e.done() {
-		e.out = append(e.out, e.agg.event(e.sym))
+		e.out = append(e.out, e.aggEvent())
 		e.agg.n = 0
 	}
 }
 
+func (e *barEmitter) aggEvent() market.Event {
+	v := e.agg.bar(e.crypto)
+	return e.event(&v)
+}
+
 func (e *barEmitter) bar(v barVal) {
 	if e.bk == nil {
-		e.out = append(e.out, v.event(e.sym))
+		e.out = append(e.out, e.event(&v))
 		return
 	}
 	b := e.bk.floor(v.Time)
 	if e.agg.n > 0 && b != e.agg.start {
-		e.out = append(growEvents(e.out, 1, e.need), e.agg.event(e.sym))
+		e.out = append(growEvents(e.out, 1, e.need), e.aggEvent())
 		e.agg.n = 0
 		if e.done() {
 			return
 		}
 	}
-	e.agg.add(b, &v)
+	e.agg.add(b, &v, e.crypto)
 }
 
 // bucketAgg accumulates the bars of one bucket, in either time direction.
@@ -385,11 +410,12 @@ type bucketAgg struct {
 	high, low      float64
 	closeVWAP      float64
 	volume, trades uint64
+	fvolume        float64 // crypto: fractional volume
 	pv             float64 // sum of VWAP*volume
 	seq            uint64
 }
 
-func (a *bucketAgg) add(start int64, v *barVal) {
+func (a *bucketAgg) add(start int64, v *barVal, crypto bool) {
 	if a.n == 0 {
 		*a = bucketAgg{start: start, openT: v.Time, closeT: v.Time, open: v.Bar.Open, close: v.Bar.Close,
 			high: v.Bar.High, low: v.Bar.Low, closeVWAP: v.Bar.VWAP}
@@ -403,20 +429,36 @@ func (a *bucketAgg) add(start int64, v *barVal) {
 	}
 	a.high = max(a.high, v.Bar.High)
 	a.low = min(a.low, v.Bar.Low)
-	a.volume += v.Bar.Volume
 	a.trades += v.Bar.TradeCount
-	a.pv += v.Bar.VWAP * float64(v.Bar.Volume)
+	if crypto {
+		vol := math.Float64frombits(v.Bar.Volume)
+		a.fvolume += vol
+		a.pv += v.Bar.VWAP * vol
+	} else {
+		a.volume += v.Bar.Volume
+		a.pv += v.Bar.VWAP * float64(v.Bar.Volume)
+	}
 	a.seq = max(a.seq, v.Seq)
 }
 
-func (a *bucketAgg) event(sym string) market.Event {
+// bar returns the bucket's bar (a crypto bar's volume as float64 bits, as
+// barVal keeps it).
+func (a *bucketAgg) bar(crypto bool) barVal {
+	vol := float64(a.volume)
+	if crypto {
+		vol = a.fvolume
+	}
 	vwap := a.closeVWAP // no volume at all (zero-volume bars): the last VWAP
-	if a.volume > 0 {
-		vwap = a.pv / float64(a.volume)
+	if vol > 0 {
+		vwap = a.pv / vol
 	}
 	if math.IsNaN(vwap) {
 		vwap = 0
 	}
-	return market.Event{Seq: a.seq, Time: a.start, Symbol: sym, Kind: market.KindBar, Bar: market.Bar{
+	v := barVal{Time: a.start, Seq: a.seq, Bar: market.Bar{
 		Open: a.open, High: a.high, Low: a.low, Close: a.close, VWAP: vwap, Volume: a.volume, TradeCount: a.trades}}
+	if crypto {
+		v.Bar.Volume = math.Float64bits(a.fvolume)
+	}
+	return v
 }

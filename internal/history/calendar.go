@@ -3,6 +3,7 @@ package history
 import (
 	"math"
 	"math/bits"
+	"slices"
 	"time"
 
 	"github.com/tapehq/tape/internal/jsonenc"
@@ -131,6 +132,18 @@ func (s *daySet) add(day int32) {
 	copy(ws[i+1:], ws[i:])
 	ws[i] = dayWord{w: w, bits: bit}
 	*s = ws
+}
+
+func (s *daySet) remove(day int32) {
+	w, bit := day>>6, uint64(1)<<(uint32(day)&63)
+	for i, x := range *s {
+		if x.w == w {
+			if (*s)[i].bits &^= bit; (*s)[i].bits == 0 {
+				*s = slices.Delete(*s, i, i+1)
+			}
+			return
+		}
+	}
 }
 
 func (s daySet) has(day int32) bool {

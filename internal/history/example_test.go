@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tapehq/tape/internal/history"
+	"github.com/tapehq/tape/internal/httpapi"
 	"github.com/tapehq/tape/internal/market"
 )
 
@@ -47,4 +48,36 @@ func Example() {
 	// 1 194.6 false
 	// 13:00 150
 	// durable up to seq 3
+}
+
+// The REST layer reads stocks and crypto through one interface: the store
+// for stocks, its Crypto view for pairs.
+var (
+	_ httpapi.Store = (*history.Store)(nil)
+	_ httpapi.Store = history.Crypto{}
+)
+
+func ExampleStore_Crypto() {
+	dir, _ := os.MkdirTemp("", "history")
+	defer os.RemoveAll(dir)
+	s, err := history.Open(dir, history.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	t0 := time.Date(2024, 6, 3, 13, 30, 0, 0, time.UTC).UnixNano()
+	s.Apply([]market.Event{
+		{Seq: 1, Kind: market.KindCryptoTrade, Symbol: "BTC/USD", Time: t0, CryptoTrade: market.CryptoTrade{ID: 1, Price: 69000, Size: 0.0025, TakerSide: 'B'}},
+		{Seq: 2, Kind: market.KindCryptoBar, Symbol: "BTC/USD", Time: t0, CryptoBar: &market.CryptoBar{Open: 69000, High: 69000, Low: 69000, Close: 69000, Volume: 0.0025, TradeCount: 1, VWAP: 69000}},
+	})
+	c := s.Crypto()
+	res, _ := c.Trades(context.Background(), history.Query{Symbols: []string{"BTC/USD"}, Start: t0, End: t0, Limit: 10})
+	fmt.Println(res.Events[0].Kind, res.Events[0].CryptoTrade.Size, string(res.Events[0].CryptoTrade.TakerSide))
+	bars, _ := c.Bars(context.Background(), history.Query{Symbols: []string{"BTC/USD"}, Start: t0, End: t0, Limit: 10}, market.OneMinute)
+	fmt.Println(bars.Events[0].Kind, bars.Events[0].CryptoBar.Volume)
+	fmt.Println(c.Symbols(), s.Symbols())
+	// Output:
+	// cryptoTrade 0.0025 B
+	// cryptoBar 0.0025
+	// [BTC/USD] []
 }

@@ -3,10 +3,13 @@ package history
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"slices"
 	"sort"
+	"strings"
+	"time"
 )
 
 // The flusher moves what Apply buffered into the files. One flush:
@@ -31,12 +34,13 @@ import (
 var errTestCrash = errors.New("history: simulated crash before checkpoint")
 
 type symJob struct {
-	sym   *symState
-	ticks []tickJob
-	bars  []barVal // copies of the pending minute bars
-	daily []barVal // copies of the pending daily bars
-	barOK []bool   // per month group of bars: written
-	dayOK bool
+	sym      *symState
+	upgrades []upgrade // version 1 tick files to upgrade
+	ticks    []tickJob
+	bars     []barVal // copies of the pending minute bars
+	daily    []barVal // copies of the pending daily bars
+	barOK    []bool   // per month group of bars: written
+	dayOK    bool
 }
 
 type tickJob struct {
@@ -66,7 +70,29 @@ func (s *Store) flush() error {
 	if s.stopped {
 		return nil
 	}
+	start := time.Now()
+	wrote, err := s.flushLocked()
+	end := time.Now()
+	s.infoMu.Lock()
+	defer s.infoMu.Unlock()
+	if wrote || err != nil {
+		s.info.LastFlushDuration = end.Sub(start)
+	}
+	if err != nil {
+		s.info.FlushFailures++
+		s.info.LastFlushError, s.info.LastFlushErrorAt = err, end
+		return err
+	}
+	if wrote {
+		s.info.Flushes++
+	}
+	s.info.LastFlushAt = end
+	return nil
+}
 
+// flushLocked is one flush, under flushMu. wrote is false when there was
+// nothing to do.
+func (s *Store) flushLocked() (wrote bool, err error) {
 	// 1. Capture.
 	s.mu.Lock()
 	hi := s.lastSeq
@@ -85,7 +111,7 @@ func (s *Store) flush() error {
 		for _, ser := range [...]struct {
 			k fileKind
 			t *tickSeries
-		}{{kindTrades, &sym.trades}, {kindQuotes, &sym.quotes}} {
+		}{{sym.kind(kindTrades), &sym.trades}, {sym.kind(kindQuotes), &sym.quotes}} {
 			for _, t := range ser.t.tails {
 				if n := len(t.buf); n > 0 {
 					j.ticks = append(j.ticks, tickJob{kind: ser.k, tail: t, data: t.buf[:n:n]})
@@ -99,13 +125,29 @@ func (s *Store) flush() error {
 			j.daily = slices.Clone(sym.daily)
 		}
 	}
+	// Version 1 files to upgrade, a few per flush: each is read whole.
+	n := min(len(s.upgrades), upgradesPerFlush)
+	for _, u := range s.upgrades[:n] {
+		i := slices.IndexFunc(jobs, func(j symJob) bool { return j.sym == u.sym })
+		if i < 0 {
+			if len(jobs) < cap(jobs) {
+				jobs = jobs[:len(jobs)+1]
+			} else {
+				jobs = append(jobs, symJob{})
+			}
+			i = len(jobs) - 1
+			jobs[i] = symJob{sym: u.sym, ticks: jobs[i].ticks[:0], barOK: jobs[i].barOK[:0]}
+		}
+		jobs[i].upgrades = append(jobs[i].upgrades, u)
+	}
+	s.upgrades = slices.Delete(s.upgrades, 0, n)
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		s.spare = dirty[:0]
 		s.mu.Unlock()
 		for i := range jobs {
-			jobs[i].sym, jobs[i].bars, jobs[i].daily = nil, nil, nil
+			jobs[i].sym, jobs[i].bars, jobs[i].daily, jobs[i].upgrades = nil, nil, nil, nil
 			for k := range jobs[i].ticks {
 				jobs[i].ticks[k] = tickJob{}
 			}
@@ -113,16 +155,15 @@ func (s *Store) flush() error {
 		s.jobs = jobs
 	}()
 	if len(jobs) == 0 && hi == s.applied.Load() {
-		return nil
+		return false, nil
 	}
 
 	// 2. Name the days about to be written.
 	days := s.jobDays(jobs)
 	if u := unionDays(s.ckDays, days); len(u) != len(s.ckDays) {
 		if err := s.writeCheckpoint(s.applied.Load(), u); err != nil {
-			s.failures.Add(1)
 			s.remark(jobs)
-			return err
+			return true, err
 		}
 		s.ckDays = u
 	}
@@ -135,14 +176,12 @@ func (s *Store) flush() error {
 		}
 	}
 	if len(errs) > 0 {
-		s.failures.Add(1)
-		return errors.Join(errs...)
+		return true, errors.Join(errs...)
 	}
 
 	// 4. Sync and checkpoint.
 	if s.syncFail != nil {
-		s.failures.Add(1)
-		return s.syncFail
+		return true, s.syncFail
 	}
 	if len(jobs) > 0 {
 		if err := s.syncData(jobs); err != nil {
@@ -150,21 +189,19 @@ func (s *Store) flush() error {
 			// pages; retrying and succeeding would claim data durable that
 			// is not. Freeze AppliedSeq: a restart replays from it.
 			s.syncFail = fmt.Errorf("history: sync failed, AppliedSeq frozen until restart: %w", err)
-			s.failures.Add(1)
-			return s.syncFail
+			s.syncFailed.Store(true)
+			return true, s.syncFail
 		}
 	}
 	if s.testCrashBeforeCheckpoint {
-		return errTestCrash
+		return true, errTestCrash
 	}
 	if err := s.writeCheckpoint(hi, days); err != nil {
-		s.failures.Add(1)
-		return err
+		return true, err
 	}
 	s.ckDays = days
 	s.applied.Store(hi)
-	s.flushes.Add(1)
-	return nil
+	return true, nil
 }
 
 // remark puts the job symbols back on the dirty list after a failure.
@@ -192,6 +229,9 @@ func (s *Store) jobDays(jobs []symJob) []int32 {
 		j := &jobs[i]
 		for _, t := range j.ticks {
 			add(t.tail.day)
+		}
+		for _, u := range j.upgrades {
+			add(u.day)
 		}
 		for _, b := range j.bars {
 			add(s.flushDC.day(b.Time))
@@ -228,6 +268,11 @@ func (s *Store) flushSym(j *symJob) error {
 		}
 		sym.dirMade = true
 	}
+	for _, u := range j.upgrades {
+		if err := s.upgradeTicks(sym, u); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for k := range j.ticks {
 		t := &j.ticks[k]
 		if err := s.writeTicks(sym, t); err != nil {
@@ -244,7 +289,7 @@ func (s *Store) flushSym(j *symJob) error {
 		for hi < len(j.bars) && monthOfDay(s.flushDC.day(j.bars[hi].Time)) == m {
 			hi++
 		}
-		err := s.writeBars(sym.dir+"/"+barFileName(m), kindMinuteBars, j.bars[lo:hi])
+		err := s.writeBars(sym.dir+"/"+barFileName(m), sym.kind(kindMinuteBars), j.bars[lo:hi])
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -252,7 +297,7 @@ func (s *Store) flushSym(j *symJob) error {
 		lo = hi
 	}
 	if len(j.daily) > 0 {
-		err := s.writeBars(sym.dir+"/"+dailyFileName, kindDailyBars, j.daily)
+		err := s.writeBars(sym.dir+"/"+dailyFileName, sym.kind(kindDailyBars), j.daily)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -266,7 +311,7 @@ func (s *Store) flushSym(j *symJob) error {
 	for k := range j.ticks {
 		t := &j.ticks[k]
 		if t.exist {
-			if t.kind == kindTrades {
+			if !t.kind.isQuotes() {
 				sym.tradeDays.add(t.tail.day)
 			} else {
 				sym.quoteDays.add(t.tail.day)
@@ -274,6 +319,7 @@ func (s *Store) flushSym(j *symJob) error {
 		}
 		if t.ok {
 			t.tail.buf = t.tail.buf[:copy(t.tail.buf, t.tail.buf[len(t.data):])]
+			s.pending -= int64(len(t.data))
 		}
 	}
 	sym.trades.prune()
@@ -289,14 +335,18 @@ func (s *Store) flushSym(j *symJob) error {
 			sym.months = slices.Insert(sym.months, i, m)
 		}
 		if j.barOK[g] {
+			n := len(sym.bars)
 			sym.bars = removeWritten(sym.bars, j.bars[lo:hi])
+			s.pending -= int64(n-len(sym.bars)) * barRecSize
 		}
 		lo = hi
 	}
 	if len(j.daily) > 0 {
 		sym.hasDaily = true
 		if j.dayOK {
+			n := len(sym.daily)
 			sym.daily = removeWritten(sym.daily, j.daily)
+			s.pending -= int64(n-len(sym.daily)) * barRecSize
 		}
 	}
 	if len(errs) > 0 && !sym.dirty {
@@ -334,7 +384,8 @@ func removeWritten(pending, written []barVal) []barVal {
 	return out
 }
 
-// writeTicks appends a tick job's records to its day file.
+// writeTicks appends a tick job's records to its day file, cutting runs
+// (runs.go) as it goes.
 func (s *Store) writeTicks(sym *symState, t *tickJob) error {
 	path := sym.dir + "/" + tickFileName(t.kind, t.tail.day)
 	h, err := s.files.acquire(path, true)
@@ -358,20 +409,40 @@ func (s *Store) writeTicks(sym *symState, t *tickJob) error {
 		return nil
 	}
 	hdr := m.hdr
+	closed := s.runScratch[:0]
+	base := int64(m.count)
+	timeAt := func(i int64) (int64, error) {
+		if i >= base {
+			return recTime(data[(i-base)*tickRecSize:]), nil
+		}
+		var b [8]byte
+		if err := readFull(h.f, b[:], recOff(int(i), tickRecSize)); err != nil {
+			return 0, err
+		}
+		return recTime(b[:]), nil
+	}
 	for off := 0; off < len(data); off += tickRecSize {
-		ts := recTime(data[off:])
-		switch {
-		case m.count == 0 && off == 0:
-			hdr.maxTime = ts
-		case ts > hdr.maxTime:
-			hdr.maxTime = ts
-		case hdr.maxTime-ts > hdr.maxLate:
-			hdr.maxLate = hdr.maxTime - ts
+		e, ok, err := hdr.add(base+int64(off/tickRecSize), recTime(data[off:]), timeAt)
+		if err != nil {
+			h.tick = nil
+			return err
+		}
+		if ok {
+			closed = append(closed, e)
 		}
 	}
-	// The header goes first: if the records were written and the header not,
-	// MaxLate could understate and a search could miss a late record. The
-	// other way round it only overstates.
+	s.runScratch = closed
+	// Closed runs first, then the header that counts them and describes
+	// the open run, then the records: a failure in between leaves sidecar
+	// entries the header does not count (ignored) or a header ahead of the
+	// records (rebuilt when the file is next loaded), never a description
+	// that understates the disorder of records on disk.
+	if len(closed) > 0 {
+		if err := s.appendRuns(runsPath(path), m.hdr.closed, closed); err != nil {
+			h.tick = nil
+			return err
+		}
+	}
 	if hdr != m.hdr {
 		var b [headerSize]byte
 		hdr.encode(b[:])
@@ -383,16 +454,92 @@ func (s *Store) writeTicks(sym *symState, t *tickJob) error {
 	}
 	if _, err := h.f.WriteAt(data, recOff(m.count, tickRecSize)); err != nil {
 		h.tick = nil // reload from the file next time
+		s.resync(h.f, recOff(m.count, tickRecSize))
 		return err
 	}
+	s.disk.Add(int64(len(data)))
 	m.count += len(data) / tickRecSize
 	m.lastSeq = recSeq(data[len(data)-tickRecSize:])
 	return nil
 }
 
+// upgrade names a version 1 tick file to upgrade.
+type upgrade struct {
+	sym  *symState
+	kind fileKind
+	day  int32
+}
+
+const (
+	// upgradeLate is the lateness above which a query asks for its version
+	// 1 file to be upgraded: below it, one run reads fast enough.
+	upgradeLate = int64(60e9)
+	// upgradesPerFlush bounds the files a flush upgrades (each is read
+	// whole), so that a scan of old data cannot hold up durability.
+	upgradesPerFlush = 2
+)
+
+// requestUpgrade queues a version 1 file for the flusher to upgrade.
+func (s *Store) requestUpgrade(u upgrade) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !slices.Contains(s.upgrades, u) && len(s.upgrades) < 1024 {
+		s.upgrades = append(s.upgrades, u)
+	}
+}
+
+// upgradeTicks upgrades a version 1 tick file: loading it for writing cuts
+// its runs and writes them.
+func (s *Store) upgradeTicks(sym *symState, u upgrade) error {
+	h, err := s.files.acquire(sym.dir+"/"+tickFileName(u.kind, u.day), false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // pruned meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	defer s.files.release(h)
+	_, err = s.tickMetaOf(h, u.kind)
+	return err
+}
+
+// runsPath is the runs sidecar of the tick file at path.
+func runsPath(path string) string { return strings.TrimSuffix(path, ".dat") + ".runs" }
+
+// appendRuns writes closed runs to a tick file's sidecar as its entries
+// from, from+1, ...
+func (s *Store) appendRuns(path string, from uint32, entries []runEntry) error {
+	h, err := s.files.acquire(path, true)
+	if err != nil {
+		return err
+	}
+	defer s.files.release(h)
+	st, err := h.f.Stat()
+	if err != nil {
+		return err
+	}
+	end, err := writeRuns(h.f, from, entries)
+	if err != nil {
+		s.resync(h.f, st.Size())
+		return err
+	}
+	s.disk.Add(max(end, st.Size()) - st.Size())
+	return nil
+}
+
+// resync corrects DiskBytes after a failed write to f, whose size was
+// size before it: the write may have extended the file partly.
+func (s *Store) resync(f *os.File, size int64) {
+	if st, err := f.Stat(); err == nil {
+		s.disk.Add(max(st.Size(), size) - size)
+	}
+}
+
 // tickMetaOf loads (once per open handle) the flusher's view of a tick file,
-// initialising a new file's header and dropping a partial trailing record
-// left by a failed write.
+// initialising a new file's header, dropping a partial trailing record
+// left by a failed write, and checking the file's runs (rebuilding them
+// when a crash or failed write left them inconsistent, and upgrading a
+// version 1 file).
 func (s *Store) tickMetaOf(h *handle, k fileKind) (*tickMeta, error) {
 	if h.tick != nil {
 		return h.tick, nil
@@ -409,8 +556,10 @@ func (s *Store) tickMetaOf(h *handle, k fileKind) (*tickMeta, error) {
 			return nil, err
 		}
 		if _, err := h.f.WriteAt(b[:], 0); err != nil {
+			s.resync(h.f, 0)
 			return nil, err
 		}
+		s.disk.Add(headerSize - st.Size())
 		h.tick = m
 		return m, nil
 	}
@@ -419,15 +568,21 @@ func (s *Store) tickMetaOf(h *handle, k fileKind) (*tickMeta, error) {
 		if err := h.f.Truncate(recOff(m.count, tickRecSize)); err != nil {
 			return nil, err
 		}
+		s.disk.Add(-rem)
 	}
-	var b [headerSize]byte
-	if err := readFull(h.f, b[:], 0); err != nil {
+	var why string
+	m.hdr, why, err = tickRunsState(h.f, k, m.count, func(create bool) (*os.File, func(), error) {
+		rh, err := s.files.acquire(runsPath(h.path), create)
+		if err != nil {
+			return nil, nil, err
+		}
+		return rh.f, func() { s.files.release(rh) }, nil
+	}, func(n int64) { s.disk.Add(n) })
+	if err != nil {
 		return nil, err
 	}
-	if m.hdr, err = decodeHeader(b[:], k); err != nil {
-		if m.hdr, err = rebuildTickHeader(h.f, k, m.count); err != nil {
-			return nil, err
-		}
+	if why != "" {
+		s.log.Info("history: rebuilt the runs of a tick file", "path", h.path, "why", why)
 	}
 	if m.count > 0 {
 		var r [tickRecSize]byte
@@ -440,36 +595,6 @@ func (s *Store) tickMetaOf(h *handle, k fileKind) (*tickMeta, error) {
 	return m, nil
 }
 
-// rebuildTickHeader recomputes a tick file's header from its records (a
-// header whose checksum fails: a torn header write) and writes it.
-func rebuildTickHeader(f *os.File, k fileKind, count int) (header, error) {
-	hdr := header{kind: k}
-	const block = 4096
-	buf := make([]byte, block*tickRecSize)
-	for i := 0; i < count; i += block {
-		n := min(block, count-i)
-		b := buf[:n*tickRecSize]
-		if err := readFull(f, b, recOff(i, tickRecSize)); err != nil {
-			return hdr, err
-		}
-		for off := 0; off < len(b); off += tickRecSize {
-			ts := recTime(b[off:])
-			switch {
-			case i == 0 && off == 0:
-				hdr.maxTime = ts
-			case ts > hdr.maxTime:
-				hdr.maxTime = ts
-			case hdr.maxTime-ts > hdr.maxLate:
-				hdr.maxLate = hdr.maxTime - ts
-			}
-		}
-	}
-	var b [headerSize]byte
-	hdr.encode(b[:])
-	_, err := f.WriteAt(b[:], 0)
-	return hdr, err
-}
-
 // writeBars merges bars (sorted by time) into a bar file: bars of minutes
 // (days) the file has are rewritten in place, bars after its last record
 // appended, and if any bar falls between existing records (a late trade
@@ -480,7 +605,7 @@ func (s *Store) writeBars(path string, k fileKind, vals []barVal) error {
 		return err
 	}
 	defer s.files.release(h)
-	m, err := barMetaOf(h, k)
+	m, err := s.barMetaOf(h, k)
 	if err != nil {
 		return err
 	}
@@ -520,8 +645,10 @@ func (s *Store) writeBars(path string, k fileKind, vals []barVal) error {
 		s.scratch = b
 		if _, err := h.f.WriteAt(b, recOff(m.count, barRecSize)); err != nil {
 			h.bar = nil
+			s.resync(h.f, recOff(m.count, barRecSize))
 			return err
 		}
+		s.disk.Add(int64(len(b)))
 		m.count += len(app)
 		m.lastTime = app[len(app)-1].Time
 	}
@@ -529,7 +656,7 @@ func (s *Store) writeBars(path string, k fileKind, vals []barVal) error {
 }
 
 // barMetaOf loads (once per open handle) the flusher's view of a bar file.
-func barMetaOf(h *handle, k fileKind) (*barMeta, error) {
+func (s *Store) barMetaOf(h *handle, k fileKind) (*barMeta, error) {
 	if h.bar != nil {
 		return h.bar, nil
 	}
@@ -545,16 +672,19 @@ func barMetaOf(h *handle, k fileKind) (*barMeta, error) {
 			return nil, err
 		}
 		if _, err := h.f.WriteAt(b[:], 0); err != nil {
+			s.resync(h.f, 0)
 			return nil, err
 		}
+		s.disk.Add(headerSize - st.Size())
 		h.bar = m
 		return m, nil
 	}
 	m.count = int((st.Size() - headerSize) / barRecSize)
-	if (st.Size()-headerSize)%barRecSize != 0 {
+	if rem := (st.Size() - headerSize) % barRecSize; rem != 0 {
 		if err := h.f.Truncate(recOff(m.count, barRecSize)); err != nil {
 			return nil, err
 		}
+		s.disk.Add(-rem)
 	}
 	if m.count > 0 {
 		var r [barRecSize]byte
@@ -618,8 +748,10 @@ func (s *Store) rewriteBars(h *handle, k fileKind, m *barMeta, vals []barVal) er
 		return err
 	}
 	if err := os.Rename(tmp, h.path); err != nil {
+		os.Remove(tmp)
 		return err
 	}
+	s.disk.Add(int64(len(out)) - recOff(m.count, barRecSize))
 	s.files.forget(h.path) // the open handle still shows the old file
 	return nil
 }
@@ -680,6 +812,8 @@ func (s *Store) syncData(jobs []symJob) error {
 		}
 		syncPath(j.sym.dir)
 	}
-	syncPath(s.dir + "/symbols")
+	for _, d := range spaceDirs {
+		syncPath(s.dir + "/" + d)
+	}
 	return errors.Join(errs...)
 }

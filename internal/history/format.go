@@ -21,7 +21,8 @@ const (
 	barRecSize  = 64 // minute and daily bars
 
 	fileMagic     = "TAPH"
-	formatVersion = 1
+	formatVersion = 1 // bar files, run sidecars and the checkpoint
+	tickVersion   = 2 // trade and quote files: the header describes runs
 )
 
 var le = binary.LittleEndian
@@ -36,24 +37,71 @@ const (
 	kindQuotes
 	kindMinuteBars
 	kindDailyBars
+	kindRuns // the runs sidecar of a trade or quote file
+	kindCryptoTrades
+	kindCryptoQuotes
+	kindCryptoMinuteBars
+	kindCryptoDailyBars
 )
 
 func (k fileKind) recSize() int {
-	if k == kindTrades || k == kindQuotes {
+	switch k {
+	case kindTrades, kindQuotes, kindCryptoTrades, kindCryptoQuotes:
 		return tickRecSize
+	case kindRuns:
+		return runEntrySize
 	}
 	return barRecSize
 }
 
-// header is a file header. MaxTime and MaxLate are kept for trade and quote
-// files only: MaxTime is the largest record time in the file and MaxLate the
-// largest amount by which a record's time was below the largest time of the
-// records before it. Both may overstate (they are written before the data
-// they cover, and never lowered); an overstatement only widens searches.
+func (k fileKind) isTick() bool {
+	return k == kindTrades || k == kindQuotes || k == kindCryptoTrades || k == kindCryptoQuotes
+}
+
+// isQuotes reports whether k is a quote file kind (of either class).
+func (k fileKind) isQuotes() bool { return k == kindQuotes || k == kindCryptoQuotes }
+
+// crypto reports whether k holds crypto records.
+func (k fileKind) crypto() bool { return k >= kindCryptoTrades && k <= kindCryptoDailyBars }
+
+// inClass returns the kind of the same data (trades, quotes, minute or
+// daily bars) for the symbols of a namespace: crypto records differ from
+// stock ones (fractional sizes), the file names do not.
+func (k fileKind) inClass(crypto bool) fileKind {
+	if !crypto || k.crypto() {
+		return k
+	}
+	switch k {
+	case kindTrades:
+		return kindCryptoTrades
+	case kindQuotes:
+		return kindCryptoQuotes
+	case kindMinuteBars:
+		return kindCryptoMinuteBars
+	case kindDailyBars:
+		return kindCryptoDailyBars
+	}
+	return k
+}
+
+// header is a file header. In a trade or quote file (version 2) it
+// describes the file's last run, the open one that appends extend (see
+// runs.go): maxTime and maxLate are its largest time and its lateness,
+// runStart its first record and runMin its smallest time; prevMax and
+// prevLate are the largest time and the lateness of the run before it, and
+// closed counts the runs before it, which the runs sidecar describes. The
+// statistics may overstate (they are written before the records they
+// cover); that only widens searches. A version 1 tick file, written before
+// runs existed, is one run: maxTime and maxLate cover the whole file and
+// its smallest time is unknown (v1 is set, runMin is math.MinInt64).
+// Other kinds use none of these fields.
 type header struct {
-	kind    fileKind
-	maxTime int64
-	maxLate int64
+	kind              fileKind
+	maxTime, maxLate  int64
+	runStart, runMin  int64
+	prevMax, prevLate int64
+	closed            uint32
+	v1                bool
 }
 
 var errBadHeader = errors.New("history: bad file header")
@@ -64,18 +112,45 @@ func (h header) encode(b []byte) {
 	b[4] = formatVersion
 	b[5] = byte(h.kind)
 	le.PutUint16(b[6:], uint16(h.kind.recSize()))
-	le.PutUint64(b[8:], uint64(h.maxTime))
-	le.PutUint64(b[16:], uint64(h.maxLate))
+	if h.kind.isTick() {
+		b[4] = tickVersion
+		le.PutUint64(b[8:], uint64(h.maxTime))
+		le.PutUint64(b[16:], uint64(h.maxLate))
+		le.PutUint64(b[24:], uint64(h.runStart))
+		le.PutUint64(b[32:], uint64(h.runMin))
+		le.PutUint64(b[40:], uint64(h.prevMax))
+		le.PutUint64(b[48:], uint64(h.prevLate))
+		le.PutUint32(b[56:], h.closed)
+	}
 	le.PutUint32(b[60:], crc32.Checksum(b[:60], castagnoli))
 }
 
 func decodeHeader(b []byte, want fileKind) (header, error) {
-	if len(b) < headerSize || string(b[:4]) != fileMagic || b[4] != formatVersion ||
+	if len(b) < headerSize || string(b[:4]) != fileMagic ||
 		fileKind(b[5]) != want || int(le.Uint16(b[6:])) != want.recSize() ||
 		le.Uint32(b[60:]) != crc32.Checksum(b[:60], castagnoli) {
 		return header{}, errBadHeader
 	}
-	return header{kind: want, maxTime: int64(le.Uint64(b[8:])), maxLate: int64(le.Uint64(b[16:]))}, nil
+	h := header{kind: want}
+	switch {
+	case want.isTick() && b[4] == tickVersion:
+		h.maxTime, h.maxLate = int64(le.Uint64(b[8:])), int64(le.Uint64(b[16:]))
+		h.runStart, h.runMin = int64(le.Uint64(b[24:])), int64(le.Uint64(b[32:]))
+		h.prevMax, h.prevLate = int64(le.Uint64(b[40:])), int64(le.Uint64(b[48:]))
+		h.closed = le.Uint32(b[56:])
+		if h.runStart < 0 || h.maxLate < 0 || h.prevLate < 0 {
+			return header{}, errBadHeader
+		}
+	case b[4] != formatVersion:
+		return header{}, errBadHeader
+	case want.isTick():
+		h.maxTime, h.maxLate = int64(le.Uint64(b[8:])), int64(le.Uint64(b[16:]))
+		h.runMin, h.v1 = math.MinInt64, true
+		if h.maxLate < 0 {
+			return header{}, errBadHeader
+		}
+	}
+	return h, nil
 }
 
 // Tick records (trades and quotes) start with time and seq, so generic code
@@ -140,21 +215,86 @@ func decodeQuote(b []byte, sym string, e *market.Event) {
 	copy(q.Conditions[:], b[43:47])
 }
 
+// putCryptoTrade writes e's crypto trade record into b[:tickRecSize]:
+//
+//	time i64 | seq u64 | id i64 | price f64 | size f64 | taker side u8 | pad [7]
+func putCryptoTrade(b []byte, e *market.Event) {
+	b = b[:tickRecSize]
+	t := &e.CryptoTrade
+	le.PutUint64(b[0:], uint64(e.Time))
+	le.PutUint64(b[8:], e.Seq)
+	le.PutUint64(b[16:], uint64(t.ID))
+	le.PutUint64(b[24:], math.Float64bits(t.Price))
+	le.PutUint64(b[32:], math.Float64bits(t.Size))
+	b[40] = t.TakerSide
+	clear(b[41:48])
+}
+
+func decodeCryptoTrade(b []byte, sym string, e *market.Event) {
+	b = b[:tickRecSize]
+	*e = market.Event{Seq: le.Uint64(b[8:]), Time: int64(le.Uint64(b)), Symbol: sym, Kind: market.KindCryptoTrade}
+	e.CryptoTrade = market.CryptoTrade{ID: int64(le.Uint64(b[16:])), Price: math.Float64frombits(le.Uint64(b[24:])),
+		Size: math.Float64frombits(le.Uint64(b[32:])), TakerSide: b[40]}
+}
+
+// putCryptoQuote writes e's crypto quote record into b[:tickRecSize]:
+//
+//	time i64 | seq u64 | bid price f64 | bid size f64 | ask price f64 | ask size f64
+func putCryptoQuote(b []byte, e *market.Event) {
+	b = b[:tickRecSize]
+	q := &e.CryptoQuote
+	le.PutUint64(b[0:], uint64(e.Time))
+	le.PutUint64(b[8:], e.Seq)
+	le.PutUint64(b[16:], math.Float64bits(q.BidPrice))
+	le.PutUint64(b[24:], math.Float64bits(q.BidSize))
+	le.PutUint64(b[32:], math.Float64bits(q.AskPrice))
+	le.PutUint64(b[40:], math.Float64bits(q.AskSize))
+}
+
+func decodeCryptoQuote(b []byte, sym string, e *market.Event) {
+	b = b[:tickRecSize]
+	*e = market.Event{Seq: le.Uint64(b[8:]), Time: int64(le.Uint64(b)), Symbol: sym, Kind: market.KindCryptoQuote}
+	e.CryptoQuote = market.CryptoQuote{BidPrice: math.Float64frombits(le.Uint64(b[16:])), BidSize: math.Float64frombits(le.Uint64(b[24:])),
+		AskPrice: math.Float64frombits(le.Uint64(b[32:])), AskSize: math.Float64frombits(le.Uint64(b[40:]))}
+}
+
 func decodeTick(k fileKind, b []byte, sym string, e *market.Event) {
-	if k == kindTrades {
+	switch k {
+	case kindTrades:
 		decodeTrade(b, sym, e)
-	} else {
+	case kindQuotes:
 		decodeQuote(b, sym, e)
+	case kindCryptoTrades:
+		decodeCryptoTrade(b, sym, e)
+	case kindCryptoQuotes:
+		decodeCryptoQuote(b, sym, e)
 	}
 }
 
 // barVal is a minute or daily bar in memory: the pending (unflushed) bars
 // and the latest state hold these, not Events, so nothing retains a string
-// or pointer per bar.
+// or pointer per bar. A crypto bar's fractional volume is kept as its
+// float64 bits in Bar.Volume, which is also how its record stores it.
 type barVal struct {
 	Time int64 // bar start, ns; a whole minute
 	Seq  uint64
 	Bar  market.Bar
+}
+
+// cryptoBarVal is the barVal of a crypto bar event.
+func cryptoBarVal(t int64, seq uint64, c *market.CryptoBar) barVal {
+	var b market.CryptoBar
+	if c != nil {
+		b = *c
+	}
+	return barVal{Time: t, Seq: seq, Bar: market.Bar{Open: b.Open, High: b.High, Low: b.Low, Close: b.Close,
+		VWAP: b.VWAP, Volume: math.Float64bits(b.Volume), TradeCount: b.TradeCount}}
+}
+
+// cryptoBar returns v as a crypto bar.
+func (v *barVal) cryptoBar() market.CryptoBar {
+	return market.CryptoBar{Open: v.Bar.Open, High: v.Bar.High, Low: v.Bar.Low, Close: v.Bar.Close,
+		Volume: math.Float64frombits(v.Bar.Volume), VWAP: v.Bar.VWAP, TradeCount: v.Bar.TradeCount}
 }
 
 const nsPerMinute = int64(60e9)
@@ -172,6 +312,9 @@ func floorDiv(a, b int64) int64 {
 // minutes so that the record fits in 64 bytes with the trade count:
 //
 //	minute i32 | trade count u32 | seq u64 | open, high, low, close, vwap f64 | volume u64
+//
+// A crypto bar's record is the same with volume f64 (its bits, as barVal
+// keeps them).
 func putBar(b []byte, v *barVal) {
 	b = b[:barRecSize]
 	n := v.Bar.TradeCount
@@ -208,7 +351,7 @@ func getBar(b []byte) barVal {
 	}
 }
 
-// decodeBarEvent decodes a bar record into e, as a KindBar event.
+// decodeBarEvent decodes a stock bar record into e, as a KindBar event.
 func decodeBarEvent(b []byte, sym string, e *market.Event) {
 	b = b[:barRecSize]
 	e.Seq = le.Uint64(b[8:])
@@ -226,7 +369,13 @@ func decodeBarEvent(b []byte, sym string, e *market.Event) {
 	}
 }
 
-func (v *barVal) event(sym string) market.Event {
+// event returns v as a KindBar event, or for a crypto bar a KindCryptoBar
+// event (with a new CryptoBar).
+func (v *barVal) event(sym string, crypto bool) market.Event {
+	if crypto {
+		c := v.cryptoBar()
+		return market.Event{Seq: v.Seq, Time: v.Time, Symbol: sym, Kind: market.KindCryptoBar, CryptoBar: &c}
+	}
 	return market.Event{Seq: v.Seq, Time: v.Time, Symbol: sym, Kind: market.KindBar, Bar: v.Bar}
 }
 
@@ -236,10 +385,16 @@ func (v *barVal) event(sym string) market.Event {
 func tickFileName(k fileKind, day int32) string {
 	y, m, d := civilFromDay(day)
 	p := "trades"
-	if k == kindQuotes {
+	if k.isQuotes() {
 		p = "quotes"
 	}
 	return fmt.Sprintf("%s-%04d-%02d-%02d.dat", p, y, int(m), d)
+}
+
+// runsFileName is the runs sidecar of a tick file: same name, ".runs".
+func runsFileName(k fileKind, day int32) string {
+	n := tickFileName(k, day)
+	return n[:len(n)-len(".dat")] + ".runs"
 }
 
 func barFileName(month int32) string {

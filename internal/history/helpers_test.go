@@ -87,6 +87,21 @@ func quote(sym string, t int64, bid float64) market.Event {
 		Quote: market.Quote{BidPrice: bid, AskPrice: bid + 0.01, BidSize: 3, AskSize: 4, BidExchange: 'P', AskExchange: 'Q', Tape: 'C', Conditions: market.MakeConditions("R")}}
 }
 
+func cryptoTrade(sym string, t int64, price, size float64, id int64, side byte) market.Event {
+	return market.Event{Kind: market.KindCryptoTrade, Symbol: sym, Time: t,
+		CryptoTrade: market.CryptoTrade{ID: id, Price: price, Size: size, TakerSide: side}}
+}
+
+func cryptoQuote(sym string, t int64, bid, bidSize, askSize float64) market.Event {
+	return market.Event{Kind: market.KindCryptoQuote, Symbol: sym, Time: t,
+		CryptoQuote: market.CryptoQuote{BidPrice: bid, BidSize: bidSize, AskPrice: bid + 0.5, AskSize: askSize}}
+}
+
+func cryptoBar(kind market.Kind, sym string, t int64, o, h, l, c, v float64, n uint64, vw float64) market.Event {
+	return market.Event{Kind: kind, Symbol: sym, Time: t,
+		CryptoBar: &market.CryptoBar{Open: o, High: h, Low: l, Close: c, Volume: v, TradeCount: n, VWAP: vw}}
+}
+
 func bar(kind market.Kind, sym string, t int64, o, h, l, c float64, v, n uint64, vw float64) market.Event {
 	return market.Event{Kind: kind, Symbol: sym, Time: t,
 		Bar: market.Bar{Open: o, High: h, Low: l, Close: c, Volume: v, TradeCount: n, VWAP: vw}}
@@ -98,6 +113,12 @@ type oracle struct {
 	lastSeq uint64
 	ticks   map[market.Kind][]market.Event
 	bars    map[[2]string]map[int64]market.Event // {kind, symbol} → time → bar; kind "m" or "d"
+	sorted  map[sortedKey][]market.Event         // a symbol's ticks by (time, seq); reset by apply
+}
+
+type sortedKey struct {
+	kind market.Kind
+	sym  string
 }
 
 func newOracle() *oracle {
@@ -105,13 +126,14 @@ func newOracle() *oracle {
 }
 
 func (o *oracle) apply(evs []market.Event) {
+	o.sorted = nil
 	for _, e := range evs {
 		if e.Seq <= o.lastSeq {
 			continue
 		}
 		o.lastSeq = e.Seq
 		switch e.Kind {
-		case market.KindTrade, market.KindQuote:
+		case market.KindTrade, market.KindQuote, market.KindCryptoTrade, market.KindCryptoQuote:
 			o.ticks[e.Kind] = append(o.ticks[e.Kind], e)
 		case market.KindBar, market.KindUpdatedBar, market.KindDailyBar:
 			k := [2]string{"m", e.Symbol}
@@ -123,6 +145,17 @@ func (o *oracle) apply(evs []market.Event) {
 			}
 			e.Kind = market.KindBar
 			o.bars[k][e.Time] = e
+		case market.KindCryptoBar, market.KindCryptoUpdatedBar, market.KindCryptoDailyBar:
+			k := [2]string{"cm", e.Symbol}
+			if e.Kind == market.KindCryptoDailyBar {
+				k[0] = "cd"
+			}
+			if o.bars[k] == nil {
+				o.bars[k] = map[int64]market.Event{}
+			}
+			b := *e.CryptoBar
+			e.Kind, e.CryptoBar = market.KindCryptoBar, &b
+			o.bars[k][e.Time] = e
 		}
 	}
 }
@@ -131,18 +164,15 @@ func (o *oracle) apply(evs []market.Event) {
 func (o *oracle) expectTicks(kind market.Kind, q Query) []market.Event {
 	var out []market.Event
 	for _, sym := range sortedUnique(q.Symbols) {
+		all := o.sortedTicks(kind, sym)
+		i, _ := slices.BinarySearchFunc(all, q.Start, func(e market.Event, t int64) int { return cmpInt(e.Time, t) })
 		var g []market.Event
-		for _, e := range o.ticks[kind] {
-			if e.Symbol == sym && e.Time >= q.Start && e.Time <= q.End {
-				g = append(g, e)
+		for _, e := range all[i:] {
+			if e.Time > q.End {
+				break
 			}
+			g = append(g, e)
 		}
-		slices.SortFunc(g, func(a, b market.Event) int {
-			if a.Time != b.Time {
-				return cmpInt(a.Time, b.Time)
-			}
-			return cmpInt(a.Seq, b.Seq)
-		})
 		if q.Desc {
 			slices.Reverse(g)
 		}
@@ -151,7 +181,34 @@ func (o *oracle) expectTicks(kind market.Kind, q Query) []market.Event {
 	return out
 }
 
-// expectBars is the whole 1Min ("m") or 1Day ("d") result of q.
+// sortedTicks is a symbol's trades or quotes by (time, seq), sorted by
+// brute force once per apply.
+func (o *oracle) sortedTicks(kind market.Kind, sym string) []market.Event {
+	k := sortedKey{kind, sym}
+	if g, ok := o.sorted[k]; ok {
+		return g
+	}
+	var g []market.Event
+	for _, e := range o.ticks[kind] {
+		if e.Symbol == sym {
+			g = append(g, e)
+		}
+	}
+	slices.SortFunc(g, func(a, b market.Event) int {
+		if a.Time != b.Time {
+			return cmpInt(a.Time, b.Time)
+		}
+		return cmpInt(a.Seq, b.Seq)
+	})
+	if o.sorted == nil {
+		o.sorted = map[sortedKey][]market.Event{}
+	}
+	o.sorted[k] = g
+	return g
+}
+
+// expectBars is the whole 1Min ("m") or 1Day ("d") result of q; "cm" and
+// "cd" for crypto.
 func (o *oracle) expectBars(kind string, q Query) []market.Event {
 	var out []market.Event
 	for _, sym := range sortedUnique(q.Symbols) {

@@ -71,8 +71,11 @@ func (s *Store) writeCheckpoint(seq uint64, days []int32) error {
 		return fmt.Errorf("history: checkpoint: %w", err)
 	}
 	if err := os.Rename(tmp, filepath.Join(s.dir, checkpointName)); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("history: checkpoint: %w", err)
 	}
+	s.disk.Add(int64(len(b)) - s.ckSize)
+	s.ckSize = int64(len(b))
 	if !s.opts.noSync {
 		if err := s.dirf.Sync(); err != nil {
 			return fmt.Errorf("history: checkpoint: %w", err)
@@ -94,8 +97,10 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "symbols"), 0o755); err != nil {
-		return nil, err
+	for _, d := range spaceDirs {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return nil, err
+		}
 	}
 	s := &Store{
 		dir:     dir,
@@ -104,7 +109,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		log:     opts.Logger,
 		files:   newFileCache(max(opts.MaxOpenFiles, 1)),
 		closing: make(chan struct{}),
-		syms:    make(map[string]*symState),
+	}
+	for i := range s.syms {
+		s.syms[i] = make(map[string]*symState)
 	}
 	s.applyDC.cal, s.flushDC.cal = s.cal, s.cal
 
@@ -114,6 +121,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	case err != nil:
 		return nil, err
 	default:
+		s.ckSize = int64(len(b))
 		if ck, err = decodeCheckpoint(b); err != nil {
 			return nil, fmt.Errorf("%w in %s: delete the directory to rebuild it from the journal", err, dir)
 		}
@@ -128,26 +136,30 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 
-	ents, err := os.ReadDir(filepath.Join(dir, "symbols"))
-	if err != nil {
-		s.dirf.Close()
-		return nil, err
-	}
 	var syms []*symState
-	for _, ent := range ents {
-		if name, ok := unescapeSymbol(ent.Name()); ok && ent.IsDir() {
-			syms = append(syms, &symState{name: name, dir: s.symDir(ent.Name()), dirMade: true})
+	for sp, d := range spaceDirs {
+		ents, err := os.ReadDir(filepath.Join(dir, d))
+		if err != nil {
+			s.dirf.Close()
+			return nil, err
+		}
+		for _, ent := range ents {
+			if name, ok := unescapeSymbol(ent.Name()); ok && ent.IsDir() {
+				syms = append(syms, &symState{name: name, space: space(sp), dir: s.symDir(space(sp), ent.Name()), dirMade: true})
+			}
 		}
 	}
 	// Loading is a few small reads per symbol, all system calls: spread
 	// them over a few goroutines.
 	errs := make([]error, len(syms))
+	sizes := make([]int64, len(syms))
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range min(openWorkers, len(syms)) {
 		wg.Go(func() {
 			for i := range next {
-				if err := s.loadSymbol(syms[i], &ck); err != nil {
+				var err error
+				if sizes[i], err = s.loadSymbol(syms[i], &ck); err != nil {
 					errs[i] = fmt.Errorf("history: open %s: %w", syms[i].dir, err)
 				}
 			}
@@ -162,8 +174,14 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.dirf.Close()
 		return nil, err
 	}
-	for _, sym := range syms {
-		s.syms[sym.name] = sym
+	s.disk.Store(s.ckSize)
+	for i, sym := range syms {
+		s.disk.Add(sizes[i])
+		if sym.empty() {
+			os.Remove(sym.dir) // left empty by PruneBefore; fails if anything else is there
+			continue
+		}
+		s.syms[sym.space][sym.name] = sym
 	}
 	return s, nil
 }
@@ -171,16 +189,33 @@ func Open(dir string, opts Options) (*Store, error) {
 const openWorkers = 8
 
 // loadSymbol lists a symbol's directory, repairs the files a crash may have
-// left inconsistent, and loads its latest state.
-func (s *Store) loadSymbol(sym *symState, ck *checkpoint) error {
+// left inconsistent, loads its latest state and returns the size of its
+// files.
+func (s *Store) loadSymbol(sym *symState, ck *checkpoint) (int64, error) {
+	size, err := s.loadSymbolFiles(sym, ck)
+	if err != nil {
+		return 0, err
+	}
+	return size, s.loadLatest(sym)
+}
+
+func (s *Store) loadSymbolFiles(sym *symState, ck *checkpoint) (int64, error) {
 	ents, err := os.ReadDir(sym.dir)
 	if err != nil {
-		return err
+		return 0, err
+	}
+	names := make(map[string]bool, len(ents))
+	for _, ent := range ents {
+		names[ent.Name()] = true
 	}
 	for _, ent := range ents {
 		name := ent.Name()
 		if strings.HasSuffix(name, ".tmp") {
 			os.Remove(filepath.Join(sym.dir, name)) // an interrupted rewrite
+			continue
+		}
+		if dat := strings.TrimSuffix(name, ".runs") + ".dat"; strings.HasSuffix(name, ".runs") && !names[dat] {
+			os.Remove(filepath.Join(sym.dir, name)) // its tick file was removed
 			continue
 		}
 		switch k, n := parseFileName(name); k {
@@ -198,34 +233,56 @@ func (s *Store) loadSymbol(sym *symState, ck *checkpoint) error {
 
 	// Repair: only files of the days named in the checkpoint can have been
 	// written after the last completed flush.
+	relist := false // a repair rebuilt runs, which may have made a sidecar
 	for _, d := range ck.days {
-		if sym.tradeDays.has(d) {
-			if err := s.repairTicks(sym.dir+"/"+tickFileName(kindTrades, d), kindTrades, ck.seq); err != nil {
-				return err
+		for _, f := range [...]struct {
+			k   fileKind
+			set daySet
+		}{{kindTrades, sym.tradeDays}, {kindQuotes, sym.quoteDays}} {
+			if !f.set.has(d) {
+				continue
 			}
-		}
-		if sym.quoteDays.has(d) {
-			if err := s.repairTicks(sym.dir+"/"+tickFileName(kindQuotes, d), kindQuotes, ck.seq); err != nil {
-				return err
+			rebuilt, err := s.repairTicks(sym.dir+"/"+tickFileName(f.k, d), sym.kind(f.k), ck.seq)
+			if err != nil {
+				return 0, err
 			}
+			relist = relist || rebuilt
 		}
 		if m := monthOfDay(d); slices.Contains(sym.months, m) {
 			if err := s.repairBars(sym.dir+"/"+barFileName(m), kindMinuteBars); err != nil {
-				return err
+				return 0, err
 			}
 		}
 	}
 	if sym.hasDaily {
 		if err := s.repairBars(sym.dir+"/"+dailyFileName, kindDailyBars); err != nil {
-			return err
+			return 0, err
 		}
 	}
 
+	// Sizes, after the repairs: Info reads a file's size now, and fails
+	// for a file a repair removed.
+	if relist {
+		if ents, err = os.ReadDir(sym.dir); err != nil {
+			return 0, err
+		}
+	}
+	var size int64
+	for _, ent := range ents {
+		if info, err := ent.Info(); err == nil && info.Mode().IsRegular() {
+			size += info.Size()
+		}
+	}
+	return size, nil
+}
+
+// loadLatest loads a symbol's latest trade, quote, minute bar and daily bars.
+func (s *Store) loadLatest(sym *symState) error {
 	// Latest state from the ends of the newest files.
-	if err := s.loadLatestTick(sym, kindTrades); err != nil {
+	if err := s.loadLatestTick(sym, sym.kind(kindTrades)); err != nil {
 		return err
 	}
-	if err := s.loadLatestTick(sym, kindQuotes); err != nil {
+	if err := s.loadLatestTick(sym, sym.kind(kindQuotes)); err != nil {
 		return err
 	}
 	for i := len(sym.months) - 1; i >= 0 && !sym.hasBar; i-- {
@@ -252,20 +309,22 @@ func (s *Store) loadSymbol(sym *symState, ck *checkpoint) error {
 // repairTicks truncates a tick file to its last whole record whose seq is
 // at most the checkpoint's: a torn record, zeroes from a power loss, and
 // records the checkpoint does not cover (the replay re-applies them) go.
-func (s *Store) repairTicks(path string, k fileKind, ckSeq uint64) error {
+// Then it checks the file's runs; rebuilt says it rebuilt them.
+func (s *Store) repairTicks(path string, k fileKind, ckSeq uint64) (rebuilt bool, err error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return err
+		return false, err
 	}
 	if st.Size() < headerSize {
 		// The file was created and the crash came before its header.
 		s.log.Warn("history: removing tick file without header", "path", path, "size", st.Size())
-		return os.Remove(path)
+		os.Remove(runsPath(path))
+		return false, os.Remove(path)
 	}
 	count := int((st.Size() - headerSize) / tickRecSize)
 	keep := count
@@ -276,7 +335,7 @@ scan:
 		n := min(block, keep)
 		b := buf[:n*tickRecSize]
 		if err := readFull(f, b, recOff(keep-n, tickRecSize)); err != nil {
-			return err
+			return false, err
 		}
 		for off := len(b) - tickRecSize; off >= 0; off -= tickRecSize {
 			if seq := recSeq(b[off:]); seq != 0 && seq <= ckSeq {
@@ -289,25 +348,43 @@ scan:
 	if want := recOff(keep, tickRecSize); want != st.Size() {
 		s.log.Warn("history: truncating tick file", "path", path, "records", count, "kept", keep, "bytes", st.Size()-want)
 		if err := f.Truncate(want); err != nil {
-			return err
+			return false, err
 		}
 		changed = true
 	}
-	var hb [headerSize]byte
-	if err := readFull(f, hb[:], 0); err != nil {
-		return err
-	}
-	if _, err := decodeHeader(hb[:], k); err != nil {
-		s.log.Warn("history: rebuilding tick file header", "path", path)
-		if _, err := rebuildTickHeader(f, k, keep); err != nil {
-			return err
+	// The runs: a header or sidecar the crash left ahead of the records (or
+	// torn), and a version 1 file, are rebuilt from the records.
+	var serr error
+	_, why, err := tickRunsState(f, k, keep, func(create bool) (*os.File, func(), error) {
+		flag := os.O_RDWR
+		if create {
+			flag |= os.O_CREATE
 		}
+		rf, err := os.OpenFile(runsPath(path), flag, 0o644)
+		if err != nil {
+			return nil, nil, err
+		}
+		return rf, func() {
+			if create && !s.opts.noSync {
+				serr = rf.Sync()
+			}
+			rf.Close()
+		}, nil
+	}, func(int64) {})
+	if err != nil {
+		return false, err
+	}
+	if serr != nil {
+		return false, serr
+	}
+	if why != "" {
+		s.log.Warn("history: rebuilt the runs of a tick file", "path", path, "why", why)
 		changed = true
 	}
 	if changed && !s.opts.noSync {
-		return f.Sync()
+		return why != "", f.Sync()
 	}
-	return nil
+	return why != "", nil
 }
 
 // repairBars truncates a bar file's torn or zeroed tail. Bars are keyed by
@@ -351,13 +428,13 @@ func (s *Store) repairBars(path string, k fileKind) error {
 }
 
 // loadLatestTick finds the latest record (by time, then seq) of the newest
-// non-empty day file. Records of a file are out of time order by at most
-// the header's MaxLate, so a backward scan can stop once the best time seen
-// is at least MaxLate above the smallest time after the current position:
-// nothing earlier in the file can beat it.
+// non-empty day file. Records of a run are out of time order by at most
+// the run's lateness, so a backward scan of a run can stop once the best
+// time seen is at least that lateness above the smallest time after the
+// current position: nothing earlier in the run can beat it.
 func (s *Store) loadLatestTick(sym *symState, k fileKind) error {
 	set := sym.tradeDays
-	if k == kindQuotes {
+	if k.isQuotes() {
 		set = sym.quoteDays
 	}
 	days := set.appendRange(nil, math.MinInt32, math.MaxInt32)
@@ -367,7 +444,7 @@ func (s *Store) loadLatestTick(sym *symState, k fileKind) error {
 			return err
 		}
 		if ok {
-			if k == kindTrades {
+			if !k.isQuotes() {
 				sym.lastTrade, sym.hasTrade = rec, true
 			} else {
 				sym.lastQuote, sym.hasQuote = rec, true
@@ -395,32 +472,49 @@ func latestInFile(path string, k fileKind) (best [tickRecSize]byte, ok bool, err
 	if err := readFull(f, hb[:], 0); err != nil {
 		return best, false, err
 	}
-	hdr, err := decodeHeader(hb[:], k)
-	if err != nil {
-		return best, false, fmt.Errorf("%s: %w", path, err)
-	}
+	// A bad header (only damage outside Tape can leave one where Open does
+	// not repair) makes the file one run of unknown order: scanned whole.
+	hdr, herr := decodeHeader(hb[:], k)
+	runs := fileRuns(nil, hdr, herr == nil, count, func(closed uint32, end int64) ([]runEntry, error) {
+		rf, err := os.Open(runsPath(path))
+		if err != nil {
+			return nil, err
+		}
+		defer rf.Close()
+		return readRuns(rf, kindRuns, closed, end)
+	})
 	const block = 256
 	buf := make([]byte, block*tickRecSize)
-	suffixMin := int64(math.MaxInt64)
-	for end := count; end > 0; {
-		n := min(block, end)
-		b := buf[:n*tickRecSize]
-		if err := readFull(f, b, recOff(end-n, tickRecSize)); err != nil {
-			return best, false, err
+	// Later runs first: the latest record is normally in the last one, and
+	// a run whose largest time is not above the best found cannot beat it
+	// (on equal times the later run's larger seqs already won).
+	for ri := len(runs) - 1; ri >= 0; ri-- {
+		run := runs[ri]
+		if ok && run.max <= recTime(best[:]) {
+			continue
 		}
-		for off := len(b) - tickRecSize; off >= 0; off -= tickRecSize {
-			r := b[off : off+tickRecSize]
-			t := recTime(r)
-			if !ok || t > recTime(best[:]) || (t == recTime(best[:]) && recSeq(r) > recSeq(best[:])) {
-				copy(best[:], r)
-				ok = true
+		suffixMin := int64(math.MaxInt64)
+	run:
+		for end := run.b; end > run.a; {
+			n := min(block, end-run.a)
+			b := buf[:n*tickRecSize]
+			if err := readFull(f, b, recOff(end-n, tickRecSize)); err != nil {
+				return best, false, err
 			}
-			suffixMin = min(suffixMin, t)
-			if recTime(best[:]) >= satAdd(suffixMin, hdr.maxLate) {
-				return best, true, nil
+			for off := len(b) - tickRecSize; off >= 0; off -= tickRecSize {
+				r := b[off : off+tickRecSize]
+				t := recTime(r)
+				if !ok || t > recTime(best[:]) || (t == recTime(best[:]) && recSeq(r) > recSeq(best[:])) {
+					copy(best[:], r)
+					ok = true
+				}
+				suffixMin = min(suffixMin, t)
+				if recTime(best[:]) >= satAdd(suffixMin, run.late) {
+					break run
+				}
 			}
+			end -= n
 		}
-		end -= n
 	}
 	return best, ok, nil
 }

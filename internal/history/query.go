@@ -13,6 +13,11 @@ type Cursor struct {
 
 // Query selects items of some symbols in a time range.
 type Query struct {
+	// Class is the symbols' asset class: market.ClassStocks (the zero
+	// value) or market.ClassCrypto. Stocks and crypto pairs are separate
+	// namespaces: a query sees the symbols of its class only. Other classes
+	// are refused (ErrBadQuery).
+	Class   market.Class
 	Symbols []string // sorted, unique
 	Start   int64    // inclusive, ns since epoch
 	End     int64    // inclusive, ns since epoch
@@ -24,15 +29,17 @@ type Query struct {
 // Result is one page of a query.
 type Result struct {
 	// Events hold the items: market.Event with Kind KindTrade, KindQuote or
-	// KindBar (bars of any timeframe; Time is the bar start), grouped by
-	// symbol in ascending order, each group in the query's time direction.
+	// KindBar (bars of any timeframe; Time is the bar start), or for crypto
+	// KindCryptoTrade, KindCryptoQuote or KindCryptoBar (with CryptoBar
+	// set), grouped by symbol in ascending order, each group in the query's
+	// time direction.
 	Events []market.Event
 	// Next is where the next page starts; nil when there is nothing more.
 	Next *Cursor
 }
 
-// Snapshot is the latest state of a symbol, as Alpaca's snapshot endpoint
-// returns it. Nil fields are unknown.
+// Snapshot is the latest state of a symbol, as Alpaca's snapshot endpoints
+// (stocks and crypto) return it. Nil fields are unknown.
 type Snapshot struct {
 	LatestTrade  *market.Event
 	LatestQuote  *market.Event

@@ -228,6 +228,7 @@ func TestCrashBeforeCheckpoint(t *testing.T) {
 
 	s2 := openStore(t, dir)
 	defer s2.Close()
+	checkDisk(t, s2)
 	if s2.AppliedSeq() != durable {
 		t.Fatalf("AppliedSeq %d after crash, want %d", s2.AppliedSeq(), durable)
 	}
@@ -254,6 +255,7 @@ func TestCrashBeforeCheckpoint(t *testing.T) {
 	check(s2)
 	mustFlush(t, s2)
 	check(s2)
+	checkDisk(t, s2)
 }
 
 // TestTornTail appends partial records and zeroed records to the files of
@@ -293,6 +295,7 @@ func TestTornTail(t *testing.T) {
 	}
 	s = openStore(t, dir)
 	defer s.Close()
+	checkDisk(t, s)
 	for p, size := range sizes {
 		if st, _ := os.Stat(p); st.Size() != size {
 			t.Errorf("%s: size %d after recovery, want %d", p, st.Size(), size)

@@ -37,37 +37,81 @@ type Store struct {
 
 	// flushMu serialises flushes (Run's ticks and Close) and owns the
 	// flusher-only state below it.
-	flushMu  sync.Mutex
-	ckDays   []int32  // days named in the checkpoint on disk
-	flushDC  dayCache // the flusher's day cache
-	jobs     []symJob // reused between flushes
-	syncFail error    // sticky: a failed sync freezes AppliedSeq
-	scratch  []byte   // write buffer
-	stopped  bool     // after Close: flushes are no-ops
-	flushes  atomic.Uint64
-	failures atomic.Uint64
+	flushMu    sync.Mutex
+	ckDays     []int32    // days named in the checkpoint on disk
+	flushDC    dayCache   // the flusher's day cache
+	jobs       []symJob   // reused between flushes
+	syncFail   error      // sticky: a failed sync freezes AppliedSeq
+	scratch    []byte     // write buffer
+	runScratch []runEntry // closed runs of a tick write
+	stopped    bool       // after Close: flushes are no-ops
+	ckSize     int64      // the checkpoint file's size
 
 	testCrashBeforeCheckpoint bool // tests: see errTestCrash
 
 	// mu guards the in-memory state: the symbol table and every symState
 	// field documented as "under Store.mu".
 	mu       sync.RWMutex
-	syms     map[string]*symState
-	symList  []string // sorted names; nil when a symbol was added since
+	syms     [numSpaces]map[string]*symState
+	symList  [numSpaces][]string // sorted names; nil when a symbol was added since
 	dirty    []*symState
 	spare    []*symState // the previous dirty slice, reused
 	lastSeq  uint64      // highest Seq applied (durable or not)
 	applyDC  dayCache
 	dropped  uint64 // events of storable kinds whose symbol cannot be stored
 	isClosed bool
+	upgrades []upgrade // version 1 tick files queries found slow, to upgrade
+	pending  int64     // Stats.PendingBytes
+	nHidden  int       // symbols with hidden set
 
-	applied atomic.Uint64 // AppliedSeq: durable and checkpointed
+	applied    atomic.Uint64 // AppliedSeq: durable and checkpointed
+	disk       atomic.Int64  // Stats.DiskBytes
+	syncFailed atomic.Bool   // Stats.SyncFailed
+
+	// infoMu guards info, the flush outcomes for Stats: its own lock, so
+	// that Stats answers while a flush is stuck on a slow disk.
+	infoMu sync.Mutex
+	info   flushInfo
+}
+
+// flushInfo is what Stats reports about flushes.
+type flushInfo struct {
+	Flushes, FlushFailures uint64
+	LastFlushAt            time.Time
+	LastFlushDuration      time.Duration
+	LastFlushError         error
+	LastFlushErrorAt       time.Time
+}
+
+// space is a symbol namespace: stocks and crypto have their own symbol
+// tables and directories, so a pair and a stock can share a name.
+type space uint8
+
+const (
+	stocks space = iota
+	crypto
+	numSpaces
+)
+
+// spaceDirs are the namespaces' directories in the store's.
+var spaceDirs = [numSpaces]string{"symbols", "crypto"}
+
+// spaceOf returns the namespace of an asset class.
+func spaceOf(c market.Class) (space, bool) {
+	switch c {
+	case market.ClassStocks:
+		return stocks, true
+	case market.ClassCrypto:
+		return crypto, true
+	}
+	return 0, false
 }
 
 // symState is everything the store keeps in memory for one symbol.
 type symState struct {
-	name string
-	dir  string // absolute path of the symbol's directory
+	name  string
+	space space
+	dir   string // absolute path of the symbol's directory
 
 	// fileMu orders file access for the symbol: the flusher holds it to
 	// write and to move flushed data out of memory in one step; queries
@@ -93,8 +137,27 @@ type symState struct {
 	daily0, daily1       barVal // latest daily bar and the one of the day before
 	nDaily               int    // how many of daily0, daily1 are set
 
+	hidden bool // nothing left after a prune: not in Symbols (under Store.mu)
+
 	// Flusher-only:
 	dirMade bool
+}
+
+// empty reports whether the symbol has no data at all, on disk or in
+// memory (under Store.mu, or before the symbol is published).
+func (sym *symState) empty() bool {
+	if len(sym.tradeDays) > 0 || len(sym.quoteDays) > 0 || len(sym.months) > 0 || sym.hasDaily ||
+		len(sym.bars) > 0 || len(sym.daily) > 0 {
+		return false
+	}
+	for _, ser := range [...]*tickSeries{&sym.trades, &sym.quotes} {
+		for _, t := range ser.tails {
+			if len(t.buf) > 0 {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // tickSeries is the unflushed tail of a symbol's trades or quotes: one
@@ -110,28 +173,6 @@ type tickSeries struct {
 type tickTail struct {
 	day int32
 	buf []byte // whole records
-	// Over the records appended since the tail was last empty: the largest
-	// time, the smallest time and the largest lateness (how far a record's
-	// time was below the largest time before it). Queries combine them with
-	// the file header to bound how far out of order disk+memory can be.
-	memMax, memMin, memLate int64
-}
-
-func (t *tickTail) note(ts int64) {
-	if len(t.buf) == tickRecSize {
-		t.memMax, t.memMin, t.memLate = ts, ts, 0
-		return
-	}
-	if ts < t.memMin {
-		t.memMin = ts
-	}
-	if ts < t.memMax {
-		if l := t.memMax - ts; l > t.memLate {
-			t.memLate = l
-		}
-	} else {
-		t.memMax = ts
-	}
 }
 
 func (ts *tickSeries) tail(day int32) *tickTail {
@@ -169,40 +210,62 @@ func (s *Store) Apply(events []market.Event) {
 			continue
 		}
 		s.lastSeq = e.Seq
+		var sp space
 		switch e.Kind {
 		case market.KindTrade, market.KindQuote, market.KindBar, market.KindUpdatedBar, market.KindDailyBar:
+		case market.KindCryptoTrade, market.KindCryptoQuote, market.KindCryptoBar, market.KindCryptoUpdatedBar, market.KindCryptoDailyBar:
+			sp = crypto
 		default:
 			continue
 		}
-		sym := s.symLocked(e.Symbol)
+		sym := s.symLocked(sp, e.Symbol)
 		if sym == nil {
 			s.dropped++
 			continue
 		}
+		if sym.hidden { // pruned empty, has data again
+			sym.hidden, s.symList[sp] = false, nil
+			s.nHidden--
+		}
+		minute := floorDiv(e.Time, nsPerMinute) * nsPerMinute
 		switch e.Kind {
-		case market.KindTrade:
+		case market.KindTrade, market.KindCryptoTrade:
 			t := s.appendTick(&sym.trades, e)
-			putTrade(t, e)
+			if sp == crypto {
+				putCryptoTrade(t, e)
+			} else {
+				putTrade(t, e)
+			}
 			if !sym.hasTrade || e.Time >= recTime(sym.lastTrade[:]) {
 				copy(sym.lastTrade[:], t)
 				sym.hasTrade = true
 			}
-		case market.KindQuote:
+		case market.KindQuote, market.KindCryptoQuote:
 			t := s.appendTick(&sym.quotes, e)
-			putQuote(t, e)
+			if sp == crypto {
+				putCryptoQuote(t, e)
+			} else {
+				putQuote(t, e)
+			}
 			if !sym.hasQuote || e.Time >= recTime(sym.lastQuote[:]) {
 				copy(sym.lastQuote[:], t)
 				sym.hasQuote = true
 			}
-		case market.KindBar, market.KindUpdatedBar:
-			v := barVal{Time: floorDiv(e.Time, nsPerMinute) * nsPerMinute, Seq: e.Seq, Bar: e.Bar}
-			sym.bars = upsertBar(sym.bars, v)
+		case market.KindBar, market.KindUpdatedBar, market.KindCryptoBar, market.KindCryptoUpdatedBar:
+			v := barVal{Time: minute, Seq: e.Seq, Bar: e.Bar}
+			if sp == crypto {
+				v = cryptoBarVal(minute, e.Seq, e.CryptoBar)
+			}
+			sym.bars = s.upsertBar(sym.bars, v)
 			if !sym.hasBar || v.Time >= sym.lastBar.Time {
 				sym.lastBar, sym.hasBar = v, true
 			}
-		case market.KindDailyBar:
-			v := barVal{Time: floorDiv(e.Time, nsPerMinute) * nsPerMinute, Seq: e.Seq, Bar: e.Bar}
-			sym.daily = upsertBar(sym.daily, v)
+		case market.KindDailyBar, market.KindCryptoDailyBar:
+			v := barVal{Time: minute, Seq: e.Seq, Bar: e.Bar}
+			if sp == crypto {
+				v = cryptoBarVal(minute, e.Seq, e.CryptoBar)
+			}
+			sym.daily = s.upsertBar(sym.daily, v)
 			sym.noteDaily(v)
 		}
 		if !sym.dirty {
@@ -215,17 +278,18 @@ func (s *Store) Apply(events []market.Event) {
 // appendTick reserves the next record of e's day in ts and returns it.
 func (s *Store) appendTick(ts *tickSeries, e *market.Event) []byte {
 	t := ts.tail(s.applyDC.day(e.Time))
+	s.pending += tickRecSize
 	n := len(t.buf)
 	t.buf = slices.Grow(t.buf, tickRecSize)[:n+tickRecSize]
-	t.note(e.Time)
 	return t.buf[n:]
 }
 
 // upsertBar inserts v into bars (sorted by Time), replacing the bar of the
 // same minute. Bars nearly always come in order, so this is an append.
-func upsertBar(bars []barVal, v barVal) []barVal {
+func (s *Store) upsertBar(bars []barVal, v barVal) []barVal {
 	n := len(bars)
 	if n == 0 || bars[n-1].Time < v.Time {
+		s.pending += barRecSize
 		return append(bars, v)
 	}
 	i := sort.Search(n, func(i int) bool { return bars[i].Time >= v.Time })
@@ -233,6 +297,7 @@ func upsertBar(bars []barVal, v barVal) []barVal {
 		bars[i] = v
 		return bars
 	}
+	s.pending += barRecSize
 	return slices.Insert(bars, i, v)
 }
 
@@ -255,151 +320,195 @@ func (sym *symState) noteDaily(v barVal) {
 
 // symLocked returns the state of a symbol, creating it. It returns nil for
 // a symbol that cannot be a directory name.
-func (s *Store) symLocked(name string) *symState {
-	if sym := s.syms[name]; sym != nil {
+func (s *Store) symLocked(sp space, name string) *symState {
+	if sym := s.syms[sp][name]; sym != nil {
 		return sym
 	}
 	esc, ok := escapeSymbol(name)
 	if !ok {
 		return nil
 	}
-	sym := &symState{name: name, dir: s.symDir(esc)}
-	s.syms[name] = sym
-	s.symList = nil
+	sym := &symState{name: name, space: sp, dir: s.symDir(sp, esc)}
+	s.syms[sp][name] = sym
+	s.symList[sp] = nil
 	return sym
 }
 
-func (s *Store) symDir(esc string) string { return s.dir + "/symbols/" + esc }
+func (s *Store) symDir(sp space, esc string) string { return s.dir + "/" + spaceDirs[sp] + "/" + esc }
 
-func (s *Store) lookup(name string) *symState {
+func (s *Store) lookup(sp space, name string) *symState {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.syms[name]
+	return s.syms[sp][name]
 }
+
+// kind returns the file kind of the symbol's trades, quotes, minute or
+// daily bars (given as the stock kind).
+func (sym *symState) kind(k fileKind) fileKind { return k.inClass(sym.space == crypto) }
 
 // AppliedSeq returns the highest Seq whose effects are durable in the
 // store's files: everything up to it was written, synced and checkpointed.
 // After a restart, replay the journal from AppliedSeq()+1.
 func (s *Store) AppliedSeq() uint64 { return s.applied.Load() }
 
-// LatestTrade returns the symbol's trade with the latest time (the last
+// LatestTrade returns the stock's trade with the latest time (the last
 // applied among equal times).
 func (s *Store) LatestTrade(symbol string) (market.Event, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var e market.Event
-	sym := s.syms[symbol]
-	if sym == nil || !sym.hasTrade {
-		return e, false
-	}
-	decodeTrade(sym.lastTrade[:], sym.name, &e)
-	return e, true
+	return s.latestTick(stocks, symbol, false)
 }
 
-// LatestQuote returns the symbol's quote with the latest time.
+// LatestQuote returns the stock's quote with the latest time.
 func (s *Store) LatestQuote(symbol string) (market.Event, bool) {
+	return s.latestTick(stocks, symbol, true)
+}
+
+// LatestBar returns the stock's latest minute bar (as updated).
+func (s *Store) LatestBar(symbol string) (market.Event, bool) { return s.latestBar(stocks, symbol) }
+
+// Snapshot returns the stock's latest trade, quote, minute bar, daily bar
+// and previous daily bar; false if the store has nothing for the symbol.
+func (s *Store) Snapshot(symbol string) (Snapshot, bool) { return s.snapshot(stocks, symbol) }
+
+// Symbols returns the stock symbols the store has data for, sorted.
+func (s *Store) Symbols() []string { return s.symbols(stocks) }
+
+func (s *Store) latestTick(sp space, symbol string, quotes bool) (market.Event, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var e market.Event
-	sym := s.syms[symbol]
-	if sym == nil || !sym.hasQuote {
+	sym := s.syms[sp][symbol]
+	if sym == nil || (quotes && !sym.hasQuote) || (!quotes && !sym.hasTrade) {
 		return e, false
 	}
-	decodeQuote(sym.lastQuote[:], sym.name, &e)
+	if quotes {
+		decodeTick(sym.kind(kindQuotes), sym.lastQuote[:], sym.name, &e)
+	} else {
+		decodeTick(sym.kind(kindTrades), sym.lastTrade[:], sym.name, &e)
+	}
 	return e, true
 }
 
-// LatestBar returns the symbol's latest minute bar (as updated).
-func (s *Store) LatestBar(symbol string) (market.Event, bool) {
+func (s *Store) latestBar(sp space, symbol string) (market.Event, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	sym := s.syms[symbol]
+	sym := s.syms[sp][symbol]
 	if sym == nil || !sym.hasBar {
 		return market.Event{}, false
 	}
-	return sym.lastBar.event(sym.name), true
+	return sym.lastBar.event(sym.name, sp == crypto), true
 }
 
-// Snapshot returns the symbol's latest trade, quote, minute bar, daily bar
-// and previous daily bar; false if the store has nothing for the symbol.
-func (s *Store) Snapshot(symbol string) (Snapshot, bool) {
+func (s *Store) snapshot(sp space, symbol string) (Snapshot, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var snap Snapshot
-	sym := s.syms[symbol]
+	sym := s.syms[sp][symbol]
 	if sym == nil {
 		return snap, false
 	}
+	c := sp == crypto
 	if sym.hasTrade {
 		snap.LatestTrade = new(market.Event)
-		decodeTrade(sym.lastTrade[:], sym.name, snap.LatestTrade)
+		decodeTick(sym.kind(kindTrades), sym.lastTrade[:], sym.name, snap.LatestTrade)
 	}
 	if sym.hasQuote {
 		snap.LatestQuote = new(market.Event)
-		decodeQuote(sym.lastQuote[:], sym.name, snap.LatestQuote)
+		decodeTick(sym.kind(kindQuotes), sym.lastQuote[:], sym.name, snap.LatestQuote)
 	}
 	if sym.hasBar {
-		e := sym.lastBar.event(sym.name)
+		e := sym.lastBar.event(sym.name, c)
 		snap.MinuteBar = &e
 	}
 	if sym.nDaily > 0 {
-		e := sym.daily0.event(sym.name)
+		e := sym.daily0.event(sym.name, c)
 		snap.DailyBar = &e
 	}
 	if sym.nDaily > 1 {
-		e := sym.daily1.event(sym.name)
+		e := sym.daily1.event(sym.name, c)
 		snap.PrevDailyBar = &e
 	}
 	ok := snap.LatestTrade != nil || snap.LatestQuote != nil || snap.MinuteBar != nil || snap.DailyBar != nil
 	return snap, ok
 }
 
-// Symbols returns the symbols the store has data for, sorted.
-func (s *Store) Symbols() []string {
+func (s *Store) symbols(sp space) []string {
 	s.mu.RLock()
-	l := s.symList
+	l := s.symList[sp]
 	s.mu.RUnlock()
 	if l == nil {
 		s.mu.Lock()
-		if s.symList == nil {
-			s.symList = make([]string, 0, len(s.syms))
-			for name := range s.syms {
-				s.symList = append(s.symList, name)
+		if s.symList[sp] == nil {
+			s.symList[sp] = make([]string, 0, len(s.syms[sp]))
+			for name, sym := range s.syms[sp] {
+				if !sym.hidden {
+					s.symList[sp] = append(s.symList[sp], name)
+				}
 			}
-			slices.Sort(s.symList)
+			slices.Sort(s.symList[sp])
 		}
-		l = s.symList
+		l = s.symList[sp]
 		s.mu.Unlock()
 	}
 	return slices.Clone(l)
 }
 
-// Stats are the store's counters, for metrics.
+// Stats are the store's counters and health, for metrics and operators.
 type Stats struct {
-	AppliedSeq    uint64 // durable
-	LastSeq       uint64 // applied, durable or not
-	Symbols       int
-	PendingBytes  int    // unflushed trade and quote bytes
-	Flushes       uint64 // completed flushes
+	// AppliedSeq is the durable seq, as AppliedSeq(): everything up to it
+	// is written, synced and checkpointed; after a restart the journal is
+	// replayed from the next one.
+	AppliedSeq uint64
+	// LastSeq is the highest seq applied, durable or not: what queries see.
+	// LastSeq - AppliedSeq is the replay a crash would cost.
+	LastSeq uint64
+	Symbols int
+	// PendingBytes is the applied data not yet in files, at its size in
+	// them: 48 bytes per trade or quote, 64 per minute or daily bar. It
+	// grows without bound while flushes fail (Apply never blocks).
+	PendingBytes int64
+	// DiskBytes is the total size of the store's files (data, runs
+	// sidecars, checkpoint): measured at Open, then kept up to date as the
+	// store writes, repairs and prunes them.
+	DiskBytes int64
+	// Flushes counts flushes that wrote something and succeeded;
+	// FlushFailures those that failed (each is retried at the next tick).
+	Flushes       uint64
 	FlushFailures uint64
-	Dropped       uint64 // events whose symbol cannot be stored
-	OpenFiles     int
+	// LastFlushAt is when the latest successful flush ended: everything
+	// applied before it began was durable then (zero before the first).
+	// The store is keeping up when it is recent and after LastFlushErrorAt.
+	LastFlushAt time.Time
+	// LastFlushDuration is how long the latest flush that had something to
+	// write took, successful or not.
+	LastFlushDuration time.Duration
+	// LastFlushError is the error of the latest failed flush and
+	// LastFlushErrorAt when it ended; nil and zero if none failed since
+	// Open. A later success does not clear them.
+	LastFlushError   error
+	LastFlushErrorAt time.Time
+	// SyncFailed says a sync failed: AppliedSeq no longer advances until
+	// the store is reopened (the kernel may have dropped the data; the
+	// journal replay restores it).
+	SyncFailed bool
+	Dropped    uint64 // events whose symbol cannot be stored
+	OpenFiles  int
 }
 
-// Stats returns the current counters.
+// Stats returns the current counters. It does not wait for a running
+// flush.
 func (s *Store) Stats() Stats {
 	s.mu.RLock()
-	st := Stats{AppliedSeq: s.applied.Load(), LastSeq: s.lastSeq, Symbols: len(s.syms), Dropped: s.dropped,
-		Flushes: s.flushes.Load(), FlushFailures: s.failures.Load()}
-	for _, sym := range s.syms {
-		for _, t := range sym.trades.tails {
-			st.PendingBytes += len(t.buf)
-		}
-		for _, t := range sym.quotes.tails {
-			st.PendingBytes += len(t.buf)
-		}
-	}
+	st := Stats{AppliedSeq: s.applied.Load(), LastSeq: s.lastSeq, Symbols: len(s.syms[stocks]) + len(s.syms[crypto]) - s.nHidden, Dropped: s.dropped,
+		PendingBytes: s.pending}
 	s.mu.RUnlock()
+	s.infoMu.Lock()
+	in := s.info
+	s.infoMu.Unlock()
+	st.Flushes, st.FlushFailures = in.Flushes, in.FlushFailures
+	st.LastFlushAt, st.LastFlushDuration = in.LastFlushAt, in.LastFlushDuration
+	st.LastFlushError, st.LastFlushErrorAt = in.LastFlushError, in.LastFlushErrorAt
+	st.SyncFailed = s.syncFailed.Load()
+	st.DiskBytes = s.disk.Load()
 	st.OpenFiles = s.files.openCount()
 	return st
 }
