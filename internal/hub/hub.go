@@ -62,6 +62,11 @@ type Hub struct {
 	encChunk []*chunk // and the chunk each lives in
 	encOff   []uint32 // at this offset
 
+	// books are the current crypto order books (books.go): written by the
+	// publisher, read by subscription changes and the REST API.
+	booksMu sync.Mutex
+	books   map[string]*book
+
 	nextID     atomic.Uint64
 	published  atomic.Uint64
 	deliveries atomic.Uint64
@@ -190,6 +195,10 @@ type ChannelSet struct {
 func (h *Hub) Update(s *Subscriber, changes []ChannelSet) (boundary uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	return h.updateLocked(s, changes)
+}
+
+func (h *Hub) updateLocked(s *Subscriber, changes []ChannelSet) (boundary uint64) {
 	if _, ok := h.subs[s]; ok {
 		for _, c := range changes {
 			wild := slices.Contains(c.Symbols, "*")
@@ -263,6 +272,9 @@ func (h *Hub) Publish(events []market.Event) {
 		if e.Kind == market.KindNews {
 			h.publishMulti(e, ch)
 			continue
+		}
+		if e.Kind == market.KindCryptoOrderbook {
+			h.applyBook(e)
 		}
 		bySym := h.index[ch][e.Symbol]
 		wild := h.wild[ch]

@@ -144,7 +144,8 @@ func (s *Server) build(d *datadir.Dir) error {
 		src.local = append(src.local, &upstream{name: "crypto/us", stream: alpacawire.StreamCrypto, ws: wsapi.New(o),
 			paths: []string{"/v1beta3/crypto/us", "/v1beta2/crypto", "/us"}})
 	}
-	ro := httpapi.Options{Store: d.History, Keys: s.keys, Logger: s.log, Now: s.feedClock}
+	ro := httpapi.Options{Store: d.History, Keys: s.keys, Logger: s.log, Now: s.feedClock,
+		Crypto: cryptoStore{c: d.History.Crypto(), books: s.hub}}
 	if syms := s.opts.Symbols; len(syms) > 0 {
 		ro.StockSymbols = func() []string { return syms }
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -113,6 +114,8 @@ func TestProxyCryptoOptionsNews(t *testing.T) {
 func TestSimulatedCrypto(t *testing.T) {
 	saturday := time.Date(2026, 12, 5, 15, 0, 0, 0, time.UTC)
 	srv, _ := start(t, Options{Symbols: []string{"AAPL"}, Seed: 4, Rate: 2000, Speed: 10, SimStart: saturday})
+	// Subscribe after the books have moved on from their first snapshot.
+	time.Sleep(300 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var trades, quotes, books atomic.Int64
@@ -141,10 +144,33 @@ func TestSimulatedCrypto(t *testing.T) {
 	if badSize.Load() {
 		t.Fatal("a crypto trade without a size or taker side")
 	}
-	// The first book message a subscriber gets is a snapshot only if it
-	// subscribed before the pair's first message; later subscribers see
-	// updates (Alpaca sends a snapshot per subscription: see the hub).
-	t.Logf("first book message reset=%v", firstBook.Load())
+	// The first book message a subscriber gets is a full snapshot, however
+	// late it subscribes, as at Alpaca.
+	if reset, _ := firstBook.Load().(bool); !reset {
+		t.Fatal("the first order book message is not a snapshot (r=true)")
+	}
+	// The REST API's latest order book is the same book.
+	resp, err := http.Get("http://" + srv.Addr().String() + "/v1beta3/crypto/us/latest/orderbooks?symbols=BTC/USD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ob struct {
+		Orderbooks map[string]struct {
+			B []struct{ P, S float64 } `json:"b"`
+			A []struct{ P, S float64 } `json:"a"`
+		} `json:"orderbooks"`
+	}
+	json.NewDecoder(resp.Body).Decode(&ob)
+	resp.Body.Close()
+	if b := ob.Orderbooks["BTC/USD"]; len(b.B) == 0 || len(b.A) == 0 || b.B[0].P >= b.A[0].P {
+		t.Fatalf("latest order book %+v", ob)
+	}
+	// Crypto history through the official SDK's REST client.
+	md := marketdata.NewClient(marketdata.ClientOpts{BaseURL: "http://" + srv.Addr().String()})
+	trades, err := md.GetCryptoTrades("BTC/USD", marketdata.GetCryptoTradesRequest{Start: saturday})
+	if err != nil || len(trades) == 0 {
+		t.Fatalf("crypto trades from history: %d, %v", len(trades), err)
+	}
 	// US equities are closed on a Saturday: no regular-session trades.
 	res, err := srv.dir.History.Trades(ctx, history.Query{Symbols: []string{"AAPL"}, Start: saturday.UnixNano(),
 		End: saturday.Add(24 * time.Hour).UnixNano(), Limit: 10000})

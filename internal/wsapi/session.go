@@ -474,6 +474,7 @@ func (ss *session) subscribe(ctx context.Context, req *alpacawire.Request) {
 			return
 		}
 	}
+	prev := ss.subs
 	ss.subs = next
 	// The hub starts delivering the new symbols and the echo is queued in
 	// one step the writer cannot split (it takes control frames and data
@@ -486,9 +487,28 @@ func (ss *session) subscribe(ctx context.Context, req *alpacawire.Request) {
 			changes = append(changes, hub.ChannelSet{Channel: market.Channel(ch), Symbols: ss.subs[ch]})
 		}
 	}
+	// Order books newly subscribed start from a full snapshot, as at
+	// Alpaca: taken at the same boundary as the subscription, and sent
+	// right after the echo, ahead of the updates that follow it.
+	var books []string
+	if ch := market.ChanCryptoOrderbooks; changed[ch] {
+		for _, sym := range ss.subs[ch] {
+			if !slices.Contains(prev[ch], sym) || sym == "*" && !slices.Contains(prev[ch], "*") {
+				books = append(books, sym)
+			}
+		}
+	}
 	ss.takeMu.Lock()
-	boundary := ss.srv.opts.Hub.Update(ss.sub, changes)
+	boundary, snaps := ss.srv.opts.Hub.UpdateWithBooks(ss.sub, changes, books)
 	ss.control(ss.srv.opts.Stream.AppendSubscription(nil, ss.codec, &ss.subs))
+	if len(snaps) > 0 {
+		enc := ss.encoder()
+		msgs := make([][]byte, len(snaps))
+		for i := range snaps {
+			msgs[i] = enc(nil, &snaps[i])
+		}
+		ss.control(alpacawire.AppendFrame(nil, ss.codec, msgs))
+	}
 	if req.HasFrom {
 		// Everything after boundary reaches the queue live; the journal
 		// supplies the rest, and the writer sends it first.
