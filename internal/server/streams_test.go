@@ -167,9 +167,9 @@ func TestSimulatedCrypto(t *testing.T) {
 	}
 	// Crypto history through the official SDK's REST client.
 	md := marketdata.NewClient(marketdata.ClientOpts{BaseURL: "http://" + srv.Addr().String()})
-	trades, err := md.GetCryptoTrades("BTC/USD", marketdata.GetCryptoTradesRequest{Start: saturday})
-	if err != nil || len(trades) == 0 {
-		t.Fatalf("crypto trades from history: %d, %v", len(trades), err)
+	hist, err := md.GetCryptoTrades("BTC/USD", marketdata.GetCryptoTradesRequest{Start: saturday})
+	if err != nil || len(hist) == 0 {
+		t.Fatalf("crypto trades from history: %d, %v", len(hist), err)
 	}
 	// US equities are closed on a Saturday: no regular-session trades.
 	res, err := srv.dir.History.Trades(ctx, history.Query{Symbols: []string{"AAPL"}, Start: saturday.UnixNano(),
