@@ -163,44 +163,9 @@ func New(opts Options) (*Sim, error) {
 		return nil, errors.New("sim: no symbols")
 	}
 
-	seen := make(map[string]bool, len(opts.Symbols)+len(opts.CryptoSymbols))
-	profs := make([]profile, 0, len(opts.Symbols))
-	stockWeight := 0.0
-	for _, name := range opts.Symbols {
-		switch {
-		case !validSymbol(name):
-			hint := ""
-			if up := strings.ToUpper(name); validSymbol(up) {
-				hint = fmt.Sprintf(" (did you mean %q?)", up)
-			}
-			return nil, fmt.Errorf("sim: invalid symbol %q%s: want 1-%d upper-case letters or digits, "+
-				"starting with a letter, with single '.' or '-' separators, like AAPL or BRK.B", name, hint, maxSymbolLen)
-		case seen[name]:
-			return nil, fmt.Errorf("sim: duplicate symbol %q", name)
-		}
-		seen[name] = true
-		profs = append(profs, profileFor(name))
-		stockWeight += profs[len(profs)-1].weight
-	}
-	pairProfs := make([]pairProfile, 0, len(opts.CryptoSymbols))
-	cryptoWeight := 0.0
-	for _, name := range opts.CryptoSymbols {
-		if _, _, ok := splitPair(name); !ok {
-			hint := ""
-			if up := strings.ToUpper(name); up != name {
-				if _, _, ok := splitPair(up); ok {
-					hint = fmt.Sprintf(" (did you mean %q?)", up)
-				}
-			}
-			return nil, fmt.Errorf("sim: invalid crypto pair %q%s: want a coin of 1-%d upper-case letters or digits, "+
-				"a slash and one of %s, like BTC/USD", name, hint, maxCoinLen, strings.Join(cryptoQuotes, ", "))
-		}
-		if seen[name] {
-			return nil, fmt.Errorf("sim: duplicate symbol %q", name)
-		}
-		seen[name] = true
-		pairProfs = append(pairProfs, pairProfileFor(name))
-		cryptoWeight += pairProfs[len(pairProfs)-1].weight
+	profs, pairProfs, stockWeight, cryptoWeight, err := resolve(opts.Symbols, opts.CryptoSymbols)
+	if err != nil {
+		return nil, err
 	}
 	for _, name := range append(opts.Symbols[:len(opts.Symbols):len(opts.Symbols)], opts.CryptoSymbols...) {
 		if st, ok := opts.Resume[name]; ok {
@@ -262,6 +227,50 @@ func New(opts Options) (*Sim, error) {
 		s.cnext = s.nextCryptoArrival(s.clock)
 	}
 	return s, nil
+}
+
+// resolve validates the stock symbols and crypto pairs of a simulation and
+// returns their profiles and the total weight of each class (which shares
+// Rate between them).
+func resolve(symbols, cryptoSymbols []string) (profs []profile, pairProfs []pairProfile, stockWeight, cryptoWeight float64, err error) {
+	seen := make(map[string]bool, len(symbols)+len(cryptoSymbols))
+	profs = make([]profile, 0, len(symbols))
+	for _, name := range symbols {
+		switch {
+		case !validSymbol(name):
+			hint := ""
+			if up := strings.ToUpper(name); validSymbol(up) {
+				hint = fmt.Sprintf(" (did you mean %q?)", up)
+			}
+			return nil, nil, 0, 0, fmt.Errorf("sim: invalid symbol %q%s: want 1-%d upper-case letters or digits, "+
+				"starting with a letter, with single '.' or '-' separators, like AAPL or BRK.B", name, hint, maxSymbolLen)
+		case seen[name]:
+			return nil, nil, 0, 0, fmt.Errorf("sim: duplicate symbol %q", name)
+		}
+		seen[name] = true
+		profs = append(profs, profileFor(name))
+		stockWeight += profs[len(profs)-1].weight
+	}
+	pairProfs = make([]pairProfile, 0, len(cryptoSymbols))
+	for _, name := range cryptoSymbols {
+		if _, _, ok := splitPair(name); !ok {
+			hint := ""
+			if up := strings.ToUpper(name); up != name {
+				if _, _, ok := splitPair(up); ok {
+					hint = fmt.Sprintf(" (did you mean %q?)", up)
+				}
+			}
+			return nil, nil, 0, 0, fmt.Errorf("sim: invalid crypto pair %q%s: want a coin of 1-%d upper-case letters or digits, "+
+				"a slash and one of %s, like BTC/USD", name, hint, maxCoinLen, strings.Join(cryptoQuotes, ", "))
+		}
+		if seen[name] {
+			return nil, nil, 0, 0, fmt.Errorf("sim: duplicate symbol %q", name)
+		}
+		seen[name] = true
+		pairProfs = append(pairProfs, pairProfileFor(name))
+		cryptoWeight += pairProfs[len(pairProfs)-1].weight
+	}
+	return profs, pairProfs, stockWeight, cryptoWeight, nil
 }
 
 // checkState rejects a resume state that cannot come from a record: a
