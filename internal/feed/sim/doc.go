@@ -181,6 +181,26 @@
 // its own curve. DefaultCryptoSymbols next to the default stocks take about
 // a fifth of the messages.
 //
+// # News
+//
+// Options.News adds a small flow of Benzinga-like articles (KindNews
+// events, Symbol empty: the hub routes them by News.Symbols): earnings
+// beats and misses, analyst ratings and price targets, buybacks,
+// dividends, partnerships and products, movers, unusual options activity,
+// market wraps and crypto moves, from templates that quote the symbols'
+// current prices, by a handful of authors, at URLs under
+// news.tape.invalid (a reserved name that never resolves) and with a line
+// saying the story is simulated. Crypto articles are tagged as Alpaca
+// tags them (BTCUSD). Arrivals are a Poisson process at News an hour on
+// average over a week, busiest before the open and after the close, a
+// quarter of the pace at the weekend. A tenth of the articles are updated
+// once, minutes to hours later: the same ID and CreatedAt, a later
+// UpdatedAt (the event's time) and a note in the summary. IDs count
+// milliseconds since 2015 (at least one more than the last), so a
+// restarted simulator, which starts after its record, never reuses one.
+// The generator has its own random stream: the market's events are the
+// same with news or without.
+//
 // # The past
 //
 // A fresh record has no previous day. Past (NewPast, PastOptions) is the
