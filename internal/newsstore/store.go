@@ -78,6 +78,7 @@ type Store struct {
 	byID    map[int64]int64 // article ID -> time of its version in idx
 	sets    [][]string
 	setIDs  map[string]uint32
+	key     []byte // scratch for interning
 	maxSeq  uint64 // highest seq applied (events at or below it are ignored)
 	logical int64  // bytes of records placed: written, being written and pending
 	durable int64  // bytes written to the file
@@ -154,28 +155,28 @@ func (s *Store) load() error {
 	off := int64(headerSize)
 	var lastSeq uint64
 	var bad error
-	var in market.Interner
 	buf := make([]byte, 0, 4096)
 	for {
-		var e market.Event
 		var n int
-		n, e.Seq, buf, bad = readRecord(r, buf)
+		var seq uint64
+		n, seq, buf, bad = readRecord(r, buf)
 		if bad == io.EOF {
 			bad = nil
 			break
 		}
+		var v version
 		if bad == nil {
-			if err := market.DecodeBinary(buf, &e, &in); err != nil {
-				bad = err
-			} else if e.Kind != market.KindNews || e.News == nil {
+			var ok bool
+			if v, ok = s.peek(buf); !ok {
 				bad = errNotNews
 			}
 		}
 		if bad != nil {
 			break
 		}
-		s.index(&e, off, uint32(len(buf)))
-		lastSeq = max(lastSeq, e.Seq)
+		v.off, v.n = off, uint32(len(buf))
+		s.index(v)
+		lastSeq = max(lastSeq, seq)
 		off += int64(n)
 	}
 	s.logical, s.durable, s.pendAt = off, off, off
@@ -299,35 +300,106 @@ func newsTime(n *market.News) int64 {
 	return n.CreatedAt
 }
 
-// index adds the version e, whose record is at off, unless the store
-// already holds the article at the same or a later time; it reports
-// whether it did. Callers hold mu (or own the store, in Open).
-func (s *Store) index(e *market.Event, off int64, n uint32) bool {
-	a := e.News
-	t := newsTime(a)
-	if old, ok := s.byID[a.ID]; ok {
-		if t <= old {
+// version is what the index needs of an article's version.
+type version struct {
+	time, id int64
+	off      int64
+	n        uint32
+	set      uint32
+	content  bool
+}
+
+// index adds v, unless the store already holds the article at the same or
+// a later time; it reports whether it did. Callers hold mu (or own the
+// store, in Open).
+func (s *Store) index(v version) bool {
+	if old, ok := s.byID[v.id]; ok {
+		if v.time <= old {
 			return false
 		}
-		i, found := s.find(old, a.ID)
-		if found {
+		if i, found := s.find(old, v.id); found {
 			s.idx[i].dead = true
 			s.dead++
 		}
 	}
-	en := entry{time: t, id: a.ID, off: off, n: n, set: s.intern(a.Symbols), content: a.Content != ""}
-	if k := len(s.idx); k == 0 || cmpKey(s.idx[k-1].time, s.idx[k-1].id, t, a.ID) < 0 {
+	en := entry{time: v.time, id: v.id, off: v.off, n: v.n, set: v.set, content: v.content}
+	if k := len(s.idx); k == 0 || cmpKey(s.idx[k-1].time, s.idx[k-1].id, v.time, v.id) < 0 {
 		s.idx = append(s.idx, en)
 	} else {
-		i, _ := s.find(t, a.ID)
+		i, _ := s.find(v.time, v.id)
 		s.idx = slices.Insert(s.idx, i, en)
 	}
-	s.byID[a.ID] = t
+	s.byID[v.id] = v.time
 	if s.dead > compactMin && s.dead > len(s.idx)/4 {
 		s.idx = slices.DeleteFunc(s.idx, func(e entry) bool { return e.dead })
 		s.dead = 0
 	}
 	return true
+}
+
+// peek reads what the index needs from a news event's binary form
+// (market.AppendBinary) without decoding its text: ok is false for
+// anything else. It interns the symbols.
+func (s *Store) peek(b []byte) (v version, ok bool) {
+	if len(b) < 2 || b[1] != byte(market.KindNews) {
+		return v, false
+	}
+	p := 2
+	switch b[0] {
+	case 1:
+	case 2:
+		p++ // flags
+	default:
+		return v, false
+	}
+	p += 8 // time
+	if p >= len(b) {
+		return v, false
+	}
+	p += 1 + int(b[p]) // the event's symbol (empty for news)
+	if p+24 > len(b) {
+		return v, false
+	}
+	v.id = int64(binary.LittleEndian.Uint64(b[p:]))
+	created, updated := int64(binary.LittleEndian.Uint64(b[p+8:])), int64(binary.LittleEndian.Uint64(b[p+16:]))
+	v.time = cmp.Or(updated, created)
+	p += 24
+	for i := range 6 { // headline, summary, author, url, content, source
+		if p+4 > len(b) {
+			return v, false
+		}
+		n := int(binary.LittleEndian.Uint32(b[p:]))
+		p += 4
+		if n > len(b)-p {
+			return v, false
+		}
+		if i == 4 {
+			v.content = n > 0
+		}
+		p += n
+	}
+	if p+2 > len(b) {
+		return v, false
+	}
+	k := int(binary.LittleEndian.Uint16(b[p:]))
+	p += 2
+	key := s.key[:0]
+	for i := range k {
+		if p >= len(b) || p+1+int(b[p]) > len(b) {
+			return v, false
+		}
+		if i > 0 {
+			key = append(key, 0)
+		}
+		key = append(key, b[p+1:p+1+int(b[p])]...)
+		p += 1 + int(b[p])
+	}
+	s.key = key
+	if p != len(b) {
+		return v, false
+	}
+	v.set = s.internKey(key)
+	return v, true
 }
 
 // find returns the position of (t, id) in the index, or where it would go.
@@ -337,13 +409,29 @@ func (s *Store) find(t, id int64) (int, bool) {
 
 // intern returns the ID of a set of symbols, adding it if it is new.
 func (s *Store) intern(syms []string) uint32 {
-	key := strings.Join(syms, "\x00")
-	if id, ok := s.setIDs[key]; ok {
+	key := s.key[:0]
+	for i, sym := range syms {
+		if i > 0 {
+			key = append(key, 0)
+		}
+		key = append(key, sym...)
+	}
+	s.key = key
+	return s.internKey(key)
+}
+
+// internKey interns a set by its symbols joined with NULs.
+func (s *Store) internKey(key []byte) uint32 {
+	if id, ok := s.setIDs[string(key)]; ok { // no allocation for a known set
 		return id
 	}
 	id := uint32(len(s.sets))
-	s.sets = append(s.sets, slices.Clone(syms))
-	s.setIDs[strings.Clone(key)] = id
+	var syms []string
+	if len(key) > 0 {
+		syms = strings.Split(string(key), "\x00")
+	}
+	s.sets = append(s.sets, syms)
+	s.setIDs[string(key)] = id
 	return id
 }
 
@@ -375,8 +463,9 @@ func (s *Store) Apply(events []market.Event) {
 		}
 		at := len(s.pend)
 		s.pend = appendRecord(s.pend, e)
-		n := uint32(len(s.pend) - at - recHeaderSize)
-		s.index(e, s.logical, n)
+		a := e.News
+		s.index(version{time: newsTime(a), id: a.ID, off: s.logical, n: uint32(len(s.pend) - at - recHeaderSize),
+			set: s.intern(a.Symbols), content: a.Content != ""})
 		s.logical += int64(len(s.pend) - at)
 	}
 }
@@ -538,19 +627,18 @@ func (s *Store) walk(ctx context.Context, q *httpapi.NewsQuery) ([]hit, *httpapi
 	}
 	match := func(set uint32) bool { return true }
 	if len(q.Symbols) > 0 {
-		memo := map[uint32]bool{}
+		memo := make([]int8, len(s.sets)) // 0 unknown, 1 matches, -1 does not
 		match = func(set uint32) bool {
-			m, ok := memo[set]
-			if !ok {
+			if memo[set] == 0 {
+				memo[set] = -1
 				for _, sym := range s.sets[set] {
 					if _, found := slices.BinarySearch(q.Symbols, sym); found {
-						m = true
+						memo[set] = 1
 						break
 					}
 				}
-				memo[set] = m
 			}
-			return m
+			return memo[set] > 0
 		}
 	}
 	var hits []hit
