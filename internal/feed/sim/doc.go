@@ -249,7 +249,9 @@
 //
 // Close-to-close returns show the profiles' annualised volatility (over
 // 252 trading days for stocks, 365 for crypto), daily volumes those of the
-// live simulator at the same Rate.
+// live simulator at the same Rate. PastOptions.News adds the news flow
+// (see News) over the minute bars' span, quoting the skeleton's prices,
+// without the updates that would fall after End.
 //
 // # Cost
 //

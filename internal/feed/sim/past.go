@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"sort"
 	"time"
 
 	nyse "github.com/tapehq/tape/internal/calendar"
@@ -50,6 +51,11 @@ type PastOptions struct {
 	Sessions SessionFunc
 	// BatchSize caps the events per batch of Next and Run; default 4096.
 	BatchSize int
+	// News adds the simulator's news (see Options.News: articles per
+	// hour) over the minute bars' span, so that the news API has recent
+	// articles from the start; 0 means none. Templates quote the
+	// skeleton's prices; updates due after End are left out.
+	News float64
 }
 
 // NYSESessions is the New York Stock Exchange's calendar as a SessionFunc:
@@ -83,18 +89,19 @@ const (
 // for the simulator's Options.Resume. See "The past" in doc.go for the
 // model. A Past is not safe for concurrent use.
 type Past struct {
-	series []*pastSeries
-	heap   []int32 // series with events left, by (send time of their next event, index)
-	batch  int
-	now    int64 // send time of the last event handed out
-	end    int64
-	resume map[string]SymbolState
-	sdays  []stockDay
-	cdays  []cryptoDay
-	sums   map[*dayCurve]*curveSums
-	z      [dayMinutes]float64 // scratch: a segment's diffusion increments
-	v      [dayMinutes]float64 // scratch: their variances
-	slab   []market.CryptoBar  // crypto bar payloads, allocated together
+	series  []*pastSeries
+	heap    []int32 // series with events left, by (send time of their next event, index)
+	batch   int
+	now     int64 // send time of the last event handed out
+	end     int64
+	resume  map[string]SymbolState
+	sdays   []stockDay
+	cdays   []cryptoDay
+	newsNow int64 // the time of the article being written, for priceAt
+	sums    map[*dayCurve]*curveSums
+	z       [dayMinutes]float64 // scratch: a segment's diffusion increments
+	v       [dayMinutes]float64 // scratch: their variances
+	slab    []market.CryptoBar  // crypto bar payloads, allocated together
 }
 
 // stockDay is a trading day of the past, the same for every stock.
@@ -133,6 +140,7 @@ type pastBar struct {
 	o, h, l, c, vw float64
 	v              float64 // shares or coins
 	n              uint64
+	news           *market.News // KindNews
 }
 
 // pastSeries generates one symbol's past, a day at a time, oldest first.
@@ -165,6 +173,8 @@ type pastSeries struct {
 	day  int // next day to generate
 	bars []pastBar
 	at   int
+
+	news *newsGen // the news "series": articles instead of bars
 }
 
 // NewPast validates o and computes the skeleton of the past: each day's
@@ -205,6 +215,9 @@ func NewPast(o PastOptions) (*Past, error) {
 		o.BatchSize = defaultPastBatch
 	case o.BatchSize < 0:
 		return nil, fmt.Errorf("sim: invalid BatchSize %d", o.BatchSize)
+	}
+	if n := o.News; math.IsNaN(n) || n < 0 || n > maxRate {
+		return nil, fmt.Errorf("sim: News %v out of range [0, %g]", n, float64(maxRate))
 	}
 	if o.Sessions == nil {
 		o.Sessions = NYSESessions
@@ -256,6 +269,20 @@ func NewPast(o PastOptions) (*Past, error) {
 		y.stableSD = math.Sqrt(y.sigma2 * stableTauNs / 2)
 		y.anchor = math.Log(math.Round(pr.price*y.pxScale) / y.pxScale)
 		p.cryptoSkeleton(y)
+		p.series = append(p.series, y)
+	}
+	if o.News > 0 && len(p.cdays) > 0 {
+		// News over the span of the crypto minute bars, which starts at
+		// the first stock minute day. The stream differs from the live
+		// simulator's (which starts at End).
+		from := p.end
+		for _, d := range p.cdays {
+			if d.minutes {
+				from = d.start
+				break
+			}
+		}
+		y := &pastSeries{news: newNewsGen(o.Seed^0x7061_7374, o.News, from, profs, pairProfs, p.priceAt)}
 		p.series = append(p.series, y)
 	}
 	for i, y := range p.series {
@@ -535,6 +562,37 @@ func (p *Past) cryptoSkeleton(y *pastSeries) {
 	p.resume[y.name] = st
 }
 
+// priceAt is a symbol's price at t as the skeleton has it (the latest
+// mark at or before t), for the news templates; 0 if unknown.
+func (p *Past) priceAt(sym string) float64 {
+	t := p.newsNow
+	for _, y := range p.series {
+		if y.name != sym || y.news != nil {
+			continue
+		}
+		if y.crypto {
+			i := max(0, min(sort.Search(len(p.cdays), func(i int) bool { return p.cdays[i].start > t })-1, len(y.bound)-1))
+			return y.ticks(y.bound[i])
+		}
+		i := sort.Search(len(p.sdays), func(i int) bool { return p.sdays[i].start > t }) - 1
+		if i < 0 {
+			return 0
+		}
+		d, x := &p.sdays[i], y.px[i]
+		segs := segments(d.dc)
+		switch m := int((t - d.start) / minuteNs); {
+		case m < segs[1][0]:
+			return cents(toCents(math.Exp(x.s)))
+		case m < segs[1][1]:
+			return cents(toCents(math.Exp(x.o)))
+		case m < segs[2][1]:
+			return cents(toCents(math.Exp(x.c)))
+		}
+		return cents(toCents(math.Exp(x.e)))
+	}
+	return 0
+}
+
 // ticks rounds a log price to the pair's price increment.
 func (y *pastSeries) ticks(x float64) float64 {
 	return math.Round(math.Exp(x)*y.pxScale) / y.pxScale
@@ -603,7 +661,11 @@ var _ feed.Feed = (*Past)(nil)
 
 func (p *Past) event(y *pastSeries, b *pastBar) market.Event {
 	e := market.Event{Time: b.t, Symbol: y.name, Kind: b.kind, Flags: market.FlagSynthetic}
-	if !y.crypto {
+	switch {
+	case b.news != nil:
+		e.News = b.news
+		return e
+	case !y.crypto:
 		e.Bar = market.Bar{Open: b.o, High: b.h, Low: b.l, Close: b.c, VWAP: b.vw, Volume: uint64(b.v), TradeCount: b.n}
 		return e
 	}
@@ -646,6 +708,19 @@ func (p *Past) down(i int) {
 // left.
 func (p *Past) fill(y *pastSeries) bool {
 	y.bars, y.at = y.bars[:0], 0
+	if g := y.news; g != nil {
+		// A day of articles at a time (or to End); updates due after End
+		// are not part of the past.
+		var evs []market.Event
+		for t := g.when(); t < p.end && len(evs) < 512; t = g.when() {
+			p.newsNow = t
+			evs = g.emit(evs, t)
+		}
+		for i := range evs {
+			y.bars = append(y.bars, pastBar{t: evs[i].Time, send: evs[i].Time, kind: market.KindNews, news: evs[i].News})
+		}
+		return len(y.bars) > 0
+	}
 	for len(y.bars) == 0 {
 		switch {
 		case !y.crypto && y.day < len(p.sdays):

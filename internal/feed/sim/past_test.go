@@ -601,3 +601,36 @@ func BenchmarkPast(b *testing.B) {
 		b.ReportMetric(float64(events), "events/op")
 	})
 }
+
+// TestPastNews: with News, the past carries articles over the minute
+// bars' span, in time order among the bars, none after End, with updates,
+// quoting prices near the skeleton's.
+func TestPastNews(t *testing.T) {
+	o := PastOptions{Seed: 1, End: pastEnd, Symbols: []string{"AAPL", "KO"}, CryptoSymbols: []string{"BTC/USD"},
+		Days: 10, MinuteDays: 3, News: 20}
+	var news []*market.News
+	first := int64(math.MaxInt64)
+	ids := map[int64]int{}
+	drain(mustPast(t, o), func(e *market.Event, _ int64) {
+		if e.Kind == market.KindNews {
+			if e.Symbol != "" || e.News == nil || e.Time != e.News.UpdatedAt || e.Time > pastEnd.UnixNano() || e.Flags != market.FlagSynthetic {
+				t.Fatalf("news event %+v", e)
+			}
+			news = append(news, e.News)
+			ids[e.News.ID]++
+			first = min(first, e.Time)
+		}
+	})
+	// Three trading days back is Friday the 10th (the minute span starts
+	// there); 20 an hour on average over a week.
+	if from := time.Date(2026, 7, 10, 0, 0, 0, 0, time.UTC).UnixNano(); first < from || first > from+int64(6*time.Hour) {
+		t.Errorf("first article at %v", time.Unix(0, first).UTC())
+	}
+	hours := pastEnd.Sub(time.Date(2026, 7, 10, 0, 0, 0, 0, time.UTC)).Hours()
+	if n := float64(len(ids)); n < 0.5*20*hours || n > 1.5*20*hours {
+		t.Errorf("%v articles in %.0f hours", n, hours)
+	}
+	if len(ids) == len(news) {
+		t.Error("no updates")
+	}
+}
