@@ -30,10 +30,11 @@ func runNews(t *testing.T, o Options, d time.Duration) (news, others []market.Ev
 // TestNewsLeavesMarketAlone: turning news on adds news events and changes
 // nothing else, and the news is the same however the events are batched.
 func TestNewsLeavesMarketAlone(t *testing.T) {
+	const d = time.Hour
 	o := Options{Seed: 3, Rate: 2, Start: pastEnd, CryptoSymbols: []string{"BTC/USD"}}
-	_, without := runNews(t, o, 6*time.Hour)
-	o.News = 30
-	news, with := runNews(t, o, 6*time.Hour)
+	_, without := runNews(t, o, d)
+	o.News = 120
+	news, with := runNews(t, o, d)
 	if len(news) == 0 {
 		t.Fatal("no news")
 	}
@@ -41,12 +42,12 @@ func TestNewsLeavesMarketAlone(t *testing.T) {
 		t.Error("the market's events change with news on")
 	}
 	o.BatchSize = 3
-	again, _ := runNews(t, o, 6*time.Hour)
+	again, _ := runNews(t, o, d)
 	if !reflect.DeepEqual(again, news) {
 		t.Error("the news depends on the batch size")
 	}
 	o.Seed = 4
-	if other, _ := runNews(t, o, 6*time.Hour); reflect.DeepEqual(other, news) {
+	if other, _ := runNews(t, o, d); reflect.DeepEqual(other, news) {
 		t.Error("another seed gives the same news")
 	}
 }
@@ -56,10 +57,18 @@ func TestNewsLeavesMarketAlone(t *testing.T) {
 func TestNewsFlow(t *testing.T) {
 	const perHour = 6.0
 	days := 7
-	// The market only sets the prices the articles quote: a slow one will do.
-	o := Options{Seed: 9, Rate: 0.2, Start: at(2026, time.July, 13, 0, 0), News: perHour,
-		Symbols: []string{"AAPL", "SPY", "KO", "BRK.B"}, CryptoSymbols: []string{"BTC/USD", "USDT/USD"}}
-	news, _ := runNews(t, o, time.Duration(days)*24*time.Hour)
+	// The generator alone: a simulator would spend its time on 10 ms
+	// slices of a week. Prices are the profiles'.
+	profs, pairs, _, _, err := resolve([]string{"AAPL", "SPY", "KO", "BRK.B"}, []string{"BTC/USD", "USDT/USD"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := at(2026, time.July, 13, 0, 0).UnixNano()
+	g := newNewsGen(9, perHour, start, profs, pairs, func(sym string) float64 { return profileFor(sym).price })
+	var news []market.Event
+	for tm := g.when(); tm < start+int64(days)*24*int64(time.Hour); tm = g.when() {
+		news = g.emit(news, tm)
+	}
 	valid := map[string]bool{"AAPL": true, "SPY": true, "KO": true, "BRK.B": true, "BTCUSD": true, "USDTUSD": true}
 	first := map[int64]*market.News{}
 	var lastID, lastTime int64
