@@ -181,6 +181,78 @@
 // its own curve. DefaultCryptoSymbols next to the default stocks take about
 // a fifth of the messages.
 //
+// # News
+//
+// Options.News adds a small flow of Benzinga-like articles (KindNews
+// events, Symbol empty: the hub routes them by News.Symbols): earnings
+// beats and misses, analyst ratings and price targets, buybacks,
+// dividends, partnerships and products, movers, unusual options activity,
+// market wraps and crypto moves, from templates that quote the symbols'
+// current prices, by a handful of authors, at URLs under
+// news.tape.invalid (a reserved name that never resolves) and with a line
+// saying the story is simulated. Crypto articles are tagged as Alpaca
+// tags them (BTCUSD). Arrivals are a Poisson process at News an hour on
+// average over a week, busiest before the open and after the close, a
+// quarter of the pace at the weekend. A tenth of the articles are updated
+// once, minutes to hours later: the same ID and CreatedAt, a later
+// UpdatedAt (the event's time) and a note in the summary. IDs count
+// milliseconds since 2015 (at least one more than the last), so a
+// restarted simulator, which starts after its record, never reuses one.
+// The generator has its own random stream: the market's events are the
+// same with news or without.
+//
+// # The past
+//
+// A fresh record has no previous day. Past (NewPast, PastOptions) is the
+// history a simulator with the same symbols, Seed, Rate and Sessions
+// continues: a year of daily bars and the last MinuteDays trading days of
+// minute bars for every stock (pre-market, regular session and
+// after-hours, never on a closed day) and every crypto pair (every minute
+// of every day), flagged market.FlagSynthetic and handed out in the order
+// they would have gone out live. The stocks' past ends with the last
+// trading day before End's New York date, the pairs' with the last whole
+// minute before End; the bars of End's own day are the live bar builder's.
+//
+// It is generated backwards from the present, so that it joins the live
+// record without a seam: each symbol's last close is its profile's start
+// price, where a fresh simulator starts (Resume says so too). First a
+// skeleton, per day from the last back: a stock's log price at 04:00, at
+// the open, at the close and at the end of after-hours, each mark the next
+// one less the return drawn for the segment between them (diffusion at
+// the intraday volatility curve's variance plus the same Laplace jumps as
+// live, the overnight gap widened a little by each closed day); a pair's
+// price at each UTC midnight (a stablecoin: around its peg). Every day
+// draws from a PCG stream of its own, seeded from the Seed, the symbol and
+// the day, so the skeleton, built backwards, and the bars, built forwards
+// a day at a time, draw the same numbers; memory holds the skeleton and
+// one day of bars per symbol, a few megabytes for the default symbols.
+//
+// A minute day's latent path is a Brownian bridge between its marks, with
+// the day's jumps in their minutes. Each minute's trades are a Poisson
+// count at the simulator's rate for the symbol and minute (the intraday
+// curve, times a lognormal day and minute activity, higher on days of
+// large moves), split into odd lots and the rest. A stock minute with no
+// trade that may set a bar's prices has no bar; its odd lots are dropped
+// with it, so that the daily volume is exactly the sum of the minute bars'
+// (Tape's bar builder would count them in the daily volume). A bar's
+// prices are up to eight trades sampled on the path with a bid-ask bounce
+// (busier minutes add the bridge's extremes), on the tick; its volume the
+// sum of the simulator's trade sizes; the opening and closing crosses
+// print at the open and close marks in the first and last regular minutes.
+// A crypto minute without trades still has a bar, priced from the path at
+// its ends, with volume 0, as Alpaca's. Daily bars of minute days are the
+// aggregate of their minute bars under Tape's bar builder's rules: open,
+// high, low and close over the regular session's minutes (every minute
+// for crypto), volume, count and VWAP over all. Other days take the
+// skeleton's open and close, a Brownian bridge's extremes and the
+// expected volume of the day.
+//
+// Close-to-close returns show the profiles' annualised volatility (over
+// 252 trading days for stocks, 365 for crypto), daily volumes those of the
+// live simulator at the same Rate. PastOptions.News adds the news flow
+// (see News) over the minute bars' span, quoting the skeleton's prices,
+// without the updates that would fall after End.
+//
 // # Cost
 //
 // Next allocates nothing per event beyond the rare pointer payloads; the

@@ -97,3 +97,33 @@ func ExampleSim_Run() {
 	fmt.Println("statuses in the first batch:", statuses, "then:", <-done)
 	// Output: statuses in the first batch: 21 then: context canceled
 }
+
+// A fresh record's past: daily bars for the week before the start and one
+// day of minute bars, ending where the simulator starts.
+func ExampleNewPast() {
+	start := time.Date(2026, 7, 15, 14, 0, 0, 0, time.UTC) // a Wednesday
+	past, err := sim.NewPast(sim.PastOptions{Seed: 1, Symbols: []string{"KO"}, End: start, Days: 7, MinuteDays: 1})
+	if err != nil {
+		panic(err)
+	}
+	daily, minute := 0, 0
+	var buf []market.Event
+	for !past.Done() {
+		buf, _ = past.Next(buf[:0])
+		for _, e := range buf {
+			switch e.Kind {
+			case market.KindDailyBar:
+				daily++
+			case market.KindBar:
+				minute++
+			}
+		}
+	}
+	fmt.Println("daily bars:", daily, "minute bars:", minute > 500)
+	// The simulator (sim.Options{Start: start, Resume: past.Resume()})
+	// continues from the past's last close: KO's start price.
+	fmt.Println("last close:", past.Resume()["KO"].LastPrice)
+	// Output:
+	// daily bars: 5 minute bars: true
+	// last close: 70
+}

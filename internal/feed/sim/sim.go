@@ -73,6 +73,16 @@ type Options struct {
 	// the average over a standard day, so closed days and early closes
 	// have fewer messages, as they do in reality.
 	Sessions SessionFunc
+	// News is the average number of news articles per simulated hour
+	// (KindNews events: earnings, analyst actions, corporate news, movers,
+	// crypto), over all the simulated symbols; 0 means none. Articles
+	// follow a daily curve (busiest before the open and after the close,
+	// a quarter of the pace at the weekend), a tenth of them are updated
+	// later (the same ID, a later UpdatedAt), and their templates quote
+	// the symbols' current prices. News has its own random stream, so the
+	// market's events are the same with or without it. 6 is a plausible
+	// flow for the default symbols.
+	News float64
 }
 
 // SymbolState is what a record holds last for one symbol: all a restarted
@@ -124,6 +134,9 @@ type Sim struct {
 	bootLen int   // events in the start-up snapshot
 	batch   int
 	speed   float64
+
+	news  *newsGen // nil without Options.News
+	nnext int64    // time of the next article or update; MaxInt64 without news
 }
 
 // New validates opts and returns a simulator positioned at opts.Start.
@@ -149,6 +162,9 @@ func New(opts Options) (*Sim, error) {
 	case opts.BatchSize < 0:
 		return nil, fmt.Errorf("sim: invalid BatchSize %d", opts.BatchSize)
 	}
+	if n := opts.News; math.IsNaN(n) || n < 0 || n > maxRate {
+		return nil, fmt.Errorf("sim: News %v out of range [0, %g]", n, float64(maxRate))
+	}
 	if opts.Start.IsZero() {
 		opts.Start = time.Now().Truncate(time.Second)
 	}
@@ -163,44 +179,9 @@ func New(opts Options) (*Sim, error) {
 		return nil, errors.New("sim: no symbols")
 	}
 
-	seen := make(map[string]bool, len(opts.Symbols)+len(opts.CryptoSymbols))
-	profs := make([]profile, 0, len(opts.Symbols))
-	stockWeight := 0.0
-	for _, name := range opts.Symbols {
-		switch {
-		case !validSymbol(name):
-			hint := ""
-			if up := strings.ToUpper(name); validSymbol(up) {
-				hint = fmt.Sprintf(" (did you mean %q?)", up)
-			}
-			return nil, fmt.Errorf("sim: invalid symbol %q%s: want 1-%d upper-case letters or digits, "+
-				"starting with a letter, with single '.' or '-' separators, like AAPL or BRK.B", name, hint, maxSymbolLen)
-		case seen[name]:
-			return nil, fmt.Errorf("sim: duplicate symbol %q", name)
-		}
-		seen[name] = true
-		profs = append(profs, profileFor(name))
-		stockWeight += profs[len(profs)-1].weight
-	}
-	pairProfs := make([]pairProfile, 0, len(opts.CryptoSymbols))
-	cryptoWeight := 0.0
-	for _, name := range opts.CryptoSymbols {
-		if _, _, ok := splitPair(name); !ok {
-			hint := ""
-			if up := strings.ToUpper(name); up != name {
-				if _, _, ok := splitPair(up); ok {
-					hint = fmt.Sprintf(" (did you mean %q?)", up)
-				}
-			}
-			return nil, fmt.Errorf("sim: invalid crypto pair %q%s: want a coin of 1-%d upper-case letters or digits, "+
-				"a slash and one of %s, like BTC/USD", name, hint, maxCoinLen, strings.Join(cryptoQuotes, ", "))
-		}
-		if seen[name] {
-			return nil, fmt.Errorf("sim: duplicate symbol %q", name)
-		}
-		seen[name] = true
-		pairProfs = append(pairProfs, pairProfileFor(name))
-		cryptoWeight += pairProfs[len(pairProfs)-1].weight
+	profs, pairProfs, stockWeight, cryptoWeight, err := resolve(opts.Symbols, opts.CryptoSymbols)
+	if err != nil {
+		return nil, err
 	}
 	for _, name := range append(opts.Symbols[:len(opts.Symbols):len(opts.Symbols)], opts.CryptoSymbols...) {
 		if st, ok := opts.Resume[name]; ok {
@@ -217,6 +198,7 @@ func New(opts Options) (*Sim, error) {
 		clock: opts.Start.UnixNano(),
 		next:  math.MaxInt64,
 		cnext: math.MaxInt64,
+		nnext: math.MaxInt64,
 	}
 	// Rate is shared by weight: each class gets its symbols' share of the
 	// messages, spread over its own curve (each has mean 1).
@@ -254,6 +236,10 @@ func New(opts Options) (*Sim, error) {
 		// two batches (see Next).
 		s.batch = max(s.batch, maxCryptoEvents)
 	}
+	if opts.News > 0 {
+		s.news = newNewsGen(opts.Seed, opts.News, s.clock, profs, pairProfs, s.priceOf)
+		s.nnext = s.news.when()
+	}
 	s.bootLen = 3*len(s.syms) + 2*len(s.pairs)
 	if len(s.syms) > 0 {
 		s.next = s.nextArrival(s.clock)
@@ -262,6 +248,50 @@ func New(opts Options) (*Sim, error) {
 		s.cnext = s.nextCryptoArrival(s.clock)
 	}
 	return s, nil
+}
+
+// resolve validates the stock symbols and crypto pairs of a simulation and
+// returns their profiles and the total weight of each class (which shares
+// Rate between them).
+func resolve(symbols, cryptoSymbols []string) (profs []profile, pairProfs []pairProfile, stockWeight, cryptoWeight float64, err error) {
+	seen := make(map[string]bool, len(symbols)+len(cryptoSymbols))
+	profs = make([]profile, 0, len(symbols))
+	for _, name := range symbols {
+		switch {
+		case !validSymbol(name):
+			hint := ""
+			if up := strings.ToUpper(name); validSymbol(up) {
+				hint = fmt.Sprintf(" (did you mean %q?)", up)
+			}
+			return nil, nil, 0, 0, fmt.Errorf("sim: invalid symbol %q%s: want 1-%d upper-case letters or digits, "+
+				"starting with a letter, with single '.' or '-' separators, like AAPL or BRK.B", name, hint, maxSymbolLen)
+		case seen[name]:
+			return nil, nil, 0, 0, fmt.Errorf("sim: duplicate symbol %q", name)
+		}
+		seen[name] = true
+		profs = append(profs, profileFor(name))
+		stockWeight += profs[len(profs)-1].weight
+	}
+	pairProfs = make([]pairProfile, 0, len(cryptoSymbols))
+	for _, name := range cryptoSymbols {
+		if _, _, ok := splitPair(name); !ok {
+			hint := ""
+			if up := strings.ToUpper(name); up != name {
+				if _, _, ok := splitPair(up); ok {
+					hint = fmt.Sprintf(" (did you mean %q?)", up)
+				}
+			}
+			return nil, nil, 0, 0, fmt.Errorf("sim: invalid crypto pair %q%s: want a coin of 1-%d upper-case letters or digits, "+
+				"a slash and one of %s, like BTC/USD", name, hint, maxCoinLen, strings.Join(cryptoQuotes, ", "))
+		}
+		if seen[name] {
+			return nil, nil, 0, 0, fmt.Errorf("sim: duplicate symbol %q", name)
+		}
+		seen[name] = true
+		pairProfs = append(pairProfs, pairProfileFor(name))
+		cryptoWeight += pairProfs[len(pairProfs)-1].weight
+	}
+	return profs, pairProfs, stockWeight, cryptoWeight, nil
 }
 
 // checkState rejects a resume state that cannot come from a record: a
@@ -298,7 +328,7 @@ func (s *Sim) Next(dst []market.Event) ([]market.Event, int64) {
 	}
 	end := (s.clock/sliceNs + 1) * sliceNs
 	for len(dst) < limit {
-		t := min(s.next, s.cnext)
+		t := min(s.next, s.cnext, s.nnext)
 		switch {
 		case t >= end:
 			s.clock = end
@@ -307,6 +337,10 @@ func (s *Sim) Next(dst []market.Event) ([]market.Event, int64) {
 			s.clock = t
 			dst = s.arrive(dst)
 			s.next = s.nextArrival(t)
+		case s.nnext == t:
+			s.clock = t
+			dst = s.news.emit(dst, t)
+			s.nnext = s.news.when()
 		case len(dst)+maxCryptoEvents > limit:
 			// The arrival's events must all go in one batch: leave it,
 			// undrawn, for the next call, so the random stream and thus
@@ -340,6 +374,22 @@ func (s *Sim) nextArrival(t int64) int64 {
 		need -= avail
 		t = end
 	}
+}
+
+// priceOf is a symbol's current latent price (a stock's in dollars, a
+// pair's in its quote currency), for the news templates; 0 if unknown.
+func (s *Sim) priceOf(sym string) float64 {
+	for i := range s.syms {
+		if s.syms[i].name == sym {
+			return math.Round(s.syms[i].px) / 100
+		}
+	}
+	for i := range s.pairs {
+		if p := &s.pairs[i]; p.name == sym {
+			return math.Round(p.px) / p.pxScale
+		}
+	}
+	return 0
 }
 
 // aliasTable builds Vose's alias tables, so that picking the symbol of an
