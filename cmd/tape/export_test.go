@@ -117,7 +117,7 @@ func sortStable(evs []market.Event, cmp func(a, b *market.Event) int) {
 func TestExportURLMatchesData(t *testing.T) {
 	dir := t.TempDir()
 	start := time.Date(2026, 11, 24, 10, 0, 0, 0, newYork)
-	srv, err := server.New(server.Options{Listen: "127.0.0.1:0", DataDir: dir, Seed: 5, Rate: 60, Speed: 600,
+	srv, err := server.New(server.Options{Listen: "127.0.0.1:0", DataDir: dir, Seed: 5, Rate: 60, Speed: 600, NoPast: true,
 		Symbols: []string{"AAPL", "MSFT", "SPY"}, SimStart: start})
 	if err != nil {
 		t.Fatal(err)

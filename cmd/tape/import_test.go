@@ -433,13 +433,13 @@ func TestImportEarlierDayAfterRecorded(t *testing.T) {
 	recorded := time.Date(2026, 11, 25, 10, 0, 0, 0, newYork)
 	runServe := func(n uint64) {
 		t.Helper()
-		srv, err := server.New(server.Options{Listen: "127.0.0.1:0", DataDir: dir, Seed: 3, Rate: 200, Speed: 600,
+		srv, err := server.New(server.Options{Listen: "127.0.0.1:0", DataDir: dir, Seed: 3, Rate: 200, Speed: 600, NoPast: true,
 			Symbols: []string{"AAPL", "MSFT"}, SimStart: recorded})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if n > 0 { // a restart: no --sim-start, the record goes on
-			srv, err = server.New(server.Options{Listen: "127.0.0.1:0", DataDir: dir, Seed: 3, Rate: 200, Speed: 600,
+			srv, err = server.New(server.Options{Listen: "127.0.0.1:0", DataDir: dir, Seed: 3, Rate: 200, Speed: 600, NoPast: true,
 				Symbols: []string{"AAPL", "MSFT"}})
 			if err != nil {
 				t.Fatal(err)

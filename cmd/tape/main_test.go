@@ -53,7 +53,7 @@ func TestFormatMessage(t *testing.T) {
 // TestWatch runs `tape watch` against an in-process Tape and checks it
 // prints the subscribed symbols' events, one per line.
 func TestWatch(t *testing.T) {
-	srv, err := server.New(server.Options{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Seed: 1, Rate: 200, Speed: 60,
+	srv, err := server.New(server.Options{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Seed: 1, Rate: 200, Speed: 60, NoPast: true,
 		SimStart: time.Date(2026, 11, 24, 15, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)

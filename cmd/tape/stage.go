@@ -166,7 +166,7 @@ func store(ctx context.Context, d *datadir.Dir, rows *staged.Rows, derive bool, 
 	if err != nil {
 		return err
 	}
-	po := ingest.Options{Publish: &counter{res: res, derive: derive}, Also: []ingest.Publisher{applier{d.History}},
+	po := ingest.Options{Publish: &counter{res: res, derive: derive}, Also: d.Stores(),
 		Journal: d.Journal, State: d.State, Flags: market.FlagBackfill,
 		Checkpoint: &ingest.Checkpoint{Dir: d.StateDir(), Bars: d.Bars}, Logger: slog.New(slog.DiscardHandler)}
 	if derive {
@@ -182,9 +182,9 @@ func store(ctx context.Context, d *datadir.Dir, rows *staged.Rows, derive bool, 
 		feedErr = f.Run(ctx, in)
 		close(in)
 	})
-	// The history flusher runs meanwhile, so its memory stays bounded by a
-	// flush interval of rows, however many are stored.
-	wg.Go(func() { histErr = d.History.Run(hctx) })
+	// The stores' flushers run meanwhile, so their memory stays bounded by
+	// a flush interval of rows, however many are stored.
+	wg.Go(func() { histErr = d.RunStores(hctx) })
 	err = p.Run(context.Background(), in)
 	stopHistory()
 	wg.Wait()
@@ -193,10 +193,5 @@ func store(ctx context.Context, d *datadir.Dir, rows *staged.Rows, derive bool, 
 	}
 	return errors.Join(feedErr, err, histErr)
 }
-
-// applier hands released events to the history store.
-type applier struct{ h *history.Store }
-
-func (a applier) Publish(evs []market.Event) { a.h.Apply(evs) }
 
 func fmtTime(ns int64) string { return time.Unix(0, ns).UTC().Format("2006-01-02T15:04:05.999999999Z") }

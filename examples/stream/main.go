@@ -147,7 +147,8 @@ func startTape(ctx context.Context, speed float64) (addr string, stop func(), er
 	if err != nil {
 		return "", nil, err
 	}
-	srv, err := server.New(server.Options{Listen: "127.0.0.1:0", DataDir: dir, Speed: speed, Rate: 2000})
+	// A throwaway directory: no synthetic past, the example streams live.
+	srv, err := server.New(server.Options{Listen: "127.0.0.1:0", DataDir: dir, Speed: speed, Rate: 2000, NoPast: true})
 	if err != nil {
 		os.RemoveAll(dir)
 		return "", nil, err

@@ -8,12 +8,15 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/tapehq/tape/internal/bars"
 	"github.com/tapehq/tape/internal/history"
 	"github.com/tapehq/tape/internal/ingest"
 	"github.com/tapehq/tape/internal/journal"
+	"github.com/tapehq/tape/internal/market"
+	"github.com/tapehq/tape/internal/newsstore"
 )
 
 // ErrNoData is wrapped by Open's error for a directory that holds no Tape
@@ -62,6 +65,8 @@ type Dir struct {
 	Path    string
 	Journal *journal.File
 	History *history.Store
+	// News keeps the record's news articles (the news REST API).
+	News *newsstore.Store
 	// State is the record's state at the journal's end; nil with NoState.
 	State *ingest.State
 	// Bars is the live bar builder as of the journal's end; nil with
@@ -136,6 +141,28 @@ func Open(ctx context.Context, path string, o Options) (_ *Dir, err error) {
 	if d.Report.HistoryFrom, d.Report.HistoryEvents, err = CatchUpHistory(ctx, d.Journal, d.History); err != nil {
 		return nil, err
 	}
+	ndir := filepath.Join(path, "news")
+	if d.News, err = newsstore.Open(ndir, newsstore.Options{Logger: log}); err != nil {
+		return nil, fmt.Errorf("news: %w (it is derived from the journal: move %s aside to rebuild it)", err, ndir)
+	}
+	if d.News.AppliedSeq() > d.Journal.Last() {
+		// As for history: the journal lost records the store had.
+		if err := d.News.Close(); err != nil {
+			return nil, fmt.Errorf("news: %w", err)
+		}
+		d.News = nil
+		aside := fmt.Sprintf("%s.ahead-%d", ndir, time.Now().Unix())
+		log.Warn("the news store is ahead of the journal (the journal lost records): rebuilding it", "moved_to", aside)
+		if err := os.Rename(ndir, aside); err != nil {
+			return nil, fmt.Errorf("news: moving the store aside: %w", err)
+		}
+		if d.News, err = newsstore.Open(ndir, newsstore.Options{Logger: log}); err != nil {
+			return nil, fmt.Errorf("news: %w", err)
+		}
+	}
+	if _, _, err = CatchUpHistory(ctx, d.Journal, d.News); err != nil {
+		return nil, fmt.Errorf("news: %w", err)
+	}
 	if !o.NoState {
 		d.Bars = bars.New(bars.Options{})
 		d.State, d.Report.State, err = ingest.Recover(ctx, d.Journal, ingest.RecoverOptions{
@@ -148,8 +175,37 @@ func Open(ctx context.Context, path string, o Options) (_ *Dir, err error) {
 	return d, nil
 }
 
+// Stores are the stores derived from the journal, in the order the
+// pipeline hands them released events (ingest.Options.Also).
+func (d *Dir) Stores() []ingest.Publisher {
+	return []ingest.Publisher{storeApplier{d.History}, d.News}
+}
+
+// RunStores runs the derived stores' flushers until ctx ends.
+func (d *Dir) RunStores(ctx context.Context) error {
+	var wg sync.WaitGroup
+	var herr, nerr error
+	wg.Go(func() { herr = d.History.Run(ctx) })
+	wg.Go(func() { nerr = d.News.Run(ctx) })
+	wg.Wait()
+	for _, err := range []*error{&herr, &nerr} {
+		if errors.Is(*err, context.Canceled) {
+			*err = nil
+		}
+	}
+	return errors.Join(herr, nerr)
+}
+
+// storeApplier hands released events to the history store.
+type storeApplier struct{ s *history.Store }
+
+func (a storeApplier) Publish(evs []market.Event) { a.s.Apply(evs) }
+
 // abort closes what Open opened, without syncing, and unlocks.
 func (d *Dir) abort() {
+	if d.News != nil {
+		d.News.Close()
+	}
 	if d.History != nil {
 		d.History.Close()
 	}
@@ -172,6 +228,9 @@ func (d *Dir) Close() error {
 	d.closed = true
 	err := d.Journal.Sync(context.Background())
 	if cerr := d.History.Close(); err == nil {
+		err = cerr
+	}
+	if cerr := d.News.Close(); err == nil {
 		err = cerr
 	}
 	if cerr := d.Journal.Close(); err == nil {

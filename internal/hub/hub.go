@@ -133,7 +133,7 @@ type SubscriberOptions struct {
 	// next message notify again.
 	Notify func()
 	// AfterTheFact subscribers also receive events that entered the record
-	// after the fact (market.FlagGapFill, market.FlagBackfill): old events,
+	// after the fact (market.FlagGapFill, FlagBackfill, FlagSynthetic): old events,
 	// out of time order. Only Tape-aware clients (the resume extension)
 	// ask for them; a plain Alpaca client never sees them live, and finds
 	// them in history.
@@ -141,8 +141,8 @@ type SubscriberOptions struct {
 }
 
 // afterTheFact are the flags of events that entered the record after the
-// fact.
-const afterTheFact = market.FlagGapFill | market.FlagBackfill
+// fact: filled, imported, or a synthetic past.
+const afterTheFact = market.FlagGapFill | market.FlagBackfill | market.FlagSynthetic
 
 // SubscribeWith is Subscribe with options.
 func (h *Hub) SubscribeWith(opts SubscriberOptions) *Subscriber {

@@ -59,7 +59,7 @@ func childServer(o, addrFile string) {
 // crashChild is a simulator Tape at a high rate on dir, writing the last
 // sequence number it published to dir/progress as it goes.
 func crashChild(dir string) {
-	srv, err := New(Options{Listen: "127.0.0.1:0", DataDir: dir, Rate: 200_000, Speed: 60,
+	srv, err := New(Options{Listen: "127.0.0.1:0", DataDir: dir, Rate: 200_000, Speed: 60, NoPast: true,
 		Symbols: []string{"AAPL", "MSFT", "SPY", "QQQ"}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -42,6 +42,18 @@ type Options struct {
 
 	// Symbols the simulator trades; default sim.DefaultSymbols.
 	Symbols []string
+	// News is the simulator's synthetic news flow, in articles per
+	// simulated hour (served on /v1beta1/news, stream and REST); default
+	// 6, negative for none.
+	News float64
+	// NoPast: on a fresh data directory the simulator first writes a
+	// deterministic, synthetic past (PastDays of daily bars, default 365,
+	// and PastMinuteDays trading days of minute bars, default 20), so
+	// charts, snapshots and backtests have history from the first second.
+	// NoPast skips it.
+	NoPast         bool
+	PastDays       int
+	PastMinuteDays int
 	// CryptoSymbols are the crypto pairs the simulator trades around the
 	// clock (served on /v1beta3/crypto/us); nil means
 	// sim.DefaultCryptoSymbols, empty none.
@@ -187,6 +199,9 @@ func (o *Options) setDefaults() {
 	}
 	if len(o.Symbols) == 0 && o.Feed == "sim" {
 		o.Symbols = slices.Clone(sim.DefaultSymbols)
+	}
+	if o.News == 0 {
+		o.News = 6
 	}
 	if o.CryptoSymbols == nil && o.Feed == "sim" && o.Source == nil {
 		o.CryptoSymbols = slices.Clone(sim.DefaultCryptoSymbols)

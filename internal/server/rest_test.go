@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -210,5 +211,51 @@ func TestTradingAPIMarketEndpoints(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound || !strings.HasPrefix(string(body), "{") {
 		t.Fatalf("unknown path: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestFreshRecordHasAPast: a fresh simulator Tape starts with a synthetic
+// past, written before it serves: the official SDK's snapshot has a
+// previous daily bar from the first request, daily bars cover the past
+// month, the past's last close is where the live market starts, and the
+// news API has articles.
+func TestFreshRecordHasAPast(t *testing.T) {
+	start0 := time.Date(2026, 12, 2, 15, 0, 0, 0, time.UTC) // a Wednesday, regular session
+	srv, _ := start(t, Options{Symbols: []string{"AAPL", "SPY"}, CryptoSymbols: []string{"BTC/USD"}, Seed: 3, Rate: 200,
+		Speed: 1, SimStart: start0, PastDays: 40, PastMinuteDays: 2})
+	md := marketdata.NewClient(marketdata.ClientOpts{BaseURL: "http://" + srv.Addr().String()})
+	snap, err := md.GetSnapshot("AAPL", marketdata.GetSnapshotRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap == nil || snap.PrevDailyBar == nil || snap.DailyBar == nil {
+		t.Fatalf("snapshot without a past: %+v", snap)
+	}
+	days, err := md.GetBars("AAPL", marketdata.GetBarsRequest{TimeFrame: marketdata.OneDay, Start: start0.AddDate(0, 0, -40), End: start0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(days) < 25 { // trading days in 40 calendar days
+		t.Fatalf("%d daily bars in the past 40 days", len(days))
+	}
+	last := days[len(days)-1]
+	var trades []marketdata.Trade
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	waitFor(t, ctx, "a live trade", func() bool {
+		trades, err = md.GetTrades("AAPL", marketdata.GetTradesRequest{Start: start0, TotalLimit: 1})
+		return err == nil && len(trades) > 0
+	}, nil)
+	if jump := math.Abs(trades[0].Price-last.Close) / last.Close; jump > 0.02 {
+		t.Fatalf("the live market starts at %.2f, the past closed at %.2f", trades[0].Price, last.Close)
+	}
+	crypto, err := md.GetCryptoBars("BTC/USD", marketdata.GetCryptoBarsRequest{TimeFrame: marketdata.OneMin,
+		Start: start0.Add(-time.Hour), End: start0})
+	if err != nil || len(crypto) < 50 {
+		t.Fatalf("%d crypto minute bars in the hour before the start: %v", len(crypto), err)
+	}
+	news, err := md.GetNews(marketdata.GetNewsRequest{Start: start0.AddDate(0, 0, -3), End: start0})
+	if err != nil || len(news) == 0 {
+		t.Fatalf("no news in the past: %d, %v", len(news), err)
 	}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net/http/pprof"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,7 +23,7 @@ import (
 	"github.com/tapehq/tape/internal/backfill"
 	"github.com/tapehq/tape/internal/calendar"
 	"github.com/tapehq/tape/internal/datadir"
-	"github.com/tapehq/tape/internal/history"
+	"github.com/tapehq/tape/internal/feed"
 	"github.com/tapehq/tape/internal/httpapi"
 	"github.com/tapehq/tape/internal/hub"
 	"github.com/tapehq/tape/internal/ingest"
@@ -143,9 +145,12 @@ func (s *Server) build(d *datadir.Dir) error {
 		o.Stream = alpacawire.StreamCrypto
 		src.local = append(src.local, &upstream{name: "crypto/us", stream: alpacawire.StreamCrypto, ws: wsapi.New(o),
 			paths: []string{"/v1beta3/crypto/us", "/v1beta2/crypto", "/us"}})
+		o.Stream = alpacawire.StreamNews
+		src.local = append(src.local, &upstream{name: "news", stream: alpacawire.StreamNews, ws: wsapi.New(o),
+			paths: []string{"/v1beta1/news", "/news"}})
 	}
 	ro := httpapi.Options{Store: d.History, Keys: s.keys, Logger: s.log, Now: s.feedClock,
-		Crypto: cryptoStore{c: d.History.Crypto(), books: s.hub}}
+		Crypto: cryptoStore{c: d.History.Crypto(), books: s.hub}, News: d.News}
 	if syms := s.opts.Symbols; len(syms) > 0 {
 		ro.StockSymbols = func() []string { return syms }
 	}
@@ -159,7 +164,7 @@ func (s *Server) build(d *datadir.Dir) error {
 
 // alsoPublish are the stores released events go to after the hub.
 func (s *Server) alsoPublish() []ingest.Publisher {
-	return []ingest.Publisher{storeApplier{s.dir.History}}
+	return s.dir.Stores()
 }
 
 // releaseSynced: with --fsync always, clients see only fsynced events.
@@ -170,11 +175,6 @@ func (s *Server) releaseSynced() bool {
 
 // pipe is the running pipeline.
 func (s *Server) pipe() *ingest.Pipeline { return s.pipeline.Load() }
-
-// storeApplier adapts the history store to the pipeline's Publisher.
-type storeApplier struct{ s *history.Store }
-
-func (a storeApplier) Publish(evs []market.Event) { a.s.Apply(evs) }
 
 // feedClock is "now" for the REST API's defaults: the feed's clock, which
 // is simulated time for an accelerated simulator and recorded time for a
@@ -363,6 +363,16 @@ func (s *Server) Run(ctx context.Context) error {
 		return errors.Join(err, ignoreCanceled(g.Wait()))
 	}
 	close(s.built)
+	g.Go(func() error {
+		if err := d.RunStores(coreCtx); err != nil {
+			return fmt.Errorf("stores: %w", err)
+		}
+		return nil
+	})
+	if err := s.writePast(gctx); err != nil {
+		cancelRun()
+		return errors.Join(err, ignoreCanceled(g.Wait()))
+	}
 	s.logServing(ln.Addr().String())
 
 	g.Go(func() error {
@@ -370,13 +380,6 @@ func (s *Server) Run(ctx context.Context) error {
 			return ignoreCanceled(s.link.roles.Run(coreCtx))
 		}
 		return ignoreCanceled(s.runOrigin(coreCtx, 0))
-	})
-	g.Go(func() error {
-		err := d.History.Run(coreCtx)
-		if err != nil && !errors.Is(err, context.Canceled) {
-			return fmt.Errorf("history: %w", err)
-		}
-		return nil
 	})
 	s.started = time.Now()
 	s.handler.Store(&handlerBox{s.mux})
@@ -393,6 +396,34 @@ func ignoreCanceled(err error) error {
 		return nil
 	}
 	return err
+}
+
+// writePast plays a fresh record's synthetic past (see Options.NoPast)
+// through the pipeline before anything is served: snapshots, charts and
+// backtests have history from the first request.
+func (s *Server) writePast(ctx context.Context) error {
+	past := s.src.past
+	if past == nil {
+		return nil
+	}
+	began := time.Now()
+	s.log.Info("writing a synthetic past into the fresh record (first start only; --no-past skips it)",
+		"days", cmp.Or(s.opts.PastDays, 365), "minute_days", cmp.Or(s.opts.PastMinuteDays, 20))
+	in := make(chan feed.Batch, 4)
+	var feedErr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		feedErr = past.Run(ctx, in)
+		close(in)
+	})
+	err := s.pipe().Run(context.Background(), in)
+	wg.Wait()
+	if err = errors.Join(feedErr, err); err != nil {
+		return fmt.Errorf("writing the synthetic past: %w", err)
+	}
+	st := s.pipe().Stats()
+	s.log.Info("synthetic past written", "events", st.LastSeq, "took", time.Since(began).Round(time.Millisecond))
+	return nil
 }
 
 // logSession says, when the simulation starts outside the regular

@@ -29,6 +29,11 @@ func start(t *testing.T, opts Options) (*Server, context.CancelFunc) {
 	if opts.DataDir == "" {
 		opts.DataDir = t.TempDir()
 	}
+	if opts.PastDays == 0 {
+		// A synthetic past costs seconds per start: only the tests of the
+		// past ask for one (with PastDays).
+		opts.NoPast = true
+	}
 	if opts.Feed == "alpaca" && opts.AlpacaDataURL == "" {
 		// Gap fill and polling must never reach Alpaca from a test: a
 		// port nothing listens on refuses at once.

@@ -10,7 +10,6 @@ import (
 
 	"github.com/tapehq/tape/internal/alpacawire"
 	"github.com/tapehq/tape/internal/backfill"
-	"github.com/tapehq/tape/internal/calendar"
 	"github.com/tapehq/tape/internal/cluster"
 	"github.com/tapehq/tape/internal/datadir"
 	"github.com/tapehq/tape/internal/feed"
@@ -117,6 +116,9 @@ type source struct {
 	local []*upstream
 	// simStart is where a simulator begins (srcSim).
 	simStart time.Time
+	// past is the synthetic past a fresh record starts with (srcSim), played
+	// before the live simulator; nil otherwise.
+	past *sim.Past
 }
 
 // ErrRecordAhead is wrapped by the error for a --sim-start before the end
@@ -136,9 +138,20 @@ func (s *Server) buildSource(k sourceKind, d *datadir.Dir) (*source, error) {
 			return nil, err
 		}
 		src.simStart = start
+		resume := simResume(d.State, append(slices.Clone(o.Symbols), o.CryptoSymbols...), start)
+		news := max(o.News, 0)
+		if d.Journal.Last() == 0 && !o.NoPast {
+			// A fresh record starts with a synthetic past that ends where
+			// the live simulator begins.
+			past, err := sim.NewPast(sim.PastOptions{Symbols: o.Symbols, CryptoSymbols: o.CryptoSymbols, Seed: o.Seed,
+				Rate: o.Rate, End: start, Days: o.PastDays, MinuteDays: o.PastMinuteDays, News: news})
+			if err != nil {
+				return nil, fmt.Errorf("simulator's past: %w", err)
+			}
+			src.past, resume = past, past.Resume()
+		}
 		f, err := sim.New(sim.Options{Symbols: o.Symbols, CryptoSymbols: o.CryptoSymbols, Seed: o.Seed, Rate: o.Rate,
-			Speed: o.Speed, Start: start, Resume: simResume(d.State, append(slices.Clone(o.Symbols), o.CryptoSymbols...), start),
-			Sessions: nyseSessions})
+			Speed: o.Speed, Start: start, Resume: resume, Sessions: sim.NYSESessions, News: news})
 		if err != nil {
 			return nil, fmt.Errorf("simulator: %w", err)
 		}
@@ -205,16 +218,6 @@ func (s *Server) buildSource(k sourceKind, d *datadir.Dir) (*source, error) {
 		src.main = f
 	}
 	return src, nil
-}
-
-// nyseSessions is the simulator's session calendar: the NYSE's, with its
-// weekends, holidays and early closes.
-func nyseSessions(day time.Time) (open, close time.Duration, ok bool) {
-	d, ok := calendar.TradingDay(calendar.DateOf(day))
-	if !ok {
-		return 0, 0, false
-	}
-	return d.Open.Sub(day), d.Close.Sub(day), true
 }
 
 // simStart is where the simulator begins: after the end of the record, so

@@ -183,3 +183,29 @@ func TestSimulatedCrypto(t *testing.T) {
 		}
 	}
 }
+
+// TestSimulatedNews: the simulator's news flow on Alpaca's news stream
+// (official Go SDK news client) and in the news REST API on the same path.
+func TestSimulatedNews(t *testing.T) {
+	srv, _ := start(t, Options{Symbols: []string{"AAPL", "MSFT"}, Seed: 4, Rate: 100, Speed: 10, News: 3600, SimStart: regularSession()})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var got atomic.Int64
+	nc := stream.NewNewsClient(stream.WithBaseURL("ws://"+srv.Addr().String()+"/v1beta1/news"), stream.WithCredentials("k", "s"),
+		stream.WithLogger(stream.ErrorOnlyLogger()), stream.WithNews(func(n stream.News) {
+			if n.Headline != "" && len(n.Symbols) > 0 {
+				got.Add(1)
+			}
+		}, "*"))
+	if err := nc.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "news articles on the stream", func() bool { return got.Load() >= 3 }, nil)
+	md := marketdata.NewClient(marketdata.ClientOpts{BaseURL: "http://" + srv.Addr().String()})
+	var news []marketdata.News
+	waitFor(t, ctx, "news in the REST API", func() bool {
+		var err error
+		news, err = md.GetNews(marketdata.GetNewsRequest{Symbols: []string{"AAPL", "MSFT"}, Start: regularSession()})
+		return err == nil && len(news) >= 3
+	}, nil)
+}
