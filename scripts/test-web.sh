@@ -3,7 +3,9 @@
 # runs the JS unit tests (web/test/), installs Debian's chromium if it is missing, builds Tape, runs it with a
 # fast simulator (a simulated minute per second, so bars close every second;
 # 50 symbols at several thousand messages per second) and drives the page
-# in headless Chromium with playwright-core (web/e2e/dashboard.test.mjs).
+# in headless Chromium with playwright-core (web/e2e/dashboard.test.mjs):
+# about a minute, 25 s of it watching 50 symbols, during which Tape must not
+# disconnect the page (407) nor drop anything for it.
 # Before the browser, the official Alpaca JS SDK v4 connects to the same Tape
 # (web/sdk/alpaca-js.test.mjs).
 # Takes a screenshot (docs/dashboard.png only with TAPE_SCREENSHOT=docs/dashboard.png). Always stops Tape and removes its files.

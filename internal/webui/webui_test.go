@@ -46,7 +46,8 @@ func TestServesIndexAndAssets(t *testing.T) {
 	}{
 		{"/", "text/html; charset=utf-8", `<script type="module" src="static/js/app.js">`},
 		{"/index.html", "text/html; charset=utf-8", `id="chart-missing"`},
-		{"/static/js/app.js", "text/javascript; charset=utf-8", "new StreamClient"},
+		{"/static/js/app.js", "text/javascript; charset=utf-8", "new LiveFeed"},
+		{"/static/js/stream-worker.js", "text/javascript; charset=utf-8", "new StreamClient"},
 		{"/static/js/stream.js", "text/javascript; charset=utf-8", `action: "auth"`},
 		{"/static/js/theme.js", "text/javascript; charset=utf-8", "tape.theme"},
 		{"/static/css/app.css", "text/css; charset=utf-8", "--up"},

@@ -92,3 +92,38 @@ test("memory is bounded", () => {
   assert.ok(b.count() <= 11003, `${b.count()} candles`);
   assert.ok(b.recent.size <= 3);
 });
+
+test("the forming minute is seeded from REST trades; live trades meet them by ID, each counted once", () => {
+  const b = new CandleBook("1m", 60);
+  b.load([{ t: iso(T - 60), o: 9, h: 9.5, l: 8.5, c: 9.2, v: 500 }], null);
+  // The page saw two trades of the forming minute before the REST answer came.
+  b.trade(T + 30, 10.2, 10, REG, 7);
+  b.trade(T + 31, 10.1, 5, ODD, 8);
+  const rest = [
+    { t: iso(T - 59), p: 99, s: 1, c: ["@"], i: 1 }, // in the minute REST has a bar for: skipped
+    { t: iso(T + 1), p: 10, s: 100, c: ["@"], i: 5 },
+    { t: iso(T + 2), p: 10.6, s: 100, c: ["@", "I"], i: 6 }, // odd lot: volume only
+    { t: iso(T + 30), p: 10.2, s: 10, c: ["@"], i: 7 }, // seen live already
+  ];
+  b.seed(rest, T - 60);
+  // Open by time (the REST trade at :01), close the live trade at :30.
+  assert.deepEqual(b.last(), { time: T, open: 10, high: 10.2, low: 10, close: 10.2, volume: 100 + 100 + 10 + 5 });
+  b.trade(T + 30, 10.2, 10, REG, 7); // a duplicate from a resync
+  b.trade(T + 40, 10.3, 1, REG, 9);
+  assert.deepEqual(b.last(), { time: T, open: 10, high: 10.3, low: 10, close: 10.3, volume: 216 });
+  assert.equal(b.count(), 2);
+  b.minuteBar(T, bar(10, 10.6, 9.9, 10.3, 300)); // the minute's own bar replaces it
+  assert.deepEqual(b.last(), { time: T, open: 10, high: 10.6, low: 9.9, close: 10.3, volume: 300 });
+});
+
+test("daily: seeded trades after the newest complete minute add to the day's bar", () => {
+  const b = new CandleBook("1D", 86400);
+  const day = Date.parse("2026-11-24T05:00:00Z") / 1000;
+  b.load([{ t: iso(day), o: 100, h: 105, l: 99, c: 104, v: 10000 }], null);
+  b.seed([
+    { t: iso(T - 30), p: 200, s: 1, c: ["@"], i: 1 }, // inside the newest complete minute: in the day bar already
+    { t: iso(T + 5), p: 106, s: 50, c: ["@"], i: 2 },
+    { t: iso(T + 6), p: 98, s: 50, c: ["T"], i: 3 }, // extended hours: volume only in the daily bar
+  ], T - 60);
+  assert.deepEqual(b.last(), { time: day, open: 100, high: 106, low: 99, close: 106, volume: 10100 });
+});

@@ -3,10 +3,15 @@
 // relative to the page, so the dashboard also works behind a path prefix.
 
 export class HTTPError extends Error {
-  constructor(status, message) {
+  /** code: the error code of an Alpaca-style JSON body ({code, message}), or 0. */
+  constructor(status, message, code = 0) {
     super(message);
     this.status = status;
+    this.code = code;
   }
+
+  /** A 404 of the API itself (a path it does not serve), not of a resource it knows is missing. */
+  get absent() { return this.status === 404 && !this.code; }
 }
 
 let creds = () => ({ key: "", secret: "" });
@@ -33,12 +38,13 @@ async function getJSON(path, { timeout = 10000, auth = true } = {}) {
       throw new HTTPError(0, ctl.signal.aborted ? "timed out" : "unreachable");
     }
     if (!res.ok) {
-      let msg = res.statusText || "HTTP " + res.status;
+      let msg = res.statusText || "HTTP " + res.status, code = 0;
       try {
         const body = await res.json();
         if (body && body.message) msg = body.message;
+        if (body && Number.isFinite(body.code)) code = body.code;
       } catch { /* not JSON: keep the status text */ }
-      throw new HTTPError(res.status, msg);
+      throw new HTTPError(res.status, msg, code);
     }
     return await res.json();
   } finally {
@@ -46,9 +52,11 @@ async function getJSON(path, { timeout = 10000, auth = true } = {}) {
   }
 }
 
-// The REST API may be absent (a Tape without history answers 404). Until
-// one request has told, others wait for it, and after a 404 none is sent:
-// the browser logs every failed request, and one is enough to know.
+// The REST API may be absent (a Tape without history answers a plain 404).
+// Until one request has told, others wait for it, and after such a 404
+// none is sent: the browser logs every failed request, and one is enough
+// to know. A 404 with Alpaca's JSON error body ("no trade found for X")
+// is an answer of the API, which is there.
 let gate = null; // null: unknown; else a promise of true (there) or false (404)
 
 async function restJSON(path) {
@@ -60,8 +68,9 @@ async function restJSON(path) {
       settle(true);
       return v;
     } catch (e) {
-      settle(e.status === 404 ? false : null);
-      if (e.status !== 404) gate = null;
+      const there = e.absent ? false : e.status === 404 ? true : null;
+      settle(there);
+      if (there === null) gate = null;
       throw e;
     }
   }
@@ -109,6 +118,65 @@ export async function getRecentTrades(symbol, startMs, endMs, n) {
   const q = new URLSearchParams({ symbols: symbol, start: iso(startMs), end: iso(endMs), limit: String(n), sort: "desc" });
   const body = await restJSON("v2/stocks/trades?" + q);
   return (body.trades && body.trades[symbol]) || [];
+}
+
+/**
+ * Trades of symbol from startMs to endMs, oldest first, following
+ * next_page_token for at most maxPages pages of 10,000.
+ */
+export async function getTrades(symbol, startMs, endMs, maxPages = 3) {
+  const out = [];
+  let token = "";
+  for (let page = 0; page < maxPages; page++) {
+    const q = new URLSearchParams({ symbols: symbol, start: iso(startMs), end: iso(endMs), limit: "10000" });
+    if (token) q.set("page_token", token);
+    const body = await restJSON("v2/stocks/trades?" + q);
+    const list = body.trades && body.trades[symbol];
+    if (Array.isArray(list)) out.push(...list);
+    token = body.next_page_token;
+    if (!token) break;
+  }
+  return out;
+}
+
+/** The latest minute bar of symbol ({t,o,h,l,c,v}), or null if there is none (404). */
+export async function getLatestBar(symbol) {
+  try {
+    const body = await restJSON(`v2/stocks/${encodeURIComponent(symbol)}/bars/latest`);
+    return body.bar || null;
+  } catch (e) {
+    if (e.status === 404 && !e.absent) return null;
+    throw e;
+  }
+}
+
+/**
+ * The latest trade of a stock symbol, or null if Tape has none (404, or an
+ * answer without a trade).
+ */
+export async function getLatestTrade(symbol) {
+  try {
+    const body = await restJSON(`v2/stocks/${encodeURIComponent(symbol)}/trades/latest`);
+    return (body && body.trade) || null;
+  } catch (e) {
+    if (e.status === 404 && !e.absent) return null;
+    throw e;
+  }
+}
+
+/** Reference data (exchanges, conditions): one GET, no history gate. */
+export async function getMeta(path) {
+  return await getJSON(path);
+}
+
+/** Alpaca's clock: {timestamp, is_open, next_open, next_close}, on the feed's clock. */
+export async function getClock() {
+  return await getJSON("v2/clock", { timeout: 5000 });
+}
+
+/** Alpaca's trading calendar from start to end (YYYY-MM-DD, New York dates). */
+export async function getCalendar(start, end) {
+  return await getJSON("v2/calendar?" + new URLSearchParams({ start, end }), { timeout: 5000 });
 }
 
 /** Snapshots of symbols: {SYM: {latestTrade, latestQuote, minuteBar, dailyBar, prevDailyBar}}. */

@@ -4,31 +4,49 @@
 // per animation frame.
 //
 // A live bucket is built from minutes: the minute bars Tape emits (bars,
-// and updatedBars replacing them) and, for the minute still forming, the
-// trades seen so far under the same condition rules as Tape's bar builder.
+// and updatedBars replacing them) and, for the minute still forming, its
+// trades under the same condition rules as Tape's bar builder (util.js
+// tradeFlags: e.g. an odd lot adds volume but sets no price, an
+// out-of-sequence print sets high and low but not the close).
+//
+// The forming minute is seeded from the REST API (seed: the trades since
+// the newest complete minute bar), so a page opened mid-minute shows the
+// minute's true open and volume, not just what it saw. Live trades and
+// seeded ones meet by trade ID (unique per symbol): each counts once,
+// whichever comes first, and open and close go by trade time, not by
+// arrival.
 // A daily bucket is the day's dailyBar (regular-session prices, the day's
 // volume) plus the trades since. The newest RECENT buckets stay editable,
 // so a minute bar or an updated bar that arrives after the next bucket
 // opened still lands; older buckets are frozen.
 
-import { UPD_HL, UPD_LAST, UPD_VOL, nyDayStart } from "./util.js";
+import { UPD_HL, UPD_LAST, UPD_VOL, nyDayStart, tradeFlags } from "./util.js";
 
 const RECENT = 3;
 const MAX_CANDLES = 10000;
 
 function emptyAgg() {
-  return { o: NaN, h: -Infinity, l: Infinity, c: NaN, v: 0 };
+  return { o: NaN, oT: Infinity, h: -Infinity, l: Infinity, c: NaN, cT: -Infinity, v: 0 };
 }
 
-/** Adds a trade to an aggregate under update flags f (minute or daily). */
-function addTrade(a, p, s, f) {
+/**
+ * Adds a trade at t to an aggregate under update flags f (minute or daily).
+ * Open and close go by time, so trades may come in any order.
+ */
+function addTrade(a, t, p, s, f) {
   if (f & UPD_HL) {
     if (p > a.h) a.h = p;
     if (p < a.l) a.l = p;
   }
   if (f & UPD_LAST) {
-    if (Number.isNaN(a.o)) a.o = p;
-    a.c = p;
+    if (t < a.oT) {
+      a.o = p;
+      a.oT = t;
+    }
+    if (t >= a.cT) {
+      a.c = p;
+      a.cT = t;
+    }
   }
   if (f & UPD_VOL) a.v += s;
 }
@@ -73,7 +91,8 @@ export class CandleBook {
     if (!force) {
       for (const k of this.recent.keys()) if (k > b) return null;
     }
-    st = { minutes: new Map(), live: new Map(), day: null };
+    // ids: minute -> the IDs of the trades in live, so a trade counts once.
+    st = { minutes: new Map(), live: new Map(), ids: new Map(), day: null };
     this.recent.set(b, st);
     if (this.recent.size > RECENT) this.freezeOldest();
     return st;
@@ -103,6 +122,7 @@ export class CandleBook {
     if (!st) return;
     st.minutes.set(t, { o: bar.o, h: bar.h, l: bar.l, c: bar.c, v: bar.v });
     st.live.delete(t);
+    st.ids.delete(t);
     this.changed.add(b);
   }
 
@@ -119,15 +139,21 @@ export class CandleBook {
     if (!st) return;
     st.day = { o: bar.o, h: bar.h, l: bar.l, c: bar.c, v: bar.v };
     // The daily bar covers every closed minute.
-    for (const m of st.live.keys()) if (m <= this.lastClosedMinute) st.live.delete(m);
+    for (const m of st.live.keys()) {
+      if (m <= this.lastClosedMinute) {
+        st.live.delete(m);
+        st.ids.delete(m);
+      }
+    }
     this.changed.add(b);
   }
 
   /**
    * A trade at t (seconds) with price p and size s; flags from tradeFlags
-   * (minute rules in the low bits, daily rules shifted by 3).
+   * (minute rules in the low bits, daily rules shifted by 3); id, the
+   * trade's ID, if known: a trade already counted is ignored.
    */
-  trade(t, p, s, flags) {
+  trade(t, p, s, flags, id) {
     const m = Math.floor(t / 60) * 60;
     if (m <= this.lastClosedMinute - 60) return; // late: an updatedBar will carry it
     const f = this.daily ? flags >> 3 : flags & 7;
@@ -136,13 +162,36 @@ export class CandleBook {
     const st = this.bucket(b);
     if (!st) return;
     if (!this.daily && st.minutes.has(m)) return; // the bar already holds this minute
+    if (id !== undefined && id !== null) {
+      let ids = st.ids.get(m);
+      if (!ids) {
+        ids = new Set();
+        st.ids.set(m, ids);
+      }
+      if (ids.has(id)) return;
+      ids.add(id);
+    }
     let a = st.live.get(m);
     if (!a) {
       a = emptyAgg();
       st.live.set(m, a);
     }
-    addTrade(a, p, s, f);
+    addTrade(a, t, p, s, f);
     this.changed.add(b);
+  }
+
+  /**
+   * Seeds the forming minute(s) from the REST API: trades ({t, p, s, c,
+   * i}, Alpaca's shape) after lastMinute, the start of the newest minute
+   * whose bar the history had (0 if none). Call after load.
+   */
+  seed(trades, lastMinute) {
+    if (lastMinute > this.lastClosedMinute) this.lastClosedMinute = lastMinute;
+    for (const x of trades) {
+      const t = Date.parse(x.t) / 1000;
+      if (!Number.isFinite(t) || t < lastMinute + 60) continue;
+      this.trade(t, x.p, x.s, tradeFlags(x.c), x.i);
+    }
   }
 
   /** The candle of recent bucket b, or null if it has no price yet. */
@@ -203,6 +252,7 @@ export class CandleBook {
         if (!st || st.minutes.has(m)) continue; // a live bar is as new or newer
         st.minutes.set(m, { o: x.o, h: x.h, l: x.l, c: x.c, v: x.v });
         st.live.delete(m);
+        st.ids.delete(m);
         if (m > this.lastClosedMinute) this.lastClosedMinute = m;
       }
     }

@@ -1,9 +1,14 @@
 // Feed and hub health from GET /tape/v1/status, polled every second:
 // upstream state and last error, messages per second in (ingest events)
 // and out (stream messages), subscribers with their lag, queue and drops,
-// slow-client disconnects and protocol errors. Nothing silent.
+// slow-client disconnects and protocol errors, the journal's durability
+// (events written but not yet synced to disk) and, when Tape reports it,
+// how far the history store is behind. Nothing silent.
+//
+// Status fields are read defensively: older and newer Tapes report more or
+// less, and a figure that is absent is hidden, not shown as zero.
 
-import { fmtRate, fmtInt, fmtCompact, fmtTimeNY, setText } from "./util.js";
+import { fmtRate, fmtInt, fmtCompact, fmtTimeNY, fmtBytes, setText } from "./util.js";
 
 const MAX_SUBS = 50; // rows shown; the busiest first
 
@@ -15,6 +20,54 @@ function fmtDuration(s) {
   return (s / 86400).toFixed(1) + " d";
 }
 
+const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v : null);
+
+/**
+ * How far history is behind the feed, from status.history if Tape reports
+ * it: {text, title, events} or null. Takes the first of lag_events,
+ * lag_seq, lag, lag_ms, lag_seconds; else last_seq minus an applied or
+ * indexed sequence number.
+ */
+export function historyLag(st) {
+  const h = st && st.history;
+  if (!h || typeof h !== "object") return null;
+  const ev = num(h.lag_events) ?? num(h.lag_seq) ?? num(h.lag);
+  if (ev !== null) return { text: fmtInt(ev), title: `history is ${fmtInt(ev)} events behind the journal`, events: ev };
+  const ms = num(h.lag_ms) ?? (num(h.lag_seconds) !== null ? h.lag_seconds * 1000 : null);
+  if (ms !== null) {
+    const text = ms < 1000 ? Math.round(ms) + " ms" : (ms / 1000).toFixed(1) + " s";
+    return { text, title: `history is ${text} behind the feed`, events: null };
+  }
+  const applied = num(h.applied_seq) ?? num(h.indexed_seq) ?? num(h.last_seq);
+  const last = num(st.ingest?.released_seq) ?? num(st.ingest?.last_seq);
+  if (applied !== null && last !== null) {
+    const n = Math.max(0, last - applied);
+    return { text: fmtInt(n), title: `history has events to ${fmtInt(applied)}; ${fmtInt(n)} released events to go`, events: n };
+  }
+  return null;
+}
+
+/**
+ * The journal's durability, from status.journal: {text, title, state} or
+ * null. Written events survive a crash of Tape; synced ones a power cut.
+ */
+export function journalDurability(st) {
+  const j = st && st.journal;
+  if (!j || typeof j !== "object") return null;
+  const written = num(j.written_seq), synced = num(j.synced_seq);
+  if (j.error) return { text: "error", title: "journal error: " + j.error, state: "failed" };
+  if (written === null || synced === null) return null;
+  const behind = Math.max(0, written - synced);
+  const parts = [`written to ${fmtInt(written)} (survives a crash of Tape)`, `synced to ${fmtInt(synced)} (survives a power cut)`];
+  if (num(j.first_seq) !== null && num(j.last_seq) !== null) parts.unshift(`events ${fmtInt(j.first_seq)}–${fmtInt(j.last_seq)}`);
+  if (num(j.bytes) !== null) parts.push(`${fmtBytes(j.bytes)}${num(j.segments) !== null ? ` in ${fmtInt(j.segments)} segment${j.segments === 1 ? "" : "s"}` : ""}`);
+  if (j.fsync) parts.push("fsync " + j.fsync);
+  return {
+    text: behind ? fmtCompact(behind) : "0",
+    title: "journal: " + parts.join("; "),
+    state: behind ? "" : "ok",
+  };
+}
 
 export class HealthView {
   constructor(doc) {
@@ -23,6 +76,7 @@ export class HealthView {
       feed: $("h-feed"), inRate: $("h-in"), outRate: $("h-out"), subs: $("h-subs"), kicks: $("h-kicks"),
       conflated: $("h-conflated"), errors: $("h-errors"), page: $("h-page"), lastErr: $("h-lasterr"),
       subsBody: $("subs-body"), age: $("health-age"), brief: $("feed-brief"),
+      journal: $("h-journal"), history: $("h-history"),
     };
     this.prev = null; // {at, events, messages}
     this.inRate = NaN;
@@ -62,7 +116,8 @@ export class HealthView {
     // The page's own figures change every second whatever the status does.
     const r = page.rate >= 1000 ? (page.rate / 1000).toFixed(1) + "k" : fmtRate(page.rate);
     setText(e.page, `${r}/s ↻${page.reconnects}`);
-    e.page.title = `messages this page received per second; reconnects since it opened: ${page.reconnects}`;
+    e.page.title = `messages this page received per second; reconnects since it opened: ${page.reconnects}; ` +
+      `quotes it skipped for a newer one before drawing: ${fmtInt(page.merged)}`;
     if (this.failure) {
       const secs = this.okAt ? Math.round((Date.now() - this.okAt) / 1000) + " s" : "start";
       setText(e.age, `status unreachable for ${secs}`);
@@ -108,6 +163,19 @@ export class HealthView {
     setText(e.errors, fmtInt(nErr));
     e.errors.dataset.state = nErr ? "warn" : "";
     e.errors.title = (errs.map(([c, n]) => `${c}: ${n}`).join(", ") || "none") + `; auth failures: ${fmtInt(stream.auth_failures)}`;
+    const jd = journalDurability(st);
+    e.journal.parentElement.hidden = !jd;
+    if (jd) {
+      setText(e.journal, jd.text);
+      e.journal.title = jd.title;
+      e.journal.dataset.state = jd.state;
+    }
+    const hl = historyLag(st);
+    e.history.parentElement.hidden = !hl;
+    if (hl) {
+      setText(e.history, hl.text);
+      e.history.title = hl.title;
+    }
     this.renderSubs(st.subscribers || []);
   }
 
@@ -116,15 +184,21 @@ export class HealthView {
     const body = this.el.subsBody;
     while (this.rows.length < subs.length) {
       const tr = document.createElement("tr");
-      tr.innerHTML = '<td class="client"></td><td class="num"></td><td class="num"></td><td class="num"></td><td class="num"></td><td class="num"></td>';
+      tr.innerHTML = '<td class="client"><span class="c-id"></span> <span class="c-addr"></span> <span class="c-path"></span></td>' +
+        '<td class="num"></td><td class="num"></td><td class="num"></td><td class="num"></td><td class="num"></td>';
       body.appendChild(tr);
       this.rows.push(tr);
     }
     while (this.rows.length > subs.length) this.rows.pop().remove();
     subs.forEach((s, i) => {
       const [client, syms, lag, queued, delivered, dropped] = this.rows[i].children;
-      setText(client, `#${s.id} ${s.client}`);
-      client.title = s.client;
+      // The label is "address path codec": the address on the first line,
+      // the rest under it, so nothing is cut on a narrow screen.
+      const label = String(s.client || ""), cut = label.indexOf(" ");
+      setText(client.children[0], `#${s.id}`);
+      setText(client.children[1], cut < 0 ? label : label.slice(0, cut));
+      setText(client.children[2], cut < 0 ? "" : label.slice(cut + 1));
+      client.title = `subscriber #${s.id}: ${label}`;
       setText(syms, s.wildcard ? "*" : fmtInt(s.symbols));
       setText(lag, s.lag_ms < 10 ? s.lag_ms.toFixed(1) : fmtInt(s.lag_ms));
       setText(queued, fmtCompact(s.queued_msgs));

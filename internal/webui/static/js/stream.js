@@ -1,11 +1,15 @@
 // A browser client of Tape's stream: Alpaca's market-data protocol in its
 // JSON form (a browser cannot set the Content-Type header that selects
 // msgpack). It keeps one connection, authenticates, keeps the server's
-// subscription equal to the wanted one, and reconnects with exponential
-// backoff and jitter. Everything that happens is reported through onState
-// and onEvent, so the page can show it: nothing silent.
+// subscription equal to the wanted one (subs.js), and reconnects with
+// exponential backoff and jitter. Everything that happens is reported
+// through onState and onEvent, so the page can show it: nothing silent.
+//
+// It runs in the stream worker (stream-worker.js), away from the page's
+// rendering, so the socket is read as fast as Tape writes whatever the
+// page is doing; it needs only WebSocket and timers.
 
-export const CHANNELS = ["trades", "quotes", "bars", "updatedBars", "dailyBars", "statuses"];
+import { CHANNELS, subscriptionDiff } from "./subs.js";
 
 const BACKOFF_MIN = 500, BACKOFF_MAX = 15000, HANDSHAKE_TIMEOUT = 10000;
 
@@ -27,7 +31,7 @@ export class StreamClient {
     this.o = o;
     this.ws = null;
     this.state = "idle";
-    this.want = Object.fromEntries(CHANNELS.map((c) => [c, new Set()]));
+    this.want = Object.fromEntries(CHANNELS.map((c) => [c, []]));
     this.sent = null; // what the server has been asked for on this connection
     this.attempt = 0;
     this.timer = 0;
@@ -54,9 +58,9 @@ export class StreamClient {
     this.setState(state, info);
   }
 
-  /** Replaces the wanted symbols of every channel; syncs if connected. */
-  setSymbols(symbols) {
-    for (const c of CHANNELS) this.want[c] = new Set(symbols);
+  /** Replaces the wanted subscription ({channel: [symbols]}); syncs if connected. */
+  setWanted(want) {
+    this.want = Object.fromEntries(CHANNELS.map((c) => [c, [...(want[c] || [])]]));
     this.sync();
   }
 
@@ -129,7 +133,7 @@ export class StreamClient {
     } else if (m.T === "success" && m.msg === "authenticated") {
       clearTimeout(this.handshakeTimer);
       this.attempt = 0;
-      this.sent = Object.fromEntries(CHANNELS.map((c) => [c, new Set()]));
+      this.sent = Object.fromEntries(CHANNELS.map((c) => [c, []]));
       this.setState("live");
       this.o.onEvent("connected and authenticated", "info");
       this.sync();
@@ -148,30 +152,13 @@ export class StreamClient {
     }
   }
 
-  /** Sends the difference between the wanted and the requested sets. */
+  /** Sends the difference between the wanted and the requested subscriptions. */
   sync() {
     const ws = this.ws;
     if (!ws || this.state !== "live" || !this.sent) return;
-    const add = {}, del = {};
-    let nAdd = 0, nDel = 0;
-    for (const c of CHANNELS) {
-      const want = this.want[c], sent = this.sent[c];
-      const a = [...want].filter((s) => !sent.has(s));
-      const d = [...sent].filter((s) => !want.has(s));
-      if (a.length) { add[c] = a; nAdd += a.length; }
-      if (d.length) { del[c] = d; nDel += d.length; }
-      this.sent[c] = new Set(want);
-    }
-    if (nDel) ws.send(JSON.stringify({ action: "unsubscribe", ...del }));
-    if (nAdd) ws.send(JSON.stringify({ action: "subscribe", ...add }));
-  }
-
-  /**
-   * Forgets that symbols were requested, so the next sync asks again (after
-   * the server refused them, e.g. 405 symbol limit).
-   */
-  forget(symbols) {
-    if (!this.sent) return;
-    for (const c of CHANNELS) for (const s of symbols) this.sent[c].delete(s);
+    const { unsubscribe, subscribe } = subscriptionDiff(this.sent, this.want);
+    this.sent = Object.fromEntries(CHANNELS.map((c) => [c, this.want[c].slice()]));
+    if (unsubscribe) ws.send(JSON.stringify(unsubscribe));
+    if (subscribe) ws.send(JSON.stringify(subscribe));
   }
 }

@@ -2,10 +2,31 @@
 // formatting (times in New York, the market's zone), symbol validation, and
 // the consolidated-tape condition rules.
 
-/** Upper-cases s and returns it if it is a valid US equity symbol, else "". */
-export function canonicalSymbol(s) {
-  s = String(s || "").trim().toUpperCase();
-  return s.length <= 16 && /^[A-Z0-9]+([.\-/][A-Z0-9]+)*$/.test(s) ? s : "";
+// Alpaca's symbol formats. A stock: 1-16 upper-case letters and digits
+// starting with a letter, single '.' or '-' between parts (BRK.B, BF-B), as
+// Tape's simulator accepts. A crypto pair: BASE/QUOTE (BTC/USD).
+const STOCK_RE = /^[A-Z][A-Z0-9]*(?:[.-][A-Z0-9]+)*$/;
+const CRYPTO_RE = /^[A-Z0-9]+\/[A-Z0-9]+$/;
+export const MAX_SYMBOL_LEN = 16;
+
+/**
+ * Validates a symbol typed by a person: {sym, kind: "stock" | "crypto"}
+ * (upper-cased) or {error: why it is not a symbol}.
+ */
+export function parseSymbol(raw) {
+  const s = String(raw ?? "").trim().toUpperCase();
+  if (!s) return { error: "empty" };
+  if (s.length > MAX_SYMBOL_LEN) return { error: `longer than ${MAX_SYMBOL_LEN} characters` };
+  if (STOCK_RE.test(s)) return { sym: s, kind: "stock" };
+  if (CRYPTO_RE.test(s)) return { sym: s, kind: "crypto" };
+  if (/\s/.test(s)) return { error: "one symbol at a time" };
+  if (!/^[A-Z0-9./-]+$/.test(s)) return { error: "letters, digits and . - / only" };
+  return { error: "not Alpaca's format (AAPL, BRK.B, BF-B or BTC/USD)" };
+}
+
+/** The upper-cased symbol if raw is one (stock or crypto), else "". */
+export function canonicalSymbol(raw) {
+  return parseSymbol(raw).sym || "";
 }
 
 const priceFmt2 = new Intl.NumberFormat("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
@@ -40,6 +61,18 @@ export function fmtInt(n) {
 export function fmtCompact(n) {
   if (!Number.isFinite(n)) return "—";
   return n < 10000 ? intFmt.format(n) : compactFmt.format(n);
+}
+
+/** Bytes in KB, MB, GB (powers of 1024). */
+export function fmtBytes(n) {
+  if (!Number.isFinite(n)) return "—";
+  const u = ["B", "KB", "MB", "GB", "TB"];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return (i === 0 || n >= 100 ? Math.round(n) : n.toFixed(1)) + " " + u[i];
 }
 
 export function fmtRate(n) {

@@ -1,15 +1,20 @@
 // The watchlist: one row per symbol with the last price, the change since
 // the day's open, bid/ask, the day's volume and a sparkline of recent
 // minute closes. Stream messages update plain row state; render() writes
-// only what changed, once per animation frame, and flashes a price cell by
-// switching between two identical animations (changing animation-name
-// restarts it, with no timer and no forced layout).
+// only what changed, once per animation frame. A changed price tints its
+// cell (up or down) for FLASH_MS, cleared by sweep() in a later frame: a
+// static tint, not an animation, so a busy market that changes every price
+// ten times a second costs a repaint per change, not a compositor layer
+// per cell.
 
-import { fmtPrice, fmtChange, fmtPct, fmtCompact, setText, UPD_LAST, UPD_VOL } from "./util.js";
+import { fmtPrice, fmtChange, fmtPct, fmtCompact, setText } from "./util.js";
 
 const SPARK = 120; // minute closes per sparkline
-const SPARK_MS = 1000; // a sparkline redraws at most this often
+// Sparklines redraw at most this often, all in the same frame: one frame a
+// second carries canvas updates, not every frame a few.
+const SPARK_MS = 1000;
 const SPARK_W = 60, SPARK_H = 18;
+const FLASH_MS = 600;
 
 export class Row {
   constructor(sym) {
@@ -24,6 +29,7 @@ export class Row {
     this.ask = NaN;
     this.halted = "";
     this.subscribed = false;
+    this.noData = false; // Tape has nothing for it (the page checked)
     this.closes = new Float64Array(SPARK);
     this.closeTimes = new Float64Array(SPARK);
     this.nCloses = 0;
@@ -34,27 +40,39 @@ export class Row {
     this.el = null;
   }
 
-  trade(tMs, p, s, flags, lastClosedMinute) {
-    if (flags & UPD_LAST && tMs >= this.lastT) {
+  /**
+   * Trades reduced by the stream worker (FeedReducer): p, the last price
+   * set at tMs under the consolidated-tape rules (NaN if none did), and
+   * vols, [[minute (s), size]] that count toward the day's volume.
+   */
+  trades(p, tMs, vols, lastClosedMinute) {
+    if (Number.isFinite(p) && tMs >= this.lastT) {
       this.last = p;
       this.lastT = tMs;
       this.sparkDirty = true;
     }
-    if ((flags >> 3) & UPD_VOL && !Number.isNaN(this.dayVol)) {
-      const m = Math.floor(tMs / 60000) * 60;
-      if (m > lastClosedMinute) {
-        this.liveVol.set(m, (this.liveVol.get(m) || 0) + s);
-        // dailyBars prune this; a quiet day may send few, so bound it anyway.
-        if (this.liveVol.size > 30) this.liveVol.delete(this.liveVol.keys().next().value);
+    if (!Number.isNaN(this.dayVol)) {
+      for (const [m, v] of vols) {
+        if (m <= lastClosedMinute) continue; // the next dailyBar has it
+        this.liveVol.set(m, (this.liveVol.get(m) || 0) + v);
       }
+      // dailyBars prune this; a quiet day may send few, so bound it anyway.
+      while (this.liveVol.size > 30) this.liveVol.delete(this.liveVol.keys().next().value);
     }
+    this.noData = false;
     this.dirty = true;
   }
 
   quote(bp, ap) {
     this.bid = bp;
     this.ask = ap;
+    this.noData = false;
     this.dirty = true;
+  }
+
+  /** Whether anything priced the row (a trade, a quote, a snapshot). */
+  hasData() {
+    return Number.isFinite(this.last) || Number.isFinite(this.bid) || Number.isFinite(this.ask);
   }
 
   /** A minute bar (or updated bar) closing minute t (s). */
@@ -126,6 +144,9 @@ export class WatchlistView {
    */
   constructor(tbody, handlers) {
     this.tbody = tbody;
+    this.flashing = new Set(); // rows whose price cell is tinted
+    this.sparkAt = -Infinity;
+    this.sparkDue = false;
     this.dpr = Math.min(window.devicePixelRatio || 1, 3);
     this.rowsByEl = new WeakMap();
     // Rows scrolled out of view are not written: they stay dirty and catch
@@ -162,7 +183,7 @@ export class WatchlistView {
     row.el = {
       tr, sym: q(".sym-btn"), badge: q(".badge"), last: q(".last"), chg: q(".chg"), pct: q(".pct"),
       bid: q(".c-bid"), ask: q(".c-ask"), vol: q(".c-vol"), canvas: q("canvas"),
-      shownLast: NaN, flip: 0, sparkAt: 0, visible: true,
+      shownLast: NaN, flashUntil: 0, visible: true, noData: false,
     };
     row.el.sym.textContent = row.sym;
     q(".rm-btn").setAttribute("aria-label", "Remove " + row.sym);
@@ -177,7 +198,24 @@ export class WatchlistView {
     row.dirty = row.sparkDirty = true;
   }
 
+  /** Starts a frame's rendering: decides whether sparklines redraw in it. */
+  beginFrame(now) {
+    this.sparkDue = now - this.sparkAt >= SPARK_MS;
+    if (this.sparkDue) this.sparkAt = now;
+  }
+
+  /** Clears the tints that are due; now is performance.now(). */
+  sweep(now) {
+    for (const row of this.flashing) {
+      const e = row.el;
+      if (e && now < e.flashUntil) continue;
+      if (e) e.last.removeAttribute("data-f");
+      this.flashing.delete(row);
+    }
+  }
+
   remove(row) {
+    this.flashing.delete(row);
     if (row.el) {
       this.io.unobserve(row.el.tr);
       row.el.tr.remove();
@@ -201,11 +239,17 @@ export class WatchlistView {
       row.dirty = false;
       if (row.last !== e.shownLast) {
         if (Number.isFinite(e.shownLast) && Number.isFinite(row.last)) {
-          e.flip ^= 1;
-          e.last.dataset.f = (row.last > e.shownLast ? "u" : "d") + e.flip;
+          setAttr(e.last, "data-f", row.last > e.shownLast ? "u" : "d");
+          e.flashUntil = now + FLASH_MS;
+          this.flashing.add(row);
         }
         e.shownLast = row.last;
-        setText(e.last, fmtPrice(row.last));
+      }
+      setText(e.last, row.noData ? "no data" : fmtPrice(row.last));
+      if (row.noData !== e.noData) {
+        e.noData = row.noData;
+        e.last.title = row.noData ? `Tape has no trades or quotes for ${row.sym}` : "";
+        setAttr(e.tr, "data-nodata", row.noData ? "1" : "0");
       }
       const chg = row.last - row.open;
       const sign = chg > 0 ? "+" : chg < 0 ? "-" : "";
@@ -223,9 +267,8 @@ export class WatchlistView {
       }
       setAttr(e.tr, "data-sub", row.subscribed ? "1" : "0");
     }
-    if ((row.sparkDirty && now - e.sparkAt >= SPARK_MS) || colors.force) {
+    if ((row.sparkDirty && this.sparkDue) || colors.force) {
       row.sparkDirty = false;
-      e.sparkAt = now;
       this.drawSpark(row, colors);
     }
   }
