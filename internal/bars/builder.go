@@ -242,7 +242,7 @@ func (b *Builder) amend(sym string, r *ref, repl *trade) {
 		b.stats.UnknownRefs++
 		return
 	}
-	m, old, tracked := b.locate(s, r)
+	m, old, at := b.locate(s, r)
 	if m == nil {
 		b.stats.UnknownRefs++
 		return
@@ -256,7 +256,10 @@ func (b *Builder) amend(sym string, r *ref, repl *trade) {
 			repl.exch = old.exch
 		}
 	}
-	if m.change(&old, tracked, repl, m == s.mins[len(s.mins)-1]) {
+	switch {
+	case !m.folded:
+		m.changeKept(at, repl)
+	case m.change(&old, at >= 0, repl, m == s.mins[len(s.mins)-1]):
 		b.stats.LostEnds++
 	}
 	if m.start+minuteNs <= b.now {
@@ -264,9 +267,12 @@ func (b *Builder) amend(sym string, r *ref, repl *trade) {
 	}
 }
 
-// locate finds the held minute of the trade r refers to, and the trade as
-// counted there. The builder keeps no index of trades, so:
+// locate finds the held minute of the trade r refers to, the trade as
+// counted there and where it is known by ID: its index in kept, 0 for a
+// tracked end, -1 for neither. The builder keeps no index of trades, so,
+// newest minute first:
 //
+//   - A small minute keeps its trades: found by ID, exact.
 //   - A tracked end (one of a minute's first or last keepEnds trades of a
 //     set) is found by ID, newest minute first: exact. If it is on another
 //     exchange than r says, the reference is unknown: trade IDs are unique
@@ -284,17 +290,28 @@ func (b *Builder) amend(sym string, r *ref, repl *trade) {
 // a trade not counted (never seen, cancelled, or in a dropped minute) can
 // pass it only by matching a level's price, class, exchange, ID bit and
 // size bounds, and then changes bars as if it were that level's trade.
-func (b *Builder) locate(s *symbol, r *ref) (*minute, trade, bool) {
+func (b *Builder) locate(s *symbol, r *ref) (*minute, trade, int) {
 	for i := len(s.mins) - 1; i >= 0; i-- {
 		m := s.mins[i]
+		if !m.folded {
+			for j := len(m.kept) - 1; j >= 0; j-- {
+				if k := &m.kept[j]; k.id == r.id {
+					if r.exch != 0 && k.exch != 0 && k.exch != r.exch {
+						return nil, trade{}, -1
+					}
+					return m, k.trade(0), j
+				}
+			}
+			continue
+		}
 		if ok, _ := m.covers(r.id); !ok {
 			continue
 		}
 		if e, ok := m.tracked(r.id); ok {
 			if r.exch != 0 && e.exch != 0 && e.exch != r.exch {
-				return nil, trade{}, false
+				return nil, trade{}, -1
 			}
-			return m, e.trade(), true
+			return m, e.trade(), 0
 		}
 	}
 	// Candidates: the newest wins, one known to have had the ID (a stray,
@@ -314,7 +331,7 @@ func (b *Builder) locate(s *symbol, r *ref) (*minute, trade, bool) {
 	for i := len(s.mins) - 1; i >= 0; i-- {
 		m := s.mins[i]
 		ok, stray := m.covers(r.id)
-		if !ok {
+		if !ok || !m.folded {
 			continue
 		}
 		j, _ := m.findLevel(r.price, lo)
@@ -338,7 +355,7 @@ func (b *Builder) locate(s *symbol, r *ref) (*minute, trade, bool) {
 	}
 	t := trade{id: r.id, price: r.price, size: r.size, flags: flags, exch: r.exch}
 	t.ticks, t.grid = ticksOf(r.price)
-	return found, t, false
+	return found, t, -1
 }
 
 // touch queues a changed closed minute for the next :30 mark. A minute that
@@ -512,7 +529,7 @@ func (b *Builder) drop(s *symbol, start int64) {
 			continue
 		}
 		if d := s.slotAt(m.day); d != nil {
-			d.final.merge(&m.daily)
+			d.final.merge(m.dailyAgg())
 		}
 		b.stats.HeldTrades -= m.held()
 		s.mins = slices.Delete(s.mins, i, i+1)
@@ -630,7 +647,7 @@ func (s *symbol) daily(day int64) (agg, bool) {
 	a := d.final
 	for _, m := range s.mins {
 		if m.day == day {
-			a.merge(&m.daily)
+			a.merge(m.dailyAgg())
 		}
 	}
 	return a, a.hasHL

@@ -27,7 +27,9 @@ import (
 //	slot     = u8 (1 used, 2 sent) | [start | agg | [bar]]
 //	minutes  = n | n × minute, by start
 //	minute   = start (the first; then minutes since the previous) | start−day
-//	           | u8 (1 emitted, 2 dirty, 4 stale) | [bar] | agg | agg
+//	           | u8 (1 emitted, 2 dirty, 4 stale, 8 kept) | [bar] | kept or folded
+//	kept     = n | n × (id−previous id | time−start | price | size | flags u8 | exch u8)
+//	folded   = agg | agg
 //	           | u8 (1: an ID span follows) | [idLo | idHi−idLo]
 //	           | 5 counts | levels | ends (first) | ends (last) | lastKeep u8
 //	           | strays
@@ -326,12 +328,31 @@ func (e *enc) minute(m *minute) {
 	if m.stale {
 		fl |= 4
 	}
+	if !m.folded {
+		fl |= 8
+	}
 	e.u8(fl)
 	if m.emitted {
 		e.bar(&m.sent)
 	}
+	if !m.folded {
+		// The aggregates are a recomputation from the trades: not stored.
+		e.u(uint64(len(m.kept)))
+		var id, price int64
+		for i := range m.kept {
+			k := &m.kept[i]
+			e.i(k.id - id)
+			e.u(uint64(k.time - m.start))
+			e.price(k.price, &price)
+			e.u(uint64(k.size))
+			e.u8(k.flags)
+			e.u8(k.exch)
+			id = k.id
+		}
+		return
+	}
 	e.agg(&m.bar, m.start)
-	e.agg(&m.daily, m.start)
+	e.agg(m.dailyAgg(), m.start)
 	base := int64(0)
 	if m.idLo <= m.idHi {
 		e.u8(1)
@@ -589,7 +610,7 @@ func (d *dec) minute(b *Builder, s *symbol, start int64) *minute {
 		d.fail("minute not on a minute")
 		return m
 	}
-	if fl&^7 != 0 || back > uint64(start-b.dayOf(start).start) {
+	if fl&^15 != 0 || back > uint64(start-b.dayOf(start).start) {
 		d.fail("bad minute header")
 		return m
 	}
@@ -606,8 +627,36 @@ func (d *dec) minute(b *Builder, s *symbol, start int64) *minute {
 	if m.emitted {
 		d.bar(&m.sent)
 	}
+	if fl&8 != 0 {
+		n := d.count(6)
+		if n > maxKept {
+			d.fail("too many kept trades")
+			return m
+		}
+		var id, price int64
+		m.kept = make([]kept, 0, n)
+		for range n {
+			k := kept{id: id + d.i()}
+			t := d.u()
+			k.price, k.size, k.flags, k.exch = d.price(&price), d.u32v(), d.u8(), d.u8()
+			if d.err != nil {
+				return m
+			}
+			if t >= uint64(minuteNs) || k.flags&0x40 != 0 {
+				d.fail("bad kept trade")
+				return m
+			}
+			k.time = start + int64(t)
+			m.kept = append(m.kept, k)
+			id = k.id
+		}
+		m.recomputeKept()
+		return m
+	}
+	m.folded = true
 	d.agg(&m.bar, start)
 	d.agg(&m.daily, start)
+	m.split = true
 	base := int64(0)
 	switch d.u8() {
 	case 0:
@@ -710,6 +759,7 @@ func (d *dec) minute(b *Builder, s *symbol, start int64) *minute {
 			m.last, m.pcLast = l, pc
 		}
 	}
+	m.reopen()
 	m.lastKeep = d.u8()
 	if int(m.lastKeep) > keepEnds*numSets || len(m.last) > max(2*keepEnds, 2*int(m.lastKeep)) {
 		d.fail("bad last ends")
