@@ -31,9 +31,10 @@ type Options struct {
 	Location *time.Location
 	// Window is how long after its close a minute bar still changes with
 	// late trades, corrections and cancels; zero or less means DefaultWindow.
-	// The builder holds each symbol's minutes of that window: about 40 bytes
-	// per price level and condition class, plus up to 2×keepEnds tracked
-	// trades of 40 bytes, per minute, whatever the trade rate.
+	// The builder holds each symbol's minutes of that window: up to 64
+	// trades of 32 bytes for a quiet minute, about 56 bytes per price level
+	// and condition class plus a few dozen tracked trades of 40 bytes for a
+	// busy one, whatever the trade rate.
 	Window time.Duration
 }
 
@@ -52,8 +53,8 @@ type Stats struct {
 	UnknownConds uint64 // trades or corrections with a condition code outside the table
 	StaleDays    uint64 // trades for a day older than the two a symbol tracks: no daily bar
 	// GuessedRefs counts corrections and cancels that more than one held
-	// minute or condition class could answer: the newest minute and the
-	// busiest class took them, which may not be the trade's own.
+	// minute or condition class could answer: one was chosen (see locate),
+	// which may not be the trade's own.
 	GuessedRefs uint64
 	// LostEnds counts changes after which a minute's open or close had to be
 	// guessed: more than keepEnds trades of one end went, or a correction
@@ -61,7 +62,7 @@ type Stats struct {
 	LostEnds uint64
 
 	Symbols    int // symbols seen
-	HeldTrades int // trades counted in held minutes (as aggregates, not kept one by one)
+	HeldTrades int // trades counted in held minutes (kept only while a minute is small)
 	// HeldBytes is the memory of symbols and of held and recycled minutes,
 	// found by walking them: read Stats per scrape, not per event.
 	HeldBytes int

@@ -138,9 +138,10 @@ type stray struct {
 	key   uint8
 }
 
-// minute is one symbol's minute while it may still change. It holds no
-// trades: aggregates, price levels, the tracked ends and the range of IDs
-// added, so its size depends on how many prices it saw, not on its volume.
+// minute is one symbol's minute while it may still change. Up to maxKept
+// trades it keeps them; then it folds them into price levels, tracked ends
+// and ID ranges, so that its size depends on how many prices it saw, not on
+// its volume. Its aggregates are kept up to date in both forms.
 type minute struct {
 	// What every trade touches comes first, to share cache lines with start:
 	// with thousands of symbols each trade's minute is cold.
