@@ -241,11 +241,12 @@ func newBenchFeed(ops []benchOp, nsym int, start int64) *benchFeed {
 	return &benchFeed{ops: ops, names: names, span: ops[len(ops)-1].time + 1e6, start: start, now: start}
 }
 
-// warmUp feeds bl 17 minutes of every symbol trading 20 times a minute, so
-// that a benchmark starts in steady state: a full window held, minutes and
-// their slices recycled. It returns the feed time reached.
+// warmUp feeds bl 17 minutes of every symbol trading 80 times a minute, so
+// that a benchmark starts in steady state: a full window held, busy minutes
+// (past maxKept) recycled with their slices. It returns the feed time
+// reached.
 func warmUp(bl barBuilder, nsym int) int64 {
-	const minutes, perMinute = 17, 20
+	const minutes, perMinute = 17, 80
 	n := nsym * perMinute * minutes
 	f := newBenchFeed(benchStream(nsym, n, float64(nsym*perMinute)/60, mixReal), nsym, benchStart)
 	var out []market.Event

@@ -182,6 +182,8 @@ func (b *Builder) RestoreState(p []byte) error {
 			d.fail("two slots for one day")
 		}
 		nm := d.count(20)
+		slab := make([]minute, nm) // one allocation per symbol, bounded by the bytes left
+		s.mins = make([]*minute, 0, nm)
 		for i := range nm {
 			var start int64
 			if i == 0 {
@@ -191,7 +193,8 @@ func (b *Builder) RestoreState(p []byte) error {
 			} else {
 				start = s.mins[i-1].start + int64(step)*minuteNs
 			}
-			m := d.minute(nb, s, start)
+			m := &slab[i]
+			d.minute(nb, s, start, m)
 			if d.err != nil {
 				break
 			}
@@ -597,32 +600,31 @@ func (d *dec) slot(b *Builder, s *daySlot) {
 // minute reads one minute and checks what the builder relies on: sorted
 // levels and ends, flags within the table, ends inside the minute, per-set
 // counts that add up.
-func (d *dec) minute(b *Builder, s *symbol, start int64) *minute {
-	m := new(minute)
+func (d *dec) minute(b *Builder, s *symbol, start int64, m *minute) {
 	m.reset()
 	m.start = start
 	back := d.u()
 	fl := d.u8()
 	if d.err != nil {
-		return m
+		return
 	}
 	if start <= -maxTime || start >= maxTime || floorMinute(start) != start {
 		d.fail("minute not on a minute")
-		return m
+		return
 	}
 	if fl&^15 != 0 || back > uint64(start-b.dayOf(start).start) {
 		d.fail("bad minute header")
-		return m
+		return
 	}
 	m.day = start - int64(back)
 	if m.day != b.dayOf(start).start {
 		d.fail("minute in the wrong day")
-		return m
+		return
 	}
 	m.emitted, m.dirty, m.stale = fl&1 != 0, fl&2 != 0, fl&4 != 0
 	if m.stale != (s.slotAt(m.day) == nil) {
 		d.fail("minute's day slot does not match")
-		return m
+		return
 	}
 	if m.emitted {
 		d.bar(&m.sent)
@@ -631,7 +633,7 @@ func (d *dec) minute(b *Builder, s *symbol, start int64) *minute {
 		n := d.count(6)
 		if n > maxKept {
 			d.fail("too many kept trades")
-			return m
+			return
 		}
 		var id, price int64
 		m.kept = make([]kept, 0, n)
@@ -640,18 +642,18 @@ func (d *dec) minute(b *Builder, s *symbol, start int64) *minute {
 			t := d.u()
 			k.price, k.size, k.flags, k.exch = d.price(&price), d.u32v(), d.u8(), d.u8()
 			if d.err != nil {
-				return m
+				return
 			}
 			if t >= uint64(minuteNs) || k.flags&0x40 != 0 {
 				d.fail("bad kept trade")
-				return m
+				return
 			}
 			k.time = start + int64(t)
 			m.kept = append(m.kept, k)
 			id = k.id
 		}
 		m.recomputeKept()
-		return m
+		return
 	}
 	m.folded = true
 	d.agg(&m.bar, start)
@@ -680,6 +682,7 @@ func (d *dec) minute(b *Builder, s *symbol, start int64) *minute {
 		}
 	}
 	nl := d.count(12)
+	m.levels = make([]level, 0, nl) // bounded by the bytes left
 	var prev int64
 	for range nl {
 		l := level{price: d.price(&prev), key: d.u8(), size: d.u(), n: d.u32v(), lo: d.u32v()}
@@ -703,15 +706,15 @@ func (d *dec) minute(b *Builder, s *symbol, start int64) *minute {
 		}
 		l.ids, l.exch = d.u32(), d.u32()
 		if d.err != nil {
-			return m
+			return
 		}
 		if l.n == 0 || l.key&0x40 != 0 {
 			d.fail("bad level")
-			return m
+			return
 		}
 		if k := len(m.levels); k > 0 && !levelBefore(&m.levels[k-1], &l) {
 			d.fail("levels out of order")
-			return m
+			return
 		}
 		m.levels = append(m.levels, l)
 	}
@@ -719,7 +722,7 @@ func (d *dec) minute(b *Builder, s *symbol, start int64) *minute {
 		n := d.count(8)
 		if n > 2*keepEnds*numSets {
 			d.fail("too many ends")
-			return m
+			return
 		}
 		id, seq, price := base, uint64(0), int64(0)
 		var pc [numSets]uint8
@@ -732,16 +735,16 @@ func (d *dec) minute(b *Builder, s *symbol, start int64) *minute {
 			x.size = d.u32v()
 			x.flags, x.sets, x.exch = d.u8(), d.u8(), d.u8()
 			if d.err != nil {
-				return m
+				return
 			}
 			if t >= uint64(minuteNs) || x.flags >= 64 || x.sets == 0 || x.sets&^setsOf[x.flags] != 0 {
 				d.fail("bad end")
-				return m
+				return
 			}
 			x.time = start + int64(t)
 			if k := len(l); k > 0 && !before(l[k-1].time, l[k-1].seq, x.time, x.seq) {
 				d.fail("ends out of order")
-				return m
+				return
 			}
 			m.countEntry(pc[:], x.sets, 1)
 			l = append(l, x)
@@ -750,7 +753,7 @@ func (d *dec) minute(b *Builder, s *symbol, start int64) *minute {
 		for i, c := range pc {
 			if uint32(c) > m.count[i] || (li == 0 && c > keepEnds) {
 				d.fail("ends do not match the counts")
-				return m
+				return
 			}
 		}
 		if li == 0 {
@@ -763,12 +766,15 @@ func (d *dec) minute(b *Builder, s *symbol, start int64) *minute {
 	m.lastKeep = d.u8()
 	if int(m.lastKeep) > keepEnds*numSets || len(m.last) > max(2*keepEnds, 2*int(m.lastKeep)) {
 		d.fail("bad last ends")
-		return m
+		return
 	}
 	n := d.count(3)
 	if n > maxStrays {
 		d.fail("too many strays")
-		return m
+		return
+	}
+	if n > 0 {
+		m.strays = make([]stray, 0, n)
 	}
 	prev = 0
 	for range n {
@@ -778,7 +784,6 @@ func (d *dec) minute(b *Builder, s *symbol, start int64) *minute {
 		}
 		m.strays = append(m.strays, s)
 	}
-	return m
 }
 
 func levelBefore(x, y *level) bool {
