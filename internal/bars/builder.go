@@ -87,6 +87,7 @@ type Builder struct {
 
 	dayCache    [2]dayRange // time.Location math is slow; days rarely change
 	freeMinutes []*minute
+	freeKept    [][]kept // kept trades' arrays of folded minutes, for new ones
 	freeBuckets []*bucket
 
 	stats Stats
@@ -161,6 +162,9 @@ func (b *Builder) heldBytes() int {
 	for _, m := range b.freeMinutes {
 		n += m.bytes()
 	}
+	for _, k := range b.freeKept {
+		n += cap(k) * int(unsafe.Sizeof(kept{}))
+	}
 	return n
 }
 
@@ -218,7 +222,7 @@ func (b *Builder) trade(e *market.Event) {
 	if m.stale {
 		b.stats.StaleDays++
 	}
-	m.add(&t, m == s.mins[len(s.mins)-1])
+	m.add(&t, m == s.mins[len(s.mins)-1], &b.freeKept)
 	b.stats.HeldTrades++
 	if end <= b.now {
 		b.stats.LateTrades++
@@ -570,6 +574,10 @@ func (b *Builder) minute(s *symbol, start int64) *minute {
 		m = new(minute)
 	}
 	m.reset()
+	if n := len(b.freeKept); cap(m.kept) == 0 && n > 0 {
+		m.kept = b.freeKept[n-1]
+		b.freeKept = b.freeKept[:n-1]
+	}
 	m.start = start
 	var d *daySlot
 	d, m.day = b.slot(s, start)

@@ -143,29 +143,31 @@ type stray struct {
 // and ID ranges, so that its size depends on how many prices it saw, not on
 // its volume. Its aggregates are kept up to date in both forms.
 type minute struct {
-	// What every trade touches comes first, to share cache lines with start:
-	// with thousands of symbols each trade's minute is cold.
-	start     int64           // minute start
-	kept      []kept          // its trades, while it has at most maxKept (folded is false)
-	folded    bool            // its trades went into levels and tracked ends (fold)
-	hint      [2]int          // index of the last level used, round and odd lots: runs of trades share one
-	levels    []level         // by price bits, then key
-	last      []end           // latest tracked trades, by (time, arrival)
-	first     []end           // earliest tracked trades, by (time, arrival)
-	count     [numSets]uint32 // trades held per set
-	firstOpen uint8           // sets whose first list takes a trade after all its entries
-	firstT    int64           // time and arrival of first's last entry (reopen)
+	// What an in-order trade touches comes first, in four cache lines with
+	// start (with thousands of symbols each trade's minute is cold): the
+	// first line, the second, then bar.
+	start     int64    // minute start
+	folded    bool     // its trades went into levels and tracked ends (fold)
+	split     bool     // daily is kept; until then it equals bar (see dailyAgg)
+	stale     bool     // its day has no slot: it counts in no daily bar
+	lastStale bool     // in-order appends left pcLast behind (syncLast)
+	firstOpen uint8    // sets whose first list takes a trade after all its entries
+	lastKeep  uint8    // len(last) after its last trim
+	emitted   bool     // a bar for it went out; sent holds it
+	dirty     bool     // queued in Builder.dirty
+	hint      [2]int32 // index of the last level used, round and odd lots: runs of trades share one
+	levels    []level  // by price bits, then key
+	firstT    int64    // time and arrival of first's last entry (reopen)
 	firstSeq  uint64
-	lastKeep  uint8 // len(last) after its last trim
-	lastStale bool  // in-order appends left pcLast behind (syncLast)
-	split     bool  // daily is kept; until then it equals bar (see dailyAgg)
-	stale     bool  // its day has no slot: it counts in no daily bar
-	emitted   bool  // a bar for it went out; sent holds it
-	dirty     bool  // queued in Builder.dirty
-	idLo      int64 // in-order IDs ever added lie in [idLo, idHi]
-	idHi      int64
-	bar       agg // under minute-bar rules
 
+	last       []end           // latest tracked trades, by (time, arrival)
+	count      [numSets]uint32 // trades held per set
+	idLo, idHi int64           // in-order IDs ever added lie in [idLo, idHi]
+
+	bar agg // under minute-bar rules
+
+	kept    []kept         // its trades, while it has at most maxKept (folded is false)
+	first   []end          // earliest tracked trades, by (time, arrival)
 	day     int64          // start of its session day
 	daily   agg            // under daily rules: this minute's share of the day; see split
 	strays  []stray        // out-of-order IDs
@@ -230,7 +232,7 @@ func (m *minute) bytes() int {
 
 // add counts a new trade: one that arrived after every trade held. inOrder
 // says the minute is its symbol's newest (see stray).
-func (m *minute) add(t *trade, inOrder bool) {
+func (m *minute) add(t *trade, inOrder bool, pool *[][]kept) {
 	if !m.folded {
 		if len(m.kept) < maxKept {
 			k := kept{id: t.id, time: t.time, price: t.price, size: t.size, flags: t.flags, exch: t.exch}
@@ -241,7 +243,7 @@ func (m *minute) add(t *trade, inOrder bool) {
 			m.aggAdd(t)
 			return
 		}
-		m.fold(t.seq)
+		m.fold(t.seq, pool)
 	}
 	m.levelAdd(t, inOrder)
 	s := setsOf[t.flags]
@@ -315,7 +317,7 @@ func (m *minute) countSets(s uint8, d int) {
 // insert it.
 func (m *minute) findLevel(price float64, key uint8) (int, bool) {
 	pb := math.Float64bits(price)
-	if h := m.hint[key>>7]; h < len(m.levels) && math.Float64bits(m.levels[h].price) == pb && m.levels[h].key == key {
+	if h := int(m.hint[key>>7]); h < len(m.levels) && math.Float64bits(m.levels[h].price) == pb && m.levels[h].key == key {
 		return h, true
 	}
 	lo, hi := 0, len(m.levels)
@@ -339,7 +341,7 @@ func (m *minute) levelAdd(t *trade, inOrder bool) {
 		m.levels = slices.Insert(m.levels, i, level{price: t.price, key: key, lo: t.size, hi: t.size,
 			idLo: math.MaxInt64, idHi: math.MinInt64})
 	}
-	m.hint[key>>7] = i
+	m.hint[key>>7] = int32(i)
 	l := &m.levels[i]
 	l.size += uint64(t.size)
 	l.n++
@@ -795,14 +797,18 @@ func (m *minute) ends(s uint8) (ok bool, open float64, openT int64, close float6
 // fold turns a minute that keeps its trades into one that holds levels and
 // tracked ends, by adding them again in arrival order; next is the arrival
 // number of the trade that made it fold, and the kept trades get the ones
-// just below it. The kept trades' memory goes: the minute will not shrink.
-func (m *minute) fold(next uint64) {
+// just below it. Their memory goes to the pool, for the next new minute:
+// the minute will not shrink, and a folded minute does not need it.
+func (m *minute) fold(next uint64, pool *[][]kept) {
 	ks := m.kept
 	m.kept, m.folded = nil, true
 	m.bar, m.daily, m.split = agg{}, agg{}, false
 	for i := range ks {
 		t := ks[i].trade(next - uint64(len(ks)-i))
-		m.add(&t, ks[i].flags&keptInOrder != 0)
+		m.add(&t, ks[i].flags&keptInOrder != 0, nil)
+	}
+	if pool != nil {
+		*pool = append(*pool, ks[:0])
 	}
 }
 
