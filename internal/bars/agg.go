@@ -7,9 +7,9 @@ import (
 	"github.com/tapehq/tape/internal/market"
 )
 
-// trade is one trade as Apply sees it. The builder does not keep trades:
-// it folds them into the aggregates of minute.go, which keep just what a
-// later correction or cancel needs.
+// trade is one trade as Apply sees it. Only a small minute keeps its trades
+// (as kept); a busy one folds them into the levels and tracked ends of
+// minute.go, which keep just what a later correction or cancel needs.
 type trade struct {
 	id    int64
 	time  int64

@@ -683,3 +683,36 @@ func TestClassify(t *testing.T) {
 		})
 	}
 }
+
+// TestMemoryFlatInRate feeds the same symbols three minutes of trades at
+// 1,000 and at 20,000 trades a second (corrections, cancels and late trades
+// included): the builder holds 20 times the trades but not 20 times the
+// memory, since busy minutes hold levels and tracked ends, not trades.
+func TestMemoryFlatInRate(t *testing.T) {
+	held := func(rate float64) Stats {
+		n := int(rate * 180)
+		f := newBenchFeed(benchStream(8, n, rate, mixReal), 8, benchStart)
+		b := New(Options{})
+		var out []market.Event
+		for i := range n {
+			b.Apply(f.next())
+			if i%256 == 255 {
+				out = b.Advance(f.now, out[:0])
+			}
+		}
+		return b.Stats()
+	}
+	base := 1_000.0
+	if testing.Short() || raceEnabled {
+		base = 250
+	}
+	slow, fast := held(base), held(20*base)
+	t.Logf("%v/s: %d trades in %d bytes; 20 times that: %d trades in %d bytes", base, slow.HeldTrades, slow.HeldBytes, fast.HeldTrades, fast.HeldBytes)
+	if fast.HeldTrades < 15*slow.HeldTrades {
+		t.Fatalf("held %d and %d trades: the streams are not what the test needs", slow.HeldTrades, fast.HeldTrades)
+	}
+	if fast.HeldBytes > 2*slow.HeldBytes {
+		t.Errorf("20 times the rate holds %d bytes, %.1f times the %d at %v/s", fast.HeldBytes,
+			float64(fast.HeldBytes)/float64(slow.HeldBytes), slow.HeldBytes, base)
+	}
+}

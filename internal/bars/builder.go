@@ -31,9 +31,10 @@ type Options struct {
 	Location *time.Location
 	// Window is how long after its close a minute bar still changes with
 	// late trades, corrections and cancels; zero or less means DefaultWindow.
-	// The builder holds each symbol's minutes of that window: about 40 bytes
-	// per price level and condition class, plus up to 2×keepEnds tracked
-	// trades of 40 bytes, per minute, whatever the trade rate.
+	// The builder holds each symbol's minutes of that window: up to 64
+	// trades of 32 bytes for a quiet minute, about 56 bytes per price level
+	// and condition class plus a few dozen tracked trades of 40 bytes for a
+	// busy one, whatever the trade rate.
 	Window time.Duration
 }
 
@@ -52,8 +53,8 @@ type Stats struct {
 	UnknownConds uint64 // trades or corrections with a condition code outside the table
 	StaleDays    uint64 // trades for a day older than the two a symbol tracks: no daily bar
 	// GuessedRefs counts corrections and cancels that more than one held
-	// minute or condition class could answer: the newest minute and the
-	// busiest class took them, which may not be the trade's own.
+	// minute or condition class could answer: one was chosen (see locate),
+	// which may not be the trade's own.
 	GuessedRefs uint64
 	// LostEnds counts changes after which a minute's open or close had to be
 	// guessed: more than keepEnds trades of one end went, or a correction
@@ -61,7 +62,7 @@ type Stats struct {
 	LostEnds uint64
 
 	Symbols    int // symbols seen
-	HeldTrades int // trades counted in held minutes (as aggregates, not kept one by one)
+	HeldTrades int // trades counted in held minutes (kept only while a minute is small)
 	// HeldBytes is the memory of symbols and of held and recycled minutes,
 	// found by walking them: read Stats per scrape, not per event.
 	HeldBytes int
@@ -86,6 +87,7 @@ type Builder struct {
 
 	dayCache    [2]dayRange // time.Location math is slow; days rarely change
 	freeMinutes []*minute
+	freeKept    [][]kept // kept trades' arrays of folded minutes, for new ones
 	freeBuckets []*bucket
 
 	stats Stats
@@ -160,6 +162,9 @@ func (b *Builder) heldBytes() int {
 	for _, m := range b.freeMinutes {
 		n += m.bytes()
 	}
+	for _, k := range b.freeKept {
+		n += cap(k) * int(unsafe.Sizeof(kept{}))
+	}
 	return n
 }
 
@@ -217,7 +222,7 @@ func (b *Builder) trade(e *market.Event) {
 	if m.stale {
 		b.stats.StaleDays++
 	}
-	m.add(&t, m == s.mins[len(s.mins)-1])
+	m.add(&t, m == s.mins[len(s.mins)-1], &b.freeKept)
 	b.stats.HeldTrades++
 	if end <= b.now {
 		b.stats.LateTrades++
@@ -242,7 +247,7 @@ func (b *Builder) amend(sym string, r *ref, repl *trade) {
 		b.stats.UnknownRefs++
 		return
 	}
-	m, old, tracked := b.locate(s, r)
+	m, old, at := b.locate(s, r)
 	if m == nil {
 		b.stats.UnknownRefs++
 		return
@@ -256,7 +261,10 @@ func (b *Builder) amend(sym string, r *ref, repl *trade) {
 			repl.exch = old.exch
 		}
 	}
-	if m.change(&old, tracked, repl, m == s.mins[len(s.mins)-1]) {
+	switch {
+	case !m.folded:
+		m.changeKept(at, repl)
+	case m.change(&old, at >= 0, repl, m == s.mins[len(s.mins)-1]):
 		b.stats.LostEnds++
 	}
 	if m.start+minuteNs <= b.now {
@@ -264,9 +272,12 @@ func (b *Builder) amend(sym string, r *ref, repl *trade) {
 	}
 }
 
-// locate finds the held minute of the trade r refers to, and the trade as
-// counted there. The builder keeps no index of trades, so:
+// locate finds the held minute of the trade r refers to, the trade as
+// counted there and where it is known by ID: its index in kept, 0 for a
+// tracked end, -1 for neither. The builder keeps no index of trades, so,
+// newest minute first:
 //
+//   - A small minute keeps its trades: found by ID, exact.
 //   - A tracked end (one of a minute's first or last keepEnds trades of a
 //     set) is found by ID, newest minute first: exact. If it is on another
 //     exchange than r says, the reference is unknown: trade IDs are unique
@@ -284,17 +295,28 @@ func (b *Builder) amend(sym string, r *ref, repl *trade) {
 // a trade not counted (never seen, cancelled, or in a dropped minute) can
 // pass it only by matching a level's price, class, exchange, ID bit and
 // size bounds, and then changes bars as if it were that level's trade.
-func (b *Builder) locate(s *symbol, r *ref) (*minute, trade, bool) {
+func (b *Builder) locate(s *symbol, r *ref) (*minute, trade, int) {
 	for i := len(s.mins) - 1; i >= 0; i-- {
 		m := s.mins[i]
+		if !m.folded {
+			for j := len(m.kept) - 1; j >= 0; j-- {
+				if k := &m.kept[j]; k.id == r.id {
+					if r.exch != 0 && k.exch != 0 && k.exch != r.exch {
+						return nil, trade{}, -1
+					}
+					return m, k.trade(0), j
+				}
+			}
+			continue
+		}
 		if ok, _ := m.covers(r.id); !ok {
 			continue
 		}
 		if e, ok := m.tracked(r.id); ok {
 			if r.exch != 0 && e.exch != 0 && e.exch != r.exch {
-				return nil, trade{}, false
+				return nil, trade{}, -1
 			}
-			return m, e.trade(), true
+			return m, e.trade(), 0
 		}
 	}
 	// Candidates: the newest wins, one known to have had the ID (a stray,
@@ -314,7 +336,7 @@ func (b *Builder) locate(s *symbol, r *ref) (*minute, trade, bool) {
 	for i := len(s.mins) - 1; i >= 0; i-- {
 		m := s.mins[i]
 		ok, stray := m.covers(r.id)
-		if !ok {
+		if !ok || !m.folded {
 			continue
 		}
 		j, _ := m.findLevel(r.price, lo)
@@ -338,7 +360,7 @@ func (b *Builder) locate(s *symbol, r *ref) (*minute, trade, bool) {
 	}
 	t := trade{id: r.id, price: r.price, size: r.size, flags: flags, exch: r.exch}
 	t.ticks, t.grid = ticksOf(r.price)
-	return found, t, false
+	return found, t, -1
 }
 
 // touch queues a changed closed minute for the next :30 mark. A minute that
@@ -512,7 +534,7 @@ func (b *Builder) drop(s *symbol, start int64) {
 			continue
 		}
 		if d := s.slotAt(m.day); d != nil {
-			d.final.merge(&m.daily)
+			d.final.merge(m.dailyAgg())
 		}
 		b.stats.HeldTrades -= m.held()
 		s.mins = slices.Delete(s.mins, i, i+1)
@@ -552,6 +574,10 @@ func (b *Builder) minute(s *symbol, start int64) *minute {
 		m = new(minute)
 	}
 	m.reset()
+	if n := len(b.freeKept); cap(m.kept) == 0 && n > 0 {
+		m.kept = b.freeKept[n-1]
+		b.freeKept = b.freeKept[:n-1]
+	}
 	m.start = start
 	var d *daySlot
 	d, m.day = b.slot(s, start)
@@ -630,7 +656,7 @@ func (s *symbol) daily(day int64) (agg, bool) {
 	a := d.final
 	for _, m := range s.mins {
 		if m.day == day {
-			a.merge(&m.daily)
+			a.merge(m.dailyAgg())
 		}
 	}
 	return a, a.hasHL

@@ -41,7 +41,7 @@ func TestDifferential(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var batches, compared, guessed int
 			for _, window := range []time.Duration{0, 3 * time.Minute} {
-				for seed := uint64(1); seed <= 6; seed++ {
+				for seed := uint64(1); seed <= seeds(6); seed++ {
 					p := testProfiles[name]
 					p.window = cmp.Or(window, DefaultWindow)
 					t.Run(fmt.Sprintf("window=%v/seed=%d", window, seed), func(t *testing.T) {
@@ -53,7 +53,7 @@ func TestDifferential(t *testing.T) {
 					})
 				}
 			}
-			t.Logf("compared %d of %d batches; %d of 12 streams guessed", compared, batches, guessed)
+			t.Logf("compared %d of %d batches; %d of %d streams guessed", compared, batches, guessed, 2*seeds(6))
 			if min := minCompared[name]; compared < int(min*float64(batches)) {
 				t.Errorf("compared %d of %d batches, want at least %.0f%%", compared, batches, 100*min)
 			}
@@ -62,6 +62,14 @@ func TestDifferential(t *testing.T) {
 			}
 		})
 	}
+}
+
+// seeds scales a randomized test down under -short and -race.
+func seeds(n uint64) uint64 {
+	if testing.Short() || raceEnabled {
+		return max(1, n/3)
+	}
+	return n
 }
 
 // minCompared is the share of batches each profile must compare.

@@ -105,10 +105,14 @@
 //
 // # Memory
 //
-// The builder keeps no trades, so its memory does not grow with the trade
-// rate. Per symbol it holds the minutes of the last Window and two day
-// aggregates, each with the last daily bar sent for its day; a symbol once
-// seen is kept. A minute holds (minute.go):
+// The builder's memory does not grow with the trade rate. Per symbol it
+// holds the minutes of the last Window and two day aggregates, each with
+// the last daily bar sent for its day; a symbol once seen is kept. A minute
+// with at most 64 trades keeps them (32 bytes each): bars are recomputed
+// from them and corrections and cancels find their trade by ID, exactly.
+// At its 65th trade it folds them into the form below, which takes about as
+// much room and then stays that size however busy the minute gets
+// (minute.go):
 //
 //   - its minute and daily aggregates, with Σ price×size kept exactly on a
 //     1/10,000 grid (128-bit), so removing a trade undoes adding it bit for
@@ -131,11 +135,12 @@
 // Corrections carry the original trade's price, size and conditions, and
 // cancels its price and size (not its conditions), so volume, count and
 // Σ price×size come off without the trade. Which minute held it, and under
-// which class for a cancel, is found as follows: a tracked trade by its ID
-// (exact); otherwise a minute whose in-order IDs cover the ID or that kept
-// it apart, with a level at that price (and class) able to hold it: volume
-// at least the size, the size within the sizes it saw, the exchange among
-// its exchanges, the ID within its span and set in its filter. Trade IDs
+// which class for a cancel, is found as follows: a kept or tracked trade by
+// its ID (exact); otherwise a folded minute whose in-order IDs cover the ID
+// or that kept it apart, with a level at that price (and class) able to
+// hold it: volume at least the size, the size within the sizes it saw, the
+// exchange among its exchanges, the ID within its span and set in its
+// filter. Trade IDs
 // grow in arrival order and are unique per symbol (Tape's invariant), which
 // is what keeps minutes' spans apart and makes a span's endpoints and the
 // kept-apart IDs exact. The test is sound: a trade still counted passes it,
@@ -155,4 +160,15 @@
 // On realistic streams neither happens; the differential tests compare the
 // builder with the previous one, which kept every trade, event for event,
 // and show how rare they are elsewhere.
+//
+// # Restarts
+//
+// AppendState writes all of a builder's state (clock, held minutes, day
+// slots, bars due at the next :30, what was last sent, counters) as a
+// versioned, checksummed snapshot whose size follows the minutes held, not
+// the trades seen; RestoreState puts it into a Builder made with the same
+// Options, which from then on emits exactly what the first would have. A
+// restart can thus reopen from a checkpoint and replay only the events
+// after it. The format is described in state.go; RestoreState checks every
+// byte and never trusts a count beyond the bytes that follow it.
 package bars

@@ -26,6 +26,7 @@ const (
 	setDH                     // daily bar: high/low-eligible
 	setAll                    // every trade
 	numSets = 5
+	allSets = 1<<numSets - 1
 )
 
 // setsOf maps update flags to sets.
@@ -137,39 +138,86 @@ type stray struct {
 	key   uint8
 }
 
-// minute is one symbol's minute while it may still change. It holds no
-// trades: aggregates, price levels, the tracked ends and the range of IDs
-// added, so its size depends on how many prices it saw, not on its volume.
+// minute is one symbol's minute while it may still change. Up to maxKept
+// trades it keeps them; then it folds them into price levels, tracked ends
+// and ID ranges, so that its size depends on how many prices it saw, not on
+// its volume. Its aggregates are kept up to date in both forms.
 type minute struct {
-	start, day int64 // minute start; start of its session day
-	bar        agg   // under minute-bar rules
-	daily      agg   // under daily rules: this minute's share of the day
+	// What an in-order trade touches comes first, in four cache lines with
+	// start (with thousands of symbols each trade's minute is cold): the
+	// first line, the second, then bar.
+	start     int64    // minute start
+	folded    bool     // its trades went into levels and tracked ends (fold)
+	split     bool     // daily is kept; until then it equals bar (see dailyAgg)
+	stale     bool     // its day has no slot: it counts in no daily bar
+	lastStale bool     // in-order appends left pcLast behind (syncLast)
+	firstOpen uint8    // sets whose first list takes a trade after all its entries
+	lastKeep  uint8    // len(last) after its last trim
+	emitted   bool     // a bar for it went out; sent holds it
+	dirty     bool     // queued in Builder.dirty
+	hint      [2]int32 // index of the last level used, round and odd lots: runs of trades share one
+	levels    []level  // by price bits, then key
+	firstT    int64    // time and arrival of first's last entry (reopen)
+	firstSeq  uint64
 
-	levels []level // by price bits, then key
-	first  []end   // earliest tracked trades, by (time, arrival)
-	last   []end   // latest tracked trades, by (time, arrival)
-	hint   int     // index of the last level used: runs of trades share one
-
-	idLo, idHi int64           // in-order IDs ever added lie in [idLo, idHi]
-	strays     []stray         // out-of-order IDs
+	last       []end           // latest tracked trades, by (time, arrival)
 	count      [numSets]uint32 // trades held per set
-	pcFirst    [numSets]uint8  // entries of first per set
-	pcLast     [numSets]uint8  // entries of last per set
-	lastKeep   uint8           // len(last) after its last trim
-	sent       market.Bar      // the bar last emitted
-	emitted    bool            // a bar for it went out; sent holds it
-	dirty      bool            // queued in Builder.dirty
-	stale      bool            // its day has no slot: it counts in no daily bar
+	idLo, idHi int64           // in-order IDs ever added lie in [idLo, idHi]
+
+	bar agg // under minute-bar rules
+
+	kept    []kept         // its trades, while it has at most maxKept (folded is false)
+	first   []end          // earliest tracked trades, by (time, arrival)
+	day     int64          // start of its session day
+	daily   agg            // under daily rules: this minute's share of the day; see split
+	strays  []stray        // out-of-order IDs
+	pcFirst [numSets]uint8 // entries of first per set
+	pcLast  [numSets]uint8 // entries of last per set, when not lastStale
+	sent    market.Bar     // the bar last emitted
+}
+
+// maxKept is how many trades a minute keeps one by one before it folds
+// them into levels and tracked ends. Up to there its trades (32 bytes each)
+// take no more room than those would, bars are recomputed from them as the
+// old builder did, and a correction or cancel finds its trade by ID, so
+// the quiet minutes of thousands of symbols cost what they used to and are
+// never guessed; a busy minute folds and stays the same size from then on.
+const maxKept = 64
+
+// kept is a trade a minute keeps while it is small. 32 bytes.
+type kept struct {
+	id    int64
+	time  int64
+	price float64
+	size  uint32
+	flags uint8 // condTable bits | keptInOrder
+	exch  byte
+}
+
+// keptInOrder marks a kept trade that came while its minute was the
+// symbol's newest: a fold treats the others as strays.
+const keptInOrder = 0x80
+
+func (k *kept) trade(seq uint64) trade {
+	t := trade{id: k.id, time: k.time, seq: seq, price: k.price, size: k.size, flags: k.flags &^ keptInOrder, exch: k.exch}
+	t.ticks, t.grid = ticksOf(t.price)
+	return t
 }
 
 // reset prepares a recycled minute, keeping its slices' memory.
 func (m *minute) reset() {
-	*m = minute{levels: m.levels[:0], first: m.first[:0], last: m.last[:0], strays: m.strays[:0]}
+	*m = minute{kept: m.kept[:0], levels: m.levels[:0], first: m.first[:0], last: m.last[:0], strays: m.strays[:0],
+		firstOpen: allSets, firstT: math.MinInt64}
 	m.idLo, m.idHi = math.MaxInt64, math.MinInt64
 }
 
 // held returns the number of trades counted in the minute.
-func (m *minute) held() int { return int(m.count[idxAll]) }
+func (m *minute) held() int {
+	if !m.folded {
+		return len(m.kept)
+	}
+	return int(m.count[idxAll])
+}
 
 // idxAll is setAll's index in per-set arrays.
 const idxAll = numSets - 1
@@ -178,35 +226,98 @@ func setIdx(s uint8) int { return bits.TrailingZeros8(s) }
 
 // bytes is the memory the minute holds.
 func (m *minute) bytes() int {
-	return int(unsafe.Sizeof(*m)) + cap(m.levels)*int(unsafe.Sizeof(level{})) +
+	return int(unsafe.Sizeof(*m)) + cap(m.kept)*int(unsafe.Sizeof(kept{})) + cap(m.levels)*int(unsafe.Sizeof(level{})) +
 		(cap(m.first)+cap(m.last))*int(unsafe.Sizeof(end{})) + cap(m.strays)*int(unsafe.Sizeof(stray{}))
 }
 
 // add counts a new trade: one that arrived after every trade held. inOrder
 // says the minute is its symbol's newest (see stray).
-func (m *minute) add(t *trade, inOrder bool) {
+func (m *minute) add(t *trade, inOrder bool, pool *[][]kept) {
+	if !m.folded {
+		if len(m.kept) < maxKept {
+			k := kept{id: t.id, time: t.time, price: t.price, size: t.size, flags: t.flags, exch: t.exch}
+			if inOrder {
+				k.flags |= keptInOrder
+			}
+			m.kept = append(m.kept, k)
+			m.aggAdd(t)
+			return
+		}
+		m.fold(t.seq, pool)
+	}
 	m.levelAdd(t, inOrder)
 	s := setsOf[t.flags]
-	m.trackFirst(t, -1, 0, s)
+	if s&m.firstOpen != 0 || before(t.time, t.seq, m.firstT, m.firstSeq) {
+		m.trackFirst(t, -1, 0, s)
+		m.countSets(s, 1)
+		m.reopen()
+	} else {
+		m.countSets(s, 1) // beyond every set's tracked first trades
+	}
 	m.trackLast(t, -1, 0, s)
-	m.countSets(s, 1)
-	m.bar.add(t, t.flags&minuteMask)
-	m.daily.add(t, t.flags>>dayShift)
+	m.aggAdd(t)
+}
+
+// aggAdd adds a trade to the aggregates.
+func (m *minute) aggAdd(t *trade) {
+	f, df := t.flags&minuteMask, t.flags>>dayShift
+	if !m.split && df != f {
+		m.splitDaily()
+	}
+	m.bar.add(t, f)
+	if m.split {
+		m.daily.add(t, df)
+	}
+}
+
+// dailyAgg returns the minute's share of its day. Most minutes have only
+// trades whose minute and daily rules agree (all but forms T and U), and
+// then the daily aggregate is the minute's: adding it twice would cost a
+// fifth of a trade's time.
+func (m *minute) dailyAgg() *agg {
+	if m.split {
+		return &m.daily
+	}
+	return &m.bar
+}
+
+// splitDaily starts keeping the daily aggregate apart.
+func (m *minute) splitDaily() {
+	if !m.split {
+		m.daily, m.split = m.bar, true
+	}
+}
+
+// reopen recomputes firstOpen: a trade after every entry of first joins
+// set S only if S is complete and has room.
+func (m *minute) reopen() {
+	m.firstT, m.firstSeq = math.MinInt64, 0
+	if n := len(m.first); n > 0 {
+		m.firstT, m.firstSeq = m.first[n-1].time, m.first[n-1].seq
+	}
+	m.firstOpen = 0
+	for i := range numSets {
+		if pc := uint32(m.pcFirst[i]); pc == m.count[i] && pc < keepEnds {
+			m.firstOpen |= 1 << i
+		}
+	}
 }
 
 func (m *minute) countSets(s uint8, d int) {
-	for i := range numSets {
-		if s&(1<<i) != 0 {
-			m.count[i] = uint32(int(m.count[i]) + d)
-		}
-	}
+	// Unrolled and branch-free: it runs for every trade.
+	c, v := &m.count, uint32(d)
+	c[0] += v * uint32(s&1)
+	c[1] += v * uint32(s>>1&1)
+	c[2] += v * uint32(s>>2&1)
+	c[3] += v * uint32(s>>3&1)
+	c[4] += v * uint32(s>>4&1)
 }
 
 // findLevel returns the index of the level (price, key), or where to
 // insert it.
 func (m *minute) findLevel(price float64, key uint8) (int, bool) {
 	pb := math.Float64bits(price)
-	if h := m.hint; h < len(m.levels) && math.Float64bits(m.levels[h].price) == pb && m.levels[h].key == key {
+	if h := int(m.hint[key>>7]); h < len(m.levels) && math.Float64bits(m.levels[h].price) == pb && m.levels[h].key == key {
 		return h, true
 	}
 	lo, hi := 0, len(m.levels)
@@ -230,7 +341,7 @@ func (m *minute) levelAdd(t *trade, inOrder bool) {
 		m.levels = slices.Insert(m.levels, i, level{price: t.price, key: key, lo: t.size, hi: t.size,
 			idLo: math.MaxInt64, idHi: math.MinInt64})
 	}
-	m.hint = i
+	m.hint[key>>7] = int32(i)
 	l := &m.levels[i]
 	l.size += uint64(t.size)
 	l.n++
@@ -320,6 +431,7 @@ func (m *minute) levelRemove(t *trade) {
 // else what the correction or cancel says of it. It returns whether an end
 // had to be guessed.
 func (m *minute) change(old *trade, tracked bool, nw *trade, inOrder bool) (lost bool) {
+	m.splitDaily()
 	m.levelRemove(old)
 	m.bar.subVol(old, old.flags&minuteMask)
 	m.daily.subVol(old, old.flags>>dayShift)
@@ -342,6 +454,7 @@ func (m *minute) change(old *trade, tracked bool, nw *trade, inOrder bool) (lost
 	}
 	m.countSets(os, -1)
 	m.countSets(ns, 1)
+	m.reopen()
 	return m.refresh()
 }
 
@@ -439,6 +552,17 @@ func (m *minute) trackFirst(t *trade, at int, os, ns uint8) {
 // per set only when it has doubled, so an in-order trade costs an append.
 func (m *minute) trackLast(t *trade, at int, os, ns uint8) {
 	l := m.last
+	if at < 0 && os == 0 && (len(l) == 0 || !before(t.time, t.seq, l[len(l)-1].time, l[len(l)-1].seq)) {
+		// A new trade after every entry: the latest of all its sets.
+		m.last = append(l, end{id: t.id, time: t.time, seq: t.seq, price: t.price, size: t.size,
+			flags: t.flags, sets: ns, exch: t.exch})
+		m.lastStale = true
+		if len(m.last) > max(2*keepEnds, 2*int(m.lastKeep)) {
+			m.trimLast()
+		}
+		return
+	}
+	m.syncLast()
 	var keep uint8
 	if at >= 0 {
 		keep = l[at].sets & ns
@@ -497,37 +621,49 @@ func (e *end) setTrade(t *trade, sets uint8) {
 // left with no set.
 func (m *minute) trimLast() {
 	var seen [numSets]uint8
+	var full uint8 // sets that have keepEnds entries already
 	n := len(m.last)
 	w := n
 	for i := n - 1; i >= 0; i-- {
-		e := m.last[i]
-		for j := range numSets {
-			if e.sets&(1<<j) == 0 {
-				continue
-			}
-			if seen[j] < keepEnds {
-				seen[j]++
-			} else {
-				e.sets &^= 1 << j
+		sets := m.last[i].sets &^ full
+		for b := sets; b != 0; b &= b - 1 {
+			j := bits.TrailingZeros8(b)
+			if seen[j]++; seen[j] == keepEnds {
+				full |= 1 << j
 			}
 		}
-		if e.sets != 0 {
-			w--
-			m.last[w] = e
+		if sets == 0 {
+			continue
 		}
+		w--
+		if w != i {
+			m.last[w] = m.last[i]
+		}
+		m.last[w].sets = sets
 	}
 	k := copy(m.last, m.last[w:])
 	clear(m.last[k:])
 	m.last = m.last[:k]
-	m.pcLast = seen
+	m.pcLast, m.lastStale = seen, false
 	m.lastKeep = uint8(k)
 }
 
+// syncLast brings pcLast up to date after in-order appends.
+func (m *minute) syncLast() {
+	if !m.lastStale {
+		return
+	}
+	m.pcLast = [numSets]uint8{}
+	for i := range m.last {
+		m.countEntry(m.pcLast[:], m.last[i].sets, 1)
+	}
+	m.lastStale = false
+}
+
 func (m *minute) countEntry(pc []uint8, sets uint8, d int) {
-	for i := range numSets {
-		if sets&(1<<i) != 0 {
-			pc[i] = uint8(int(pc[i]) + d)
-		}
+	for b := sets; b != 0; b &= b - 1 {
+		i := bits.TrailingZeros8(b)
+		pc[i] = uint8(int(pc[i]) + d)
 	}
 }
 
@@ -573,6 +709,7 @@ func (m *minute) untimed(j uint8) {
 	for i := len(m.first) - 1; i > b; i-- {
 		m.clearSet(&m.first, m.pcFirst[:], i, j)
 	}
+	m.syncLast()
 	b = firstWith(m.last, setAll)
 	if b < 0 {
 		b = len(m.last)
@@ -625,6 +762,7 @@ func (m *minute) ends(s uint8) (ok bool, open float64, openT int64, close float6
 	if m.count[k] == 0 {
 		return
 	}
+	m.syncLast()
 	fi, li := firstWith(m.first, s), lastWith(m.last, s)
 	var fo, lc *end
 	if fi >= 0 {
@@ -654,4 +792,44 @@ func (m *minute) ends(s uint8) (ok bool, open float64, openT int64, close float6
 		}
 	}
 	return false, 0, 0, 0, 0, true
+}
+
+// fold turns a minute that keeps its trades into one that holds levels and
+// tracked ends, by adding them again in arrival order; next is the arrival
+// number of the trade that made it fold, and the kept trades get the ones
+// just below it. Their memory goes to the pool, for the next new minute:
+// the minute will not shrink, and a folded minute does not need it.
+func (m *minute) fold(next uint64, pool *[][]kept) {
+	ks := m.kept
+	m.kept, m.folded = nil, true
+	m.bar, m.daily, m.split = agg{}, agg{}, false
+	for i := range ks {
+		t := ks[i].trade(next - uint64(len(ks)-i))
+		m.add(&t, ks[i].flags&keptInOrder != 0, nil)
+	}
+	if pool != nil {
+		*pool = append(*pool, ks[:0])
+	}
+}
+
+// changeKept replaces (nw != nil) or removes kept trade i, which keeps its
+// time and its place in arrival order, and recomputes the aggregates from
+// the trades, in that order.
+func (m *minute) changeKept(i int, nw *trade) {
+	if nw == nil {
+		m.kept = slices.Delete(m.kept, i, i+1)
+	} else {
+		k := &m.kept[i]
+		k.id, k.price, k.size, k.exch = nw.id, nw.price, nw.size, nw.exch
+		k.flags = nw.flags | k.flags&keptInOrder
+	}
+	m.recomputeKept()
+}
+
+func (m *minute) recomputeKept() {
+	m.bar, m.daily, m.split = agg{}, agg{}, false
+	for i := range m.kept {
+		t := m.kept[i].trade(0)
+		m.aggAdd(&t)
+	}
 }

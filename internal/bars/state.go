@@ -27,7 +27,9 @@ import (
 //	slot     = u8 (1 used, 2 sent) | [start | agg | [bar]]
 //	minutes  = n | n × minute, by start
 //	minute   = start (the first; then minutes since the previous) | start−day
-//	           | u8 (1 emitted, 2 dirty, 4 stale) | [bar] | agg | agg
+//	           | u8 (1 emitted, 2 dirty, 4 stale, 8 kept) | [bar] | kept or folded
+//	kept     = n | n × (id−previous id | time−start | price | size | flags u8 | exch u8)
+//	folded   = agg | agg
 //	           | u8 (1: an ID span follows) | [idLo | idHi−idLo]
 //	           | 5 counts | levels | ends (first) | ends (last) | lastKeep u8
 //	           | strays
@@ -180,6 +182,8 @@ func (b *Builder) RestoreState(p []byte) error {
 			d.fail("two slots for one day")
 		}
 		nm := d.count(20)
+		slab := make([]minute, nm) // one allocation per symbol, bounded by the bytes left
+		s.mins = make([]*minute, 0, nm)
 		for i := range nm {
 			var start int64
 			if i == 0 {
@@ -189,7 +193,8 @@ func (b *Builder) RestoreState(p []byte) error {
 			} else {
 				start = s.mins[i-1].start + int64(step)*minuteNs
 			}
-			m := d.minute(nb, s, start)
+			m := &slab[i]
+			d.minute(nb, s, start, m)
 			if d.err != nil {
 				break
 			}
@@ -326,12 +331,31 @@ func (e *enc) minute(m *minute) {
 	if m.stale {
 		fl |= 4
 	}
+	if !m.folded {
+		fl |= 8
+	}
 	e.u8(fl)
 	if m.emitted {
 		e.bar(&m.sent)
 	}
+	if !m.folded {
+		// The aggregates are a recomputation from the trades: not stored.
+		e.u(uint64(len(m.kept)))
+		var id, price int64
+		for i := range m.kept {
+			k := &m.kept[i]
+			e.i(k.id - id)
+			e.u(uint64(k.time - m.start))
+			e.price(k.price, &price)
+			e.u(uint64(k.size))
+			e.u8(k.flags)
+			e.u8(k.exch)
+			id = k.id
+		}
+		return
+	}
 	e.agg(&m.bar, m.start)
-	e.agg(&m.daily, m.start)
+	e.agg(m.dailyAgg(), m.start)
 	base := int64(0)
 	if m.idLo <= m.idHi {
 		e.u8(1)
@@ -576,38 +600,65 @@ func (d *dec) slot(b *Builder, s *daySlot) {
 // minute reads one minute and checks what the builder relies on: sorted
 // levels and ends, flags within the table, ends inside the minute, per-set
 // counts that add up.
-func (d *dec) minute(b *Builder, s *symbol, start int64) *minute {
-	m := new(minute)
+func (d *dec) minute(b *Builder, s *symbol, start int64, m *minute) {
 	m.reset()
 	m.start = start
 	back := d.u()
 	fl := d.u8()
 	if d.err != nil {
-		return m
+		return
 	}
 	if start <= -maxTime || start >= maxTime || floorMinute(start) != start {
 		d.fail("minute not on a minute")
-		return m
+		return
 	}
-	if fl&^7 != 0 || back > uint64(start-b.dayOf(start).start) {
+	if fl&^15 != 0 || back > uint64(start-b.dayOf(start).start) {
 		d.fail("bad minute header")
-		return m
+		return
 	}
 	m.day = start - int64(back)
 	if m.day != b.dayOf(start).start {
 		d.fail("minute in the wrong day")
-		return m
+		return
 	}
 	m.emitted, m.dirty, m.stale = fl&1 != 0, fl&2 != 0, fl&4 != 0
 	if m.stale != (s.slotAt(m.day) == nil) {
 		d.fail("minute's day slot does not match")
-		return m
+		return
 	}
 	if m.emitted {
 		d.bar(&m.sent)
 	}
+	if fl&8 != 0 {
+		n := d.count(6)
+		if n > maxKept {
+			d.fail("too many kept trades")
+			return
+		}
+		var id, price int64
+		m.kept = make([]kept, 0, n)
+		for range n {
+			k := kept{id: id + d.i()}
+			t := d.u()
+			k.price, k.size, k.flags, k.exch = d.price(&price), d.u32v(), d.u8(), d.u8()
+			if d.err != nil {
+				return
+			}
+			if t >= uint64(minuteNs) || k.flags&0x40 != 0 {
+				d.fail("bad kept trade")
+				return
+			}
+			k.time = start + int64(t)
+			m.kept = append(m.kept, k)
+			id = k.id
+		}
+		m.recomputeKept()
+		return
+	}
+	m.folded = true
 	d.agg(&m.bar, start)
 	d.agg(&m.daily, start)
+	m.split = true
 	base := int64(0)
 	switch d.u8() {
 	case 0:
@@ -631,6 +682,7 @@ func (d *dec) minute(b *Builder, s *symbol, start int64) *minute {
 		}
 	}
 	nl := d.count(12)
+	m.levels = make([]level, 0, nl) // bounded by the bytes left
 	var prev int64
 	for range nl {
 		l := level{price: d.price(&prev), key: d.u8(), size: d.u(), n: d.u32v(), lo: d.u32v()}
@@ -654,15 +706,15 @@ func (d *dec) minute(b *Builder, s *symbol, start int64) *minute {
 		}
 		l.ids, l.exch = d.u32(), d.u32()
 		if d.err != nil {
-			return m
+			return
 		}
 		if l.n == 0 || l.key&0x40 != 0 {
 			d.fail("bad level")
-			return m
+			return
 		}
 		if k := len(m.levels); k > 0 && !levelBefore(&m.levels[k-1], &l) {
 			d.fail("levels out of order")
-			return m
+			return
 		}
 		m.levels = append(m.levels, l)
 	}
@@ -670,7 +722,7 @@ func (d *dec) minute(b *Builder, s *symbol, start int64) *minute {
 		n := d.count(8)
 		if n > 2*keepEnds*numSets {
 			d.fail("too many ends")
-			return m
+			return
 		}
 		id, seq, price := base, uint64(0), int64(0)
 		var pc [numSets]uint8
@@ -683,16 +735,16 @@ func (d *dec) minute(b *Builder, s *symbol, start int64) *minute {
 			x.size = d.u32v()
 			x.flags, x.sets, x.exch = d.u8(), d.u8(), d.u8()
 			if d.err != nil {
-				return m
+				return
 			}
 			if t >= uint64(minuteNs) || x.flags >= 64 || x.sets == 0 || x.sets&^setsOf[x.flags] != 0 {
 				d.fail("bad end")
-				return m
+				return
 			}
 			x.time = start + int64(t)
 			if k := len(l); k > 0 && !before(l[k-1].time, l[k-1].seq, x.time, x.seq) {
 				d.fail("ends out of order")
-				return m
+				return
 			}
 			m.countEntry(pc[:], x.sets, 1)
 			l = append(l, x)
@@ -701,7 +753,7 @@ func (d *dec) minute(b *Builder, s *symbol, start int64) *minute {
 		for i, c := range pc {
 			if uint32(c) > m.count[i] || (li == 0 && c > keepEnds) {
 				d.fail("ends do not match the counts")
-				return m
+				return
 			}
 		}
 		if li == 0 {
@@ -710,15 +762,19 @@ func (d *dec) minute(b *Builder, s *symbol, start int64) *minute {
 			m.last, m.pcLast = l, pc
 		}
 	}
+	m.reopen()
 	m.lastKeep = d.u8()
 	if int(m.lastKeep) > keepEnds*numSets || len(m.last) > max(2*keepEnds, 2*int(m.lastKeep)) {
 		d.fail("bad last ends")
-		return m
+		return
 	}
 	n := d.count(3)
 	if n > maxStrays {
 		d.fail("too many strays")
-		return m
+		return
+	}
+	if n > 0 {
+		m.strays = make([]stray, 0, n)
 	}
 	prev = 0
 	for range n {
@@ -728,7 +784,6 @@ func (d *dec) minute(b *Builder, s *symbol, start int64) *minute {
 		}
 		m.strays = append(m.strays, s)
 	}
-	return m
 }
 
 func levelBefore(x, y *level) bool {

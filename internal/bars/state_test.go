@@ -23,7 +23,7 @@ import (
 func TestStateSplit(t *testing.T) {
 	for _, name := range slices.Sorted(maps.Keys(testProfiles)) {
 		for _, window := range []time.Duration{0, 3 * time.Minute} {
-			for seed := uint64(1); seed <= 3; seed++ {
+			for seed := uint64(1); seed <= seeds(3); seed++ {
 				t.Run(fmt.Sprintf("%s/window=%v/seed=%d", name, window, seed), func(t *testing.T) {
 					p := testProfiles[name]
 					p.window = window

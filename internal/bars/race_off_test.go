@@ -1,0 +1,5 @@
+//go:build !race
+
+package bars
+
+const raceEnabled = false
