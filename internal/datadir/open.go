@@ -37,6 +37,9 @@ type Options struct {
 	Fsync       journal.FsyncPolicy
 	RetainAge   time.Duration
 	RetainBytes int64
+	// SegmentBytes is the journal's segment size (journal.Options); 0:
+	// its default.
+	SegmentBytes int64
 	// NoState skips rebuilding the record state and the live bars (a
 	// reader such as tape export needs neither).
 	NoState bool
@@ -108,7 +111,7 @@ func Open(ctx context.Context, path string, o Options) (_ *Dir, err error) {
 		}
 	}()
 	d.Journal, err = journal.Open(filepath.Join(path, "journal"), journal.Options{
-		Fsync: o.Fsync, MaxAge: o.RetainAge, MaxBytes: o.RetainBytes, Logger: log})
+		Fsync: o.Fsync, MaxAge: o.RetainAge, MaxBytes: o.RetainBytes, SegmentBytes: o.SegmentBytes, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w (the files are under %s; move them aside to start a fresh record)", err, path)
 	}

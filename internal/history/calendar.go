@@ -183,3 +183,11 @@ func (s daySet) last() (int32, bool) {
 	x := s[len(s)-1]
 	return x.w<<6 + int32(63-bits.LeadingZeros64(x.bits)), true
 }
+
+// first returns the smallest day, if any.
+func (s daySet) first() (int32, bool) {
+	if len(s) == 0 {
+		return 0, false
+	}
+	return s[0].w<<6 + int32(bits.TrailingZeros64(s[0].bits)), true
+}

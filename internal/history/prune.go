@@ -164,3 +164,29 @@ func (s *Store) pruneSym(sym *symState, lastDay, lastMonth int32, rep *PruneRepo
 	}
 	return errors.Join(errs...)
 }
+
+// OldestDay returns the oldest session day holding trade or quote files,
+// of any symbol or class, as its start and end: what PruneBefore(end)
+// removes first. ok is false when there is none, or when that day is also
+// the newest (a budget never empties the store).
+func (s *Store) OldestDay() (start, end int64, ok bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	oldest, newest := int32(math.MaxInt32), int32(math.MinInt32)
+	for _, m := range s.syms {
+		for _, sym := range m {
+			for _, ds := range []daySet{sym.tradeDays, sym.quoteDays} {
+				if d, found := ds.first(); found {
+					oldest = min(oldest, d)
+				}
+				if d, found := ds.last(); found {
+					newest = max(newest, d)
+				}
+			}
+		}
+	}
+	if oldest == math.MaxInt32 || oldest == newest {
+		return 0, 0, false
+	}
+	return s.cal.dayStart(oldest), s.cal.dayStart(oldest + 1), true
+}

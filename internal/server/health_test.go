@@ -151,9 +151,29 @@ func TestMetricsCoverRESTAndJournal(t *testing.T) {
 		`tape_http_request_duration_seconds_count{route="/v2/stocks/{symbol}/trades"} 2`,
 		"tape_journal_synced_seq ", "tape_journal_bytes ", "tape_journal_fsync_seconds_bucket{le=",
 		"tape_ingest_record_clock_seconds ", "tape_checkpoint_seq ",
+		"tape_history_lag_events ", "tape_history_durable_seq ", "tape_history_pending_bytes ", "tape_disk_budget_bytes ",
+		"tape_disk_free_bytes ",
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+}
+
+// TestStatusShowsHistoryLagAndDisk: /tape/v1/status reports history's
+// durable progress behind the journal and the disk budget, as the
+// dashboard shows them.
+func TestStatusShowsHistoryLagAndDisk(t *testing.T) {
+	srv, _ := start(t, Options{Source: simSource(t, 500, 60), RetainBytes: 1 << 30})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	waitFor(t, ctx, "a flushed history", func() bool { return srv.Status().History.DurableSeq > 0 }, nil)
+	st := srv.Status()
+	if st.History.AppliedSeq < st.History.DurableSeq || st.History.DiskBytes <= 0 || st.Disk.BudgetBytes != 1<<30 ||
+		st.Disk.JournalBytes <= 0 || st.Journal.WrittenSeq == 0 {
+		t.Fatalf("status: history %+v disk %+v journal %+v", st.History, st.Disk, st.Journal)
+	}
+	if st.History.LagEvents > st.Ingest.Released {
+		t.Fatalf("history lag %d beyond what was released (%d)", st.History.LagEvents, st.Ingest.Released)
 	}
 }

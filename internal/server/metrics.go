@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tapehq/tape/internal/datadir"
 	"github.com/tapehq/tape/internal/feed/poll"
 	"github.com/tapehq/tape/internal/journal"
 )
@@ -42,6 +43,20 @@ func (s *Server) metricsHandler() http.Handler {
 	gauge("journal_bytes", "Bytes of the retained journal segments.", func() float64 { return float64(j.Stats().Bytes) })
 	gauge("journal_segments", "Retained journal segments.", func() float64 { return float64(j.Stats().Segments) })
 	counter("journal_written_bytes_total", "Bytes written to the journal since start.", func() float64 { return float64(j.Stats().BytesWritten) })
+	h := s.dir.History
+	gauge("history_applied_seq", "Last event applied to the history store (what queries see).", func() float64 { return float64(h.Stats().LastSeq) })
+	gauge("history_durable_seq", "Last event the history store made durable (a restart replays the journal after it).",
+		func() float64 { return float64(h.Stats().AppliedSeq) })
+	gauge("history_lag_events", "Published events not yet durable in history.", func() float64 {
+		rel, dur := s.pipe().Stats().Released, h.Stats().AppliedSeq
+		return float64(rel - min(rel, dur))
+	})
+	gauge("history_pending_bytes", "History data applied but not yet written to its files.", func() float64 { return float64(h.Stats().PendingBytes) })
+	gauge("history_bytes", "Bytes of the history store's files.", func() float64 { return float64(h.Stats().DiskBytes) })
+	counter("history_flush_failures_total", "History flushes that failed (retried; see the log).", func() float64 { return float64(h.Stats().FlushFailures) })
+	gauge("disk_free_bytes", "Free space on the data directory's file system.", func() float64 { return float64(datadir.FreeBytes(s.dir.Path)) })
+	gauge("disk_budget_bytes", "The journal-plus-history disk budget (0: none).", func() float64 { return float64(s.keep.MaxBytes) })
+	counter("disk_pruned_bytes_total", "Bytes the disk budget and retention deleted.", func() float64 { return float64(s.keep.Usage(s.dir).Pruned) })
 	reg.MustRegister(&fsyncCollector{s: s, desc: prometheus.NewDesc("tape_journal_fsync_seconds",
 		"Journal fsync latency.", nil, nil)})
 	s.httpm.register(reg)

@@ -124,7 +124,10 @@ type Options struct {
 	// events that are fsynced; otherwise events that are written to the OS
 	// (which survives kill -9, not a power cut).
 	Fsync string
-	// RetainAge and RetainBytes bound the journal (0: keep everything).
+	// RetainAge deletes journal segments and history days older than it
+	// (0: keep). RetainBytes is the disk budget of the journal and the
+	// history store together, the oldest data deleted first: 0 means
+	// DefaultDiskBudget (at most half the space available), negative none.
 	RetainAge   time.Duration
 	RetainBytes int64
 

@@ -64,6 +64,7 @@ type Server struct {
 	grace   struct{ reconnect, stall time.Duration }
 	httpm   *httpMetrics
 	certs   *certReloader // nil without TLS
+	keep    *datadir.Retention
 	link    *natsLink     // nil without --nats; set in Run before build
 	started time.Time
 	addr    atomic.Pointer[net.TCPAddr]
@@ -362,6 +363,7 @@ func (s *Server) Run(ctx context.Context) error {
 		cancelRun()
 		return errors.Join(err, ignoreCanceled(g.Wait()))
 	}
+	s.keep = s.startRetention(d)
 	close(s.built)
 	g.Go(func() error {
 		if err := d.RunStores(coreCtx); err != nil {
@@ -369,6 +371,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		return nil
 	})
+	g.Go(func() error { return ignoreCanceled(s.keep.Run(coreCtx, d)) })
 	if err := s.writePast(gctx); err != nil {
 		cancelRun()
 		return errors.Join(err, ignoreCanceled(g.Wait()))

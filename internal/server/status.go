@@ -21,6 +21,8 @@ type Status struct {
 	GapFill     *GapStatus    `json:"gap_fill,omitempty"`
 	Cluster     ClusterStatus `json:"cluster"`
 	Journal     JournalStatus `json:"journal"`
+	History     HistoryStatus `json:"history"`
+	Disk        DiskStatus    `json:"disk"`
 	Hub         HubStatus     `json:"hub"`
 	Stream      StreamStatus  `json:"stream"`
 	Subscribers []SubscriberS `json:"subscribers"`
@@ -75,6 +77,32 @@ type GapStatus struct {
 	LastFrom  *time.Time `json:"last_from,omitempty"`
 	LastTo    *time.Time `json:"last_to,omitempty"`
 	LastError string     `json:"last_error,omitempty"`
+}
+
+// HistoryStatus is the history store's progress behind the journal.
+type HistoryStatus struct {
+	// AppliedSeq is what queries see; DurableSeq what is flushed, synced
+	// and checkpointed (a restart replays the journal after it).
+	AppliedSeq uint64 `json:"applied_seq"`
+	DurableSeq uint64 `json:"durable_seq"`
+	// LagEvents is the journal's published events not yet durable in
+	// history: what a crash would make it replay.
+	LagEvents     uint64     `json:"lag_events"`
+	PendingBytes  int64      `json:"pending_bytes"`
+	DiskBytes     int64      `json:"disk_bytes"`
+	FlushFailures uint64     `json:"flush_failures"`
+	LastFlush     *time.Time `json:"last_flush,omitempty"`
+	LastError     string     `json:"last_error,omitempty"`
+}
+
+// DiskStatus is the data directory's disk use and budget.
+type DiskStatus struct {
+	Dir          string `json:"dir"`
+	BudgetBytes  int64  `json:"budget_bytes"` // 0: none
+	JournalBytes int64  `json:"journal_bytes"`
+	HistoryBytes int64  `json:"history_bytes"`
+	FreeBytes    int64  `json:"free_bytes"` // -1: unknown
+	PrunedBytes  int64  `json:"pruned_bytes"`
 }
 
 // JournalStatus is the durable log: what is appended, written (survives a
@@ -162,6 +190,22 @@ func (s *Server) Status() Status {
 		}
 	}
 	st.Cluster = s.clusterStatus()
+	hist := s.dir.History.Stats()
+	st.History = HistoryStatus{AppliedSeq: hist.LastSeq, DurableSeq: hist.AppliedSeq, PendingBytes: hist.PendingBytes,
+		DiskBytes: hist.DiskBytes, FlushFailures: hist.FlushFailures}
+	if ps.Released > hist.AppliedSeq {
+		st.History.LagEvents = ps.Released - hist.AppliedSeq
+	}
+	if !hist.LastFlushAt.IsZero() {
+		t := hist.LastFlushAt.UTC()
+		st.History.LastFlush = &t
+	}
+	if hist.LastFlushError != nil {
+		st.History.LastError = hist.LastFlushError.Error()
+	}
+	u := s.keep.Usage(s.dir)
+	st.Disk = DiskStatus{Dir: s.dir.Path, BudgetBytes: s.keep.MaxBytes, JournalBytes: u.JournalBytes, HistoryBytes: u.HistoryBytes,
+		FreeBytes: u.Free, PrunedBytes: u.Pruned}
 	js := s.dir.Journal.Stats()
 	st.Journal = JournalStatus{FirstSeq: js.First, LastSeq: js.Last, WrittenSeq: js.Written, SyncedSeq: js.Synced,
 		Bytes: js.Bytes, Segments: js.Segments, Fsync: s.opts.Fsync}
