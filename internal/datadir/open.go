@@ -74,7 +74,7 @@ type Dir struct {
 	State *ingest.State
 	// Bars is the live bar builder as of the journal's end; nil with
 	// NoState.
-	Bars   *bars.Builder
+	Bars   *bars.Set
 	Report Report
 
 	unlock func()
@@ -167,7 +167,7 @@ func Open(ctx context.Context, path string, o Options) (_ *Dir, err error) {
 		return nil, fmt.Errorf("news: %w", err)
 	}
 	if !o.NoState {
-		d.Bars = bars.New(bars.Options{})
+		d.Bars = bars.NewSet(bars.Options{})
 		d.State, d.Report.State, err = ingest.Recover(ctx, d.Journal, ingest.RecoverOptions{
 			Dir: d.StateDir(), Bars: d.Bars, Logger: log})
 		if err != nil {

@@ -113,12 +113,12 @@ func TestProxyCryptoOptionsNews(t *testing.T) {
 // equities are closed.
 func TestSimulatedCrypto(t *testing.T) {
 	saturday := time.Date(2026, 12, 5, 15, 0, 0, 0, time.UTC)
-	srv, _ := start(t, Options{Symbols: []string{"AAPL"}, Seed: 4, Rate: 2000, Speed: 10, SimStart: saturday})
+	srv, _ := start(t, Options{Symbols: []string{"AAPL"}, Seed: 4, Rate: 2000, Speed: 60, SimStart: saturday})
 	// Subscribe after the books have moved on from their first snapshot.
 	time.Sleep(300 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var trades, quotes, books atomic.Int64
+	var trades, quotes, books, bars atomic.Int64
 	var firstBook atomic.Value
 	var badSize atomic.Bool
 	cc := stream.NewCryptoClient(marketdata.US, stream.WithBaseURL("ws://"+srv.Addr().String()+"/v1beta3/crypto"),
@@ -130,6 +130,11 @@ func TestSimulatedCrypto(t *testing.T) {
 			trades.Add(1)
 		}, "BTC/USD"),
 		stream.WithCryptoQuotes(func(stream.CryptoQuote) { quotes.Add(1) }, "BTC/USD"),
+		stream.WithCryptoBars(func(b stream.CryptoBar) {
+			if b.Volume > 0 && b.High >= b.Low {
+				bars.Add(1)
+			}
+		}, "BTC/USD"),
 		stream.WithCryptoOrderbooks(func(ob stream.CryptoOrderbook) {
 			if books.Add(1) == 1 {
 				firstBook.Store(ob.Reset)
@@ -138,8 +143,8 @@ func TestSimulatedCrypto(t *testing.T) {
 	if err := cc.Connect(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, "crypto trades, quotes and books", func() bool {
-		return trades.Load() > 5 && quotes.Load() > 5 && books.Load() > 5
+	waitFor(t, ctx, "crypto trades, quotes, books and minute bars", func() bool {
+		return trades.Load() > 5 && quotes.Load() > 5 && books.Load() > 5 && bars.Load() > 1
 	}, nil)
 	if badSize.Load() {
 		t.Fatal("a crypto trade without a size or taker side")
