@@ -162,6 +162,9 @@ const (
 	hdrBatchCommit = "Nats-Batch-Commit"
 )
 
+// claimTimeout bounds the wait for a claim's acknowledgement.
+const claimTimeout = 10 * time.Second
+
 // publishClaim writes the FenceWidth claim messages as one atomic batch
 // whose first message expects the stream to end at expectLast. It returns
 // the stream sequence of the claim's last message.
@@ -186,7 +189,12 @@ func publishClaim(ctx context.Context, nc *nats.Conn, prefix, writer string, epo
 			continue
 		}
 		m.Header[hdrBatchCommit] = []string{"1"}
-		resp, err := nc.RequestMsgWithContext(ctx, m)
+		// Bounded: a batch the server dropped (it timed out waiting for
+		// the rest of it, on a loaded machine) gets no answer at all. The
+		// caller's session then fails and claims again.
+		rctx, cancel := context.WithTimeout(ctx, claimTimeout)
+		resp, err := nc.RequestMsgWithContext(rctx, m)
+		cancel()
 		if err != nil {
 			return 0, fmt.Errorf("cluster: claim for epoch %d: %w", epoch, err)
 		}

@@ -296,7 +296,9 @@ func (s *Server) newPipeline(following bool) *ingest.Pipeline {
 func (s *Server) newRoles() (*cluster.Roles, error) {
 	l := s.link
 	return cluster.NewRoles(l.nc, cluster.RolesOptions{
-		Lease:   cluster.LeaseOptions{Holder: l.node, TTL: s.opts.NATSLeaseTTL},
+		// The lease bucket is replicated like the stream: losing a NATS
+		// server must not lose the lease.
+		Lease:   cluster.LeaseOptions{Holder: l.node, TTL: s.opts.NATSLeaseTTL, Replicas: l.stream.Replicas},
 		Stream:  l.stream,
 		Journal: s.dir.Journal,
 		Follow:  s.follow,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"os"
@@ -132,7 +133,7 @@ func TestClusterFailover(t *testing.T) {
 			AlpacaDataURL: "http://" + up.Addr().String(), AlpacaKey: "k", AlpacaSecret: "s", Symbols: syms,
 			NATS: nats.URL(), NATSReplicas: 3, NATSFailover: true, NATSLeaseTTL: 2 * time.Second, NATSNode: name, NATSStream: "FAILOVER"}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 240*time.Second)
 	defer cancel()
 	role := func(addr string) string {
 		st, err := statusOf(t, addr)
@@ -145,7 +146,13 @@ func TestClusterFailover(t *testing.T) {
 	// A leads (a child process, to be killed), B stands by.
 	aAddr, aProc := startChild(t, node("A"))
 	waitFor(t, ctx, "A leading", func() bool { return role(aAddr) == "leader" }, nil)
-	b, _ := start(t, node("B"))
+	bo := node("B")
+	if os.Getenv("TAPE_TEST_LOG") != "" {
+		f, _ := os.Create(os.Getenv("TAPE_TEST_LOG"))
+		defer f.Close()
+		bo.Logger = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	b, _ := start(t, bo)
 	edgeOpts := func(dir string) Options {
 		return Options{DataDir: dir, Feed: "nats", NATS: nats.URL(), NATSStream: "FAILOVER", NATSReplicas: 3}
 	}
@@ -153,7 +160,7 @@ func TestClusterFailover(t *testing.T) {
 	e2dir := t.TempDir()
 	e2, stopE2 := start(t, edgeOpts(e2dir))
 	c1, c2 := watchTrades(t, ctx, e1.Addr().String()), watchTrades(t, ctx, e2.Addr().String())
-	waitFor(t, ctx, "trades at both edges", func() bool { return len(c1.list()) > 100 && len(c2.list()) > 100 }, nil)
+	waitFor(t, ctx, "trades at both edges", func() bool { return len(c1.list()) > 30 && len(c2.list()) > 30 }, nil)
 	if r := b.role(); r != "standby" {
 		t.Fatalf("B is %s, want standby", r)
 	}
@@ -172,11 +179,18 @@ func TestClusterFailover(t *testing.T) {
 	// Lose a NATS server; restart an edge.
 	nats.Kill(1)
 	n1 := len(c1.list())
-	waitFor(t, ctx, "trades after losing a NATS server", func() bool { return len(c1.list()) > n1+100 }, nil)
+	lost := time.Now()
+	for len(c1.list()) <= n1+30 {
+		if ctx.Err() != nil || time.Since(lost) > 60*time.Second {
+			t.Fatalf("no trades for a minute after losing a NATS server: edge %+v, leader %+v", e1.clusterStatus(), b.clusterStatus())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("trades flow again %v after losing a NATS server", time.Since(lost).Round(time.Millisecond))
 	stopE2()
 	e2, _ = start(t, edgeOpts(e2dir))
 	c2b := watchTrades(t, ctx, e2.Addr().String())
-	waitFor(t, ctx, "trades at the restarted edge", func() bool { return len(c2b.list()) > 100 }, nil)
+	waitFor(t, ctx, "trades at the restarted edge", func() bool { return len(c2b.list()) > 30 }, nil)
 	time.Sleep(12 * time.Second) // past the upstream's late reports of the period
 
 	// Every upstream trade of the period in both edges' history, once.
@@ -187,7 +201,7 @@ func TestClusterFailover(t *testing.T) {
 	lo := first.Events[0].Time + int64(time.Second)
 	hi := b.pipe().Stats().Clock - int64(10*time.Second)
 	want := tradesIn(t, up.dir.History, syms, lo, hi)
-	if len(want) < 300 {
+	if len(want) < 100 {
 		t.Fatalf("only %d upstream trades in the period", len(want))
 	}
 	for name, e := range map[string]*Server{"edge 1": e1, "edge 2": e2} {
@@ -222,7 +236,7 @@ func TestClusterFailover(t *testing.T) {
 	// second's until its edge restarted, then the new one's).
 	for i, l2 := range [][]string{c2.list(), c2b.list()} {
 		a, b := overlap(c1.list(), l2)
-		if len(a) < 50 || !slices.Equal(a, b) {
+		if len(a) < 20 || !slices.Equal(a, b) {
 			t.Fatalf("client %d: the edges' clients saw different sequences over their common span (%d and %d trades)", i, len(a), len(b))
 		}
 	}
