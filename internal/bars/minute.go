@@ -155,7 +155,7 @@ type minute struct {
 	lastKeep  uint8    // len(last) after its last trim
 	emitted   bool     // a bar for it went out; sent holds it
 	dirty     bool     // queued in Builder.dirty
-	hint      [2]int32 // index of the last level used, round and odd lots: runs of trades share one
+	hint      [4]int32 // the last two levels used, round then odd lots: trades cluster on bid and ask
 	levels    []level  // by price bits, then key
 	firstT    int64    // time and arrival of first's last entry (reopen)
 	firstSeq  uint64
@@ -317,8 +317,11 @@ func (m *minute) countSets(s uint8, d int) {
 // insert it.
 func (m *minute) findLevel(price float64, key uint8) (int, bool) {
 	pb := math.Float64bits(price)
-	if h := int(m.hint[key>>7]); h < len(m.levels) && math.Float64bits(m.levels[h].price) == pb && m.levels[h].key == key {
-		return h, true
+	hs := m.hint[key>>6 : key>>6+2]
+	for _, h := range hs {
+		if h := int(h); h < len(m.levels) && math.Float64bits(m.levels[h].price) == pb && m.levels[h].key == key {
+			return h, true
+		}
 	}
 	lo, hi := 0, len(m.levels)
 	for lo < hi {
@@ -341,7 +344,9 @@ func (m *minute) levelAdd(t *trade, inOrder bool) {
 		m.levels = slices.Insert(m.levels, i, level{price: t.price, key: key, lo: t.size, hi: t.size,
 			idLo: math.MaxInt64, idHi: math.MinInt64})
 	}
-	m.hint[key>>7] = int32(i)
+	if hs := m.hint[key>>6 : key>>6+2]; int(hs[0]) != i {
+		hs[0], hs[1] = int32(i), hs[0]
+	}
 	l := &m.levels[i]
 	l.size += uint64(t.size)
 	l.n++
