@@ -533,7 +533,7 @@ func (b *Builder) drop(s *symbol, start int64) {
 		if m.start != start {
 			continue
 		}
-		if d := s.slotAt(m.day); d != nil {
+		if d := s.slotAt(m.day()); d != nil {
 			d.final.merge(m.dailyAgg())
 		}
 		b.stats.HeldTrades -= m.held()
@@ -580,7 +580,8 @@ func (b *Builder) minute(s *symbol, start int64) *minute {
 	}
 	m.start = start
 	var d *daySlot
-	d, m.day = b.slot(s, start)
+	d, day := b.slot(s, start)
+	m.daySec = uint32((start - day) / 1e9)
 	m.stale = d == nil
 	s.mins = slices.Insert(s.mins, i, m)
 	bk := b.bucket(start)
@@ -655,7 +656,7 @@ func (s *symbol) daily(day int64) (agg, bool) {
 	}
 	a := d.final
 	for _, m := range s.mins {
-		if m.day == day {
+		if m.day() == day {
 			a.merge(m.dailyAgg())
 		}
 	}

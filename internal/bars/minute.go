@@ -145,7 +145,8 @@ type stray struct {
 type minute struct {
 	// What an in-order trade touches comes first, in four cache lines with
 	// start (with thousands of symbols each trade's minute is cold): the
-	// first line, the second, then bar.
+	// first line, the second, then bar. A minute close reads start, daySec
+	// and bar (or daily).
 	start     int64    // minute start
 	folded    bool     // its trades went into levels and tracked ends (fold)
 	split     bool     // daily is kept; until then it equals bar (see dailyAgg)
@@ -155,26 +156,30 @@ type minute struct {
 	lastKeep  uint8    // len(last) after its last trim
 	emitted   bool     // a bar for it went out; sent holds it
 	dirty     bool     // queued in Builder.dirty
-	hint      [2]int32 // index of the last level used, round and odd lots: runs of trades share one
+	hint      [4]int32 // the last two levels used, round then odd lots: trades cluster on bid and ask
 	levels    []level  // by price bits, then key
 	firstT    int64    // time and arrival of first's last entry (reopen)
-	firstSeq  uint64
 
-	last       []end           // latest tracked trades, by (time, arrival)
-	count      [numSets]uint32 // trades held per set
-	idLo, idHi int64           // in-order IDs ever added lie in [idLo, idHi]
+	firstSeq uint64
+	last     []end           // latest tracked trades, by (time, arrival)
+	count    [numSets]uint32 // trades held per set
+	daySec   uint32          // seconds from its session day's start (day)
+	_        [8]byte         // bar starts a cache line (size class 576 = 9×64)
 
 	bar agg // under minute-bar rules
 
 	kept    []kept         // its trades, while it has at most maxKept (folded is false)
 	first   []end          // earliest tracked trades, by (time, arrival)
-	day     int64          // start of its session day
 	daily   agg            // under daily rules: this minute's share of the day; see split
 	strays  []stray        // out-of-order IDs
 	pcFirst [numSets]uint8 // entries of first per set
 	pcLast  [numSets]uint8 // entries of last per set, when not lastStale
 	sent    market.Bar     // the bar last emitted
 }
+
+// day returns the start of the minute's session day. Zone offsets are whole
+// seconds, so daySec holds it exactly.
+func (m *minute) day() int64 { return m.start - int64(m.daySec)*1e9 }
 
 // maxKept is how many trades a minute keeps one by one before it folds
 // them into levels and tracked ends. Up to there its trades (32 bytes each)
@@ -208,7 +213,6 @@ func (k *kept) trade(seq uint64) trade {
 func (m *minute) reset() {
 	*m = minute{kept: m.kept[:0], levels: m.levels[:0], first: m.first[:0], last: m.last[:0], strays: m.strays[:0],
 		firstOpen: allSets, firstT: math.MinInt64}
-	m.idLo, m.idHi = math.MaxInt64, math.MinInt64
 }
 
 // held returns the number of trades counted in the minute.
@@ -317,8 +321,11 @@ func (m *minute) countSets(s uint8, d int) {
 // insert it.
 func (m *minute) findLevel(price float64, key uint8) (int, bool) {
 	pb := math.Float64bits(price)
-	if h := int(m.hint[key>>7]); h < len(m.levels) && math.Float64bits(m.levels[h].price) == pb && m.levels[h].key == key {
-		return h, true
+	hs := m.hint[key>>6 : key>>6+2]
+	for _, h := range hs {
+		if h := int(h); h < len(m.levels) && math.Float64bits(m.levels[h].price) == pb && m.levels[h].key == key {
+			return h, true
+		}
 	}
 	lo, hi := 0, len(m.levels)
 	for lo < hi {
@@ -341,7 +348,9 @@ func (m *minute) levelAdd(t *trade, inOrder bool) {
 		m.levels = slices.Insert(m.levels, i, level{price: t.price, key: key, lo: t.size, hi: t.size,
 			idLo: math.MaxInt64, idHi: math.MinInt64})
 	}
-	m.hint[key>>7] = int32(i)
+	if hs := m.hint[key>>6 : key>>6+2]; int(hs[0]) != i {
+		hs[0], hs[1] = int32(i), hs[0]
+	}
 	l := &m.levels[i]
 	l.size += uint64(t.size)
 	l.n++
@@ -350,7 +359,6 @@ func (m *minute) levelAdd(t *trade, inOrder bool) {
 	l.exch |= exchBit(t.exch)
 	if inOrder {
 		l.idLo, l.idHi = min(l.idLo, t.id), max(l.idHi, t.id)
-		m.idLo, m.idHi = min(m.idLo, t.id), max(m.idHi, t.id)
 	} else {
 		m.addStray(stray{t.id, t.price, key})
 	}
@@ -376,7 +384,6 @@ func (m *minute) addStray(s stray) {
 		l := &m.levels[i]
 		l.idLo, l.idHi = min(l.idLo, s.id), max(l.idHi, s.id)
 	}
-	m.idLo, m.idHi = min(m.idLo, s.id), max(m.idHi, s.id)
 }
 
 // strayDist is how much folding s would widen its level's ID span.
@@ -405,7 +412,18 @@ func (m *minute) covers(id int64) (ok, stray bool) {
 			return true, true
 		}
 	}
-	return m.idLo <= id && id <= m.idHi, false
+	for i := range m.levels {
+		if l := &m.levels[i]; l.idLo <= id && id <= l.idHi {
+			return true, false
+		}
+	}
+	return m.tracks(id), false
+}
+
+// tracks reports whether id is one of the tracked ends.
+func (m *minute) tracks(id int64) bool {
+	_, ok := m.tracked(id)
+	return ok
 }
 
 // levelRemove takes a trade out of its level; a level left empty goes.

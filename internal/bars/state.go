@@ -26,18 +26,18 @@ import (
 //	           | 2 × slot | minutes), by name
 //	slot     = u8 (1 used, 2 sent) | [start | agg | [bar]]
 //	minutes  = n | n × minute, by start
-//	minute   = start (the first; then minutes since the previous) | start−day
+//	minute   = start (the first; then minutes since the previous) | start−day (s)
 //	           | u8 (1 emitted, 2 dirty, 4 stale, 8 kept) | [bar] | kept or folded
 //	kept     = n | n × (id−previous id | time−start | price | size | flags u8 | exch u8)
 //	folded   = agg | agg
-//	           | u8 (1: an ID span follows) | [idLo | idHi−idLo]
+//	           | ID base (the lowest level span start, or 0)
 //	           | 5 counts | levels | ends (first) | ends (last) | lastKeep u8
 //	           | strays
 //	levels   = n | n × (price | key u8 | size | n | lo | hi−lo
-//	           | u8 (1: a span follows) | [idLo−minute idLo | idHi−idLo] | ids u32 | exch u32)
+//	           | u8 (1: a span follows) | [idLo−ID base | idHi−idLo] | ids u32 | exch u32)
 //	ends     = n | n × (id−previous id | time−start | seq−previous seq
 //	           | price | size | flags u8 | sets u8 | exch u8)
-//	strays   = n | n × (id−minute idLo | price | key u8)
+//	strays   = n | n × (id−ID base | price | key u8)
 //	agg      = u8 (1 high/low, 2 last, 4 pv, 8 pvOff) | [high | low | hopen
 //	           | hclose | hopenT | hcloseT] | [open | close | openT | closeT]
 //	           | vol | n | [pv hi | pv lo] | [pvOff f64]
@@ -320,7 +320,7 @@ func (e *enc) slot(s *daySlot) {
 }
 
 func (e *enc) minute(m *minute) {
-	e.u(uint64(m.start - m.day))
+	e.u(uint64(m.daySec))
 	var fl uint8
 	if m.emitted {
 		fl |= 1
@@ -357,14 +357,13 @@ func (e *enc) minute(m *minute) {
 	e.agg(&m.bar, m.start)
 	e.agg(m.dailyAgg(), m.start)
 	base := int64(0)
-	if m.idLo <= m.idHi {
-		e.u8(1)
-		e.i(m.idLo)
-		e.u(uint64(m.idHi - m.idLo))
-		base = m.idLo
-	} else {
-		e.u8(0)
+	// IDs are written from a base: the lowest of the levels' spans.
+	for i := range m.levels {
+		if l := &m.levels[i]; l.idLo <= l.idHi && (base == 0 || l.idLo < base) {
+			base = l.idLo
+		}
 	}
+	e.i(base)
 	for _, c := range m.count {
 		e.u(uint64(c))
 	}
@@ -612,17 +611,21 @@ func (d *dec) minute(b *Builder, s *symbol, start int64, m *minute) {
 		d.fail("minute not on a minute")
 		return
 	}
-	if fl&^15 != 0 || back > uint64(start-b.dayOf(start).start) {
+	if fl&^15 != 0 {
 		d.fail("bad minute header")
 		return
 	}
-	m.day = start - int64(back)
-	if m.day != b.dayOf(start).start {
+	if back > math.MaxUint32 {
+		d.fail("bad minute header")
+		return
+	}
+	m.daySec = uint32(back)
+	if m.day() != b.dayOf(start).start {
 		d.fail("minute in the wrong day")
 		return
 	}
 	m.emitted, m.dirty, m.stale = fl&1 != 0, fl&2 != 0, fl&4 != 0
-	if m.stale != (s.slotAt(m.day) == nil) {
+	if m.stale != (s.slotAt(m.day()) == nil) {
 		d.fail("minute's day slot does not match")
 		return
 	}
@@ -659,20 +662,7 @@ func (d *dec) minute(b *Builder, s *symbol, start int64, m *minute) {
 	d.agg(&m.bar, start)
 	d.agg(&m.daily, start)
 	m.split = true
-	base := int64(0)
-	switch d.u8() {
-	case 0:
-	case 1:
-		m.idLo = d.i()
-		w := d.u()
-		m.idHi = m.idLo + int64(w)
-		if w > math.MaxInt64 || m.idHi < m.idLo {
-			d.fail("bad ID span")
-		}
-		base = m.idLo
-	default:
-		d.fail("bad ID span")
-	}
+	base := d.i()
 	for i := range m.count {
 		m.count[i] = d.u32v()
 	}
