@@ -6,8 +6,10 @@
 # in headless Chromium with playwright-core (web/e2e/dashboard.test.mjs):
 # about a minute, 25 s of it watching 50 symbols, during which Tape must not
 # disconnect the page (407) nor drop anything for it.
-# Before the browser, the official Alpaca JS SDK v4 connects to the same Tape
-# (web/sdk/alpaca-js.test.mjs).
+# Before the browser, real clients from npm use the same Tape: the official
+# Alpaca JS SDK v4's stream (web/sdk/alpaca-js.test.mjs) and REST clients
+# (web/sdk/alpaca-rest.test.mjs), and ccxt's alpaca exchange over REST and
+# ccxt.pro's over the websocket (web/sdk/ccxt.test.mjs).
 # Takes a screenshot (docs/dashboard.png only with TAPE_SCREENSHOT=docs/dashboard.png). Always stops Tape and removes its files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,16 +55,33 @@ symbols=$symbols,ORCL,CRM,ADBE,CSCO,PEP,WMT,COST,HD,MCD,NKE,SBUX,PFE,MRK,ABBV,LL
 tape_pid=$!
 
 base="http://127.0.0.1:$port/"
-for _ in $(seq 100); do
-  if curl -fsS "${base}healthz" >/dev/null 2>&1; then break; fi
-  if ! kill -0 "$tape_pid" 2>/dev/null; then cat "$tmp/tape.log" >&2; echo "test-web: tape did not start" >&2; exit 1; fi
-  sleep 0.1
+# A fresh data directory gets its synthetic past (a year of daily bars, weeks
+# of minute bars) before Tape serves; /healthz answers 503 meanwhile, which
+# takes several seconds on a slow machine. Wait up to 90 s, while Tape lives.
+deadline=$((SECONDS + 90))
+until curl -fsS --max-time 2 "${base}healthz" >/dev/null 2>&1; do
+  if ! kill -0 "$tape_pid" 2>/dev/null; then
+    cat "$tmp/tape.log" >&2
+    echo "test-web: tape exited before it was healthy" >&2
+    exit 1
+  fi
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    tail -n 30 "$tmp/tape.log" >&2
+    echo "test-web: tape not healthy after 90 s: $(curl -sS --max-time 2 "${base}healthz" 2>&1)" >&2
+    exit 1
+  fi
+  sleep 0.2
 done
-curl -fsS "${base}healthz" >/dev/null || { cat "$tmp/tape.log" >&2; echo "test-web: tape not healthy" >&2; exit 1; }
 
 status=0
 # The official Alpaca JS SDK v4 as a client of the same Tape.
 node web/sdk/alpaca-js.test.mjs "ws://127.0.0.1:$port/v2/iex" || status=$?
+if [ "$status" = 0 ]; then
+  # Its REST clients, and ccxt's alpaca exchange (REST and ccxt.pro).
+  echo "test-web: npm clients (node --test web/sdk/alpaca-rest.test.mjs web/sdk/ccxt.test.mjs)" >&2
+  TAPE_URL="http://127.0.0.1:$port" node --test --test-reporter=spec --test-timeout=60000 \
+    web/sdk/alpaca-rest.test.mjs web/sdk/ccxt.test.mjs || status=$?
+fi
 if [ "$status" = 0 ]; then
   CHROMIUM="$chromium" node web/e2e/dashboard.test.mjs "$base" "$tape_pid" || status=$?
 fi
