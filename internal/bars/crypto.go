@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/tapehq/tape/internal/market"
 )
@@ -15,7 +16,12 @@ import (
 // (a minute without trades gets volume 0 and the quote midpoint as its
 // prices, as Alpaca does; a pair without a quote yet gets none), and at
 // each minute that changed it the daily bar — the running aggregate of the
-// UTC day. Volumes are fractional.
+// day, which for crypto Alpaca begins at midnight in Chicago (its daily
+// bars are stamped 06:00Z, or 05:00Z in summer). Volumes are fractional.
+//
+// Minute bars it is given rather than builds (a synthetic past, an
+// import) count in the day they fall in, so the day's bar covers the whole
+// day when the live market starts in its middle.
 //
 // Crypto trades arrive in time order (there are no late reports, and no
 // corrections or cancels on Alpaca's crypto streams), so a minute's bar is
@@ -31,6 +37,31 @@ type CryptoBuilder struct {
 	syms   map[string]*cryptoSym
 	names  []string // sorted: the order of emitted bars
 	last   *cryptoSym
+	days   chicagoDays
+}
+
+// chicagoDays caches the Chicago day [lo, hi) last asked for: the location
+// arithmetic is slow, and days change once a day.
+type chicagoDays struct{ lo, hi int64 }
+
+// chicagoLoc is America/Chicago.
+var chicagoLoc = func() *time.Location {
+	loc, err := time.LoadLocation("America/Chicago")
+	if err != nil {
+		panic("bars: " + err.Error()) // unreachable: time/tzdata is embedded
+	}
+	return loc
+}()
+
+// start returns the start of the Chicago day holding t.
+func (c *chicagoDays) start(t int64) int64 {
+	if t >= c.lo && t < c.hi {
+		return c.lo
+	}
+	y, m, d := time.Unix(0, t).In(chicagoLoc).Date()
+	c.lo = time.Date(y, m, d, 0, 0, 0, 0, chicagoLoc).UnixNano()
+	c.hi = time.Date(y, m, d+1, 0, 0, 0, 0, chicagoLoc).UnixNano()
+	return c.lo
 }
 
 type cryptoSym struct {
@@ -55,6 +86,17 @@ func (a *cryptoAgg) add(p, s float64) {
 	a.v += s
 	a.pv += p * s
 	a.n++
+}
+
+// merge adds a whole minute's bar (given, not built: a synthetic past).
+func (a *cryptoAgg) merge(r *market.CryptoBar) {
+	if a.n == 0 {
+		a.o, a.h, a.l = r.Open, r.High, r.Low
+	}
+	a.h, a.l, a.c = max(a.h, r.High), min(a.l, r.Low), r.Close
+	a.v += r.Volume
+	a.pv += r.VWAP * r.Volume
+	a.n += r.TradeCount
 }
 
 func (a *cryptoAgg) bar() *market.CryptoBar {
@@ -102,12 +144,23 @@ func (b *CryptoBuilder) Apply(e *market.Event) {
 		if b.minute == unset || e.Time >= b.minute {
 			s.cur.add(t.Price, t.Size)
 		}
-		d := utcDay(e.Time)
+		d := b.days.start(e.Time)
 		if d > s.dayStart {
 			s.day, s.dayStart = cryptoAgg{}, d
 		}
 		if d == s.dayStart {
 			s.day.add(t.Price, t.Size)
+		}
+	case market.KindCryptoBar:
+		if r := e.CryptoBar; r != nil && r.TradeCount > 0 && (b.minute == unset || e.Time < b.minute) {
+			s := b.symbol(e.Symbol)
+			d := b.days.start(e.Time)
+			if d > s.dayStart {
+				s.day, s.dayStart = cryptoAgg{}, d
+			}
+			if d == s.dayStart {
+				s.day.merge(r)
+			}
 		}
 	case market.KindCryptoQuote:
 		q := &e.CryptoQuote
@@ -115,15 +168,6 @@ func (b *CryptoBuilder) Apply(e *market.Event) {
 			b.symbol(e.Symbol).mid = (q.BidPrice + q.AskPrice) / 2
 		}
 	}
-}
-
-func utcDay(t int64) int64 {
-	const day = 24 * 60 * minuteNs
-	d := t / day
-	if t < 0 && t%day != 0 {
-		d--
-	}
-	return d * day
 }
 
 // Advance moves the clock to now and appends, for every minute that closed,
@@ -147,7 +191,7 @@ func (b *CryptoBuilder) Advance(now int64, out []market.Event) []market.Event {
 
 // close emits the bars of minute m and starts the next one.
 func (b *CryptoBuilder) close(m int64, out []market.Event) []market.Event {
-	day := utcDay(m)
+	day := b.days.start(m)
 	for _, name := range b.names {
 		s := b.syms[name]
 		traded := s.cur.n > 0

@@ -19,10 +19,10 @@ func cQuote(sym string, t time.Time, bid, ask float64) market.Event {
 // TestCryptoBars: a bar for every minute of every pair, trades or not (a
 // minute without trades is flat at the quote midpoint, volume 0), VWAP and
 // fractional volume, and the daily bar of the UTC day every minute, which
-// restarts at UTC midnight.
+// restarts at midnight in Chicago (Alpaca's crypto day).
 func TestCryptoBars(t *testing.T) {
 	b := NewCryptoBuilder()
-	m0 := time.Date(2026, 12, 5, 23, 58, 0, 0, time.UTC)
+	m0 := time.Date(2026, 12, 6, 5, 58, 0, 0, time.UTC) // 23:58 in Chicago
 	b.Advance(m0.UnixNano(), nil)
 	for _, e := range []market.Event{
 		cQuote("ETH/USD", m0.Add(time.Second), 3000, 3002),
@@ -35,7 +35,7 @@ func TestCryptoBars(t *testing.T) {
 	want := []market.Event{
 		{Kind: market.KindCryptoBar, Symbol: "BTC/USD", Time: m0.UnixNano(), CryptoBar: &market.CryptoBar{Open: 100_000, High: 100_010,
 			Low: 100_000, Close: 100_010, Volume: 0.75, VWAP: (100_000*0.5 + 100_010*0.25) / 0.75, TradeCount: 2}},
-		{Kind: market.KindCryptoDailyBar, Symbol: "BTC/USD", Time: time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC).UnixNano(),
+		{Kind: market.KindCryptoDailyBar, Symbol: "BTC/USD", Time: time.Date(2026, 12, 5, 6, 0, 0, 0, time.UTC).UnixNano(),
 			CryptoBar: &market.CryptoBar{Open: 100_000, High: 100_010, Low: 100_000, Close: 100_010, Volume: 0.75,
 				VWAP: (100_000*0.5 + 100_010*0.25) / 0.75, TradeCount: 2}},
 		{Kind: market.KindCryptoBar, Symbol: "ETH/USD", Time: m0.UnixNano(), CryptoBar: &market.CryptoBar{Open: 3001, High: 3001, Low: 3001, Close: 3001}},
@@ -49,7 +49,7 @@ func TestCryptoBars(t *testing.T) {
 	if len(out) != 1 || out[0].Symbol != "ETH/USD" || out[0].CryptoBar.Volume != 0 || out[0].CryptoBar.Close != 3001 {
 		t.Fatalf("minute 2: %+v", out)
 	}
-	// After UTC midnight the daily bar starts again.
+	// After midnight in Chicago the daily bar starts again.
 	e := cTrade("BTC/USD", m0.Add(2*time.Minute+time.Second), 99_000, 1)
 	b.Apply(&e)
 	out = b.Advance(m0.Add(3*time.Minute).UnixNano(), nil)
@@ -59,7 +59,7 @@ func TestCryptoBars(t *testing.T) {
 			daily = &out[i]
 		}
 	}
-	if daily == nil || daily.Time != time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC).UnixNano() || daily.CryptoBar.Volume != 1 || daily.CryptoBar.Open != 99_000 {
+	if daily == nil || daily.Time != time.Date(2026, 12, 6, 6, 0, 0, 0, time.UTC).UnixNano() || daily.CryptoBar.Volume != 1 || daily.CryptoBar.Open != 99_000 {
 		t.Fatalf("daily after midnight: %+v", daily)
 	}
 }
@@ -94,4 +94,27 @@ func FuzzCryptoRestoreState(f *testing.F) {
 	b.Apply(&e)
 	f.Add(b.AppendState(nil))
 	f.Fuzz(func(t *testing.T, p []byte) { NewCryptoBuilder().RestoreState(p) })
+}
+
+// TestCryptoDayIncludesGivenMinutes: minute bars given before the live
+// clock (a synthetic past earlier in the day) count in the day's bar.
+func TestCryptoDayIncludesGivenMinutes(t *testing.T) {
+	b := NewCryptoBuilder()
+	noon := time.Date(2026, 12, 5, 18, 0, 0, 0, time.UTC) // noon in Chicago
+	past := market.Event{Kind: market.KindCryptoBar, Symbol: "BTC/USD", Time: noon.Add(-time.Hour).UnixNano(),
+		CryptoBar: &market.CryptoBar{Open: 90, High: 120, Low: 80, Close: 100, Volume: 10, VWAP: 100, TradeCount: 40}}
+	b.Apply(&past)
+	b.Advance(noon.UnixNano(), nil)
+	e := cTrade("BTC/USD", noon.Add(time.Second), 110, 1)
+	b.Apply(&e)
+	out := b.Advance(noon.Add(time.Minute).UnixNano(), nil)
+	var daily *market.CryptoBar
+	for _, e := range out {
+		if e.Kind == market.KindCryptoDailyBar {
+			daily = e.CryptoBar
+		}
+	}
+	if daily == nil || daily.Open != 90 || daily.High != 120 || daily.Low != 80 || daily.Close != 110 || daily.Volume != 11 || daily.TradeCount != 41 {
+		t.Fatalf("daily bar %+v", daily)
+	}
 }

@@ -222,6 +222,8 @@ func (h *Handler) routes() {
 
 	h.handle("/v2/clock", tradingAccess, h.clock)
 	h.handle("/v2/calendar", tradingAccess, h.calendar)
+	h.handle("/v3/clock", tradingAccess, h.clockV3)
+	h.handle("/v3/calendar/{market}", tradingAccess, h.calendarV3)
 	h.handle("/v2/assets", tradingAccess, h.assetList)
 	h.handle("/v2/assets/{id...}", tradingAccess, h.asset)
 	h.handle("/v2/corporate_actions/announcements", tradingAccess, h.announcements)

@@ -223,7 +223,7 @@ func (s *Server) routes(rest http.Handler) *http.ServeMux {
 	}
 	// Alpaca's REST APIs (data and the trading API's market endpoints):
 	// the stream paths above are more specific and win.
-	for _, p := range []string{"/v1/", "/v1beta1/", "/v1beta2/", "/v1beta3/", "/v2/"} {
+	for _, p := range []string{"/v1/", "/v1beta1/", "/v1beta2/", "/v1beta3/", "/v2/", "/v3/"} {
 		mux.Handle(p, s.httpm.wrap(rest))
 	}
 	mux.HandleFunc("GET /healthz", s.handleHealth)

@@ -925,7 +925,10 @@ func (p *Past) cryptoDayBars(y *pastSeries, i int) {
 	r := y.rng
 	a0, b0 := y.bound[i], y.bound[i+1]
 	whole := d.n == dayMinutes
-	daily := pastBar{t: d.start, send: d.start + int64(nsPerDay), kind: market.KindCryptoDailyBar}
+	// Alpaca stamps crypto daily bars with midnight in Chicago; the past's
+	// crypto days are UTC days, labelled with that date's Chicago midnight
+	// (a few hours later, still before the day ends and the bar is sent).
+	daily := pastBar{t: chicagoMidnight(d.start), send: d.start + int64(nsPerDay), kind: market.KindCryptoDailyBar}
 	dayV := y.sigma2 * float64(minuteNs) * d.vol2
 	if y.stable {
 		dayV = 2 * y.stableSD * y.stableSD
@@ -1222,4 +1225,19 @@ func (z *tradeSizes) drawClass(r *rand.Rand, odd bool) uint32 {
 func (z *tradeSizes) drawBlock(r *rand.Rand) uint32 {
 	notional := 0.5e6 * math.Pow(20, r.Float64())
 	return 100 * uint32(min(max(1, notional*z.block/100+0.5), 1e6))
+}
+
+// chicago is America/Chicago, where Alpaca's crypto days begin.
+var chicago = func() *time.Location {
+	loc, err := time.LoadLocation("America/Chicago")
+	if err != nil {
+		panic(err) // unreachable: time/tzdata is embedded
+	}
+	return loc
+}()
+
+// chicagoMidnight is midnight in Chicago on the UTC date of t.
+func chicagoMidnight(t int64) int64 {
+	y, m, d := time.Unix(0, t).UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, chicago).UnixNano()
 }

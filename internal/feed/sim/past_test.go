@@ -61,7 +61,9 @@ func sendTime(e *market.Event) int64 {
 	case market.KindDailyBar:
 		return nextMidnight(nyse.DateOf(time.Unix(0, e.Time)))
 	case market.KindCryptoDailyBar:
-		return e.Time + int64(nsPerDay)
+		// Stamped with Chicago midnight, sent at the end of the UTC day
+		// it aggregates.
+		return (e.Time/int64(nsPerDay) + 1) * int64(nsPerDay)
 	}
 	return e.Time
 }
@@ -304,8 +306,8 @@ func TestPastBars(t *testing.T) {
 		case market.KindCryptoDailyBar:
 			k := key{e.Symbol, e.Time / int64(nsPerDay)}
 			dailies[k]++
-			if e.Time%int64(nsPerDay) != 0 {
-				t.Fatalf("%s: crypto daily bar at %v, not UTC midnight", e.Symbol, e.Timestamp())
+			if tm := e.Timestamp().In(chicago); tm.Hour() != 0 || tm.Minute() != 0 || tm.Second() != 0 {
+				t.Fatalf("%s: crypto daily bar at %v, not midnight in Chicago (Alpaca's crypto day)", e.Symbol, e.Timestamp())
 			}
 			a := aggs[k]
 			if a != nil {
