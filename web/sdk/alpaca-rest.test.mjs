@@ -82,6 +82,20 @@ before(async () => {
 });
 
 describe("Alpaca facade with a middleware to Tape", () => {
+  test("trading: v4's default clock() and calendar() (the v3 endpoints)", async () => {
+    const resp = await alpaca.trading.clock.clock();
+    assert.equal(resp.clocks.length, 1);
+    const c = resp.clocks[0];
+    assert.equal(c.market.mic, "XNYS");
+    assert.ok(["closed", "pre", "core", "post"].includes(c.phase), `phase ${c.phase}`);
+    assert.ok(c.phaseUntil > c.timestamp && c.nextMarketOpen > c.timestamp, JSON.stringify(c));
+    const cal = await alpaca.trading.calendar.calendar({ market: "XNYS", start: new Date(now.getTime() - 7 * day), end: now });
+    assert.ok(cal.calendar.length >= 3 && cal.calendar.length <= 6, `${cal.calendar.length} trading days in a week`);
+    for (const d of cal.calendar) {
+      assert.ok(d.coreStart < d.coreEnd && d.preStart < d.coreStart && d.coreEnd <= d.postEnd, JSON.stringify(d));
+    }
+  });
+
   test("trading: clock and calendar (the v2 endpoints)", async () => {
     assert.ok(now instanceof Date && !Number.isNaN(now.getTime()), `clock timestamp ${now}`);
     const clock = await alpaca.trading.clock.legacyClock();
