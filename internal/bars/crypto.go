@@ -75,7 +75,7 @@ type cryptoSym struct {
 // cryptoAgg is an OHLCV aggregate with fractional volume.
 type cryptoAgg struct {
 	o, h, l, c, v, pv float64
-	n               uint64
+	n                 uint64
 }
 
 func (a *cryptoAgg) add(p, s float64) {

@@ -28,11 +28,11 @@ func (a cryptoStore) CryptoBars(ctx context.Context, q history.Query, tf market.
 	return a.c.Bars(ctx, q, tf)
 }
 
-func (a cryptoStore) LatestCryptoTrade(sym string) (market.Event, bool) { return a.c.LatestTrade(sym) }
-func (a cryptoStore) LatestCryptoQuote(sym string) (market.Event, bool) { return a.c.LatestQuote(sym) }
-func (a cryptoStore) LatestCryptoBar(sym string) (market.Event, bool)   { return a.c.LatestBar(sym) }
+func (a cryptoStore) LatestCryptoTrade(sym string) (market.Event, bool)  { return a.c.LatestTrade(sym) }
+func (a cryptoStore) LatestCryptoQuote(sym string) (market.Event, bool)  { return a.c.LatestQuote(sym) }
+func (a cryptoStore) LatestCryptoBar(sym string) (market.Event, bool)    { return a.c.LatestBar(sym) }
 func (a cryptoStore) CryptoSnapshot(sym string) (history.Snapshot, bool) { return a.c.Snapshot(sym) }
-func (a cryptoStore) CryptoSymbols() []string                          { return a.c.Symbols() }
+func (a cryptoStore) CryptoSymbols() []string                            { return a.c.Symbols() }
 
 func (a cryptoStore) LatestOrderbook(sym string) (market.Event, bool) {
 	if a.books == nil {

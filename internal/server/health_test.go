@@ -40,7 +40,7 @@ func TestHealthDeadUpstream(t *testing.T) {
 	dead := ln.Addr().String()
 	ln.Close() // nothing listens there now: connections are refused
 	srv, err := New(Options{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Feed: "alpaca", AlpacaKey: "k", AlpacaSecret: "s",
-		AlpacaDataURL: "http://" + dead,
+		AlpacaDataURL:   "http://" + dead,
 		AlpacaStreamURL: "ws://" + dead + "/v2", Symbols: []string{"AAPL"}})
 	if err != nil {
 		t.Fatal(err)

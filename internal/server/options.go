@@ -86,10 +86,10 @@ type Options struct {
 	// what the stock stream missed while it reconnected. Gap fill is on by
 	// default with Feed "alpaca" (not with UpstreamResume, which loses
 	// nothing to fill).
-	NoGapFill    bool
-	AlpacaCrypto string
-	AlpacaOptions  string
-	AlpacaNews     bool
+	NoGapFill     bool
+	AlpacaCrypto  string
+	AlpacaOptions string
+	AlpacaNews    bool
 
 	// REST polling (Feed "poll"): the market-data API's base URL (default
 	// https://data.alpaca.markets) and the time between polls (default

@@ -65,7 +65,7 @@ type Server struct {
 	httpm   *httpMetrics
 	certs   *certReloader // nil without TLS
 	keep    *datadir.Retention
-	link    *natsLink     // nil without --nats; set in Run before build
+	link    *natsLink // nil without --nats; set in Run before build
 	started time.Time
 	addr    atomic.Pointer[net.TCPAddr]
 	ready   chan struct{}
