@@ -153,3 +153,19 @@ func (w *untilWriter) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// TestLogDurations: durations are logged as durations, in text and JSON,
+// not as raw nanoseconds.
+func TestLogDurations(t *testing.T) {
+	for _, format := range []string{"text", "json"} {
+		var buf bytes.Buffer
+		log, err := newLogger(&buf, "info", format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		log.Info("took", "took", 1500*time.Millisecond)
+		if !strings.Contains(buf.String(), "1.5s") {
+			t.Fatalf("%s: %s", format, buf.String())
+		}
+	}
+}

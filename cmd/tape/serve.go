@@ -56,7 +56,7 @@ Health:  GET /healthz      Metrics: GET /metrics (Prometheus)`,
 			if err := bindEnvAndConfig(cmd); err != nil {
 				return err
 			}
-			log, err := newLogger(logLevel, logFormat)
+			log, err := newLogger(os.Stderr, logLevel, logFormat)
 			if err != nil {
 				return err
 			}

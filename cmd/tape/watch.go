@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -77,7 +78,7 @@ having connected (nothing listening at --url, or it kept failing).`,
 			if o.duration < 0 {
 				return usageErrorf("--duration %v: want a positive duration like 1m, or 0 to run until Ctrl-C", o.duration)
 			}
-			log, err := newLogger(logLevel, "text")
+			log, err := newLogger(os.Stderr, logLevel, "text")
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}

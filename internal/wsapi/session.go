@@ -111,6 +111,7 @@ func (ss *session) run() {
 	srv := ss.srv
 	// The session context ends a resume in progress.
 	ctx, cancel := context.WithCancel(context.Background())
+	ss.logger().Info("client connected")
 	ss.control(alpacawire.AppendSuccess(nil, ss.codec, "connected"))
 	if h := ss.pendingHeaderAuth; h[0] != "" {
 		ss.auth(h[0], h[1])
@@ -155,7 +156,10 @@ func (ss *session) read(ctx context.Context, cancel context.CancelFunc, authTime
 		}
 	}
 	cancel()
+	delivered := ss.sub.Stats().Delivered
 	ss.end()
+	ss.logger().Info("client disconnected", "reason", ss.endReason(err), "key", redact(ss.key),
+		"connected_for", time.Since(ss.start).Round(time.Millisecond), "delivered", delivered)
 	if ss.authed.Load() {
 		ss.srv.opts.Keys.Release(ss.key)
 	}
@@ -168,6 +172,25 @@ func (ss *session) read(ctx context.Context, cancel context.CancelFunc, authTime
 		}
 	}
 	ss.srv.unregister(ss) // last: Server.Close waits for this
+}
+
+// endReason says why the session ended, for the log: the close Tape
+// asked for (an Alpaca error: auth timeout, slow client, ...), or how the
+// client went.
+func (ss *session) endReason(err error) string {
+	ss.ctrlMu.Lock()
+	req := ss.closeReq
+	ss.ctrlMu.Unlock()
+	switch {
+	case req != nil && req.reason != "":
+		return req.reason
+	case req != nil, err == nil, errors.Is(err, io.EOF), errors.Is(err, errTerminal):
+		// An empty reason is the answer to the client's own close.
+		return "closed by the client"
+	case errors.Is(err, net.ErrClosed):
+		return "connection closed"
+	}
+	return err.Error()
 }
 
 // closeWait bounds the close handshake.

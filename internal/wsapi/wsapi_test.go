@@ -1,11 +1,14 @@
 package wsapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -520,4 +523,39 @@ func TestInternalError500(t *testing.T) {
 	}
 	other := f.dial(t, nil)
 	other.login()
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestConnectAndDisconnectLogged: a client's arrival and departure are
+// logged, the departure with its reason.
+func TestConnectAndDisconnectLogged(t *testing.T) {
+	var logs syncBuffer
+	f := newFixture(t, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil)), AuthTimeout: 100 * time.Millisecond})
+	c := f.dial(t, nil)
+	c.login()
+	c.conn.Close(websocket.StatusNormalClosure, "bye")
+	idle := f.dial(t, nil) // never authenticates: 404 auth timeout
+	_ = idle
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), `reason="auth timeout"`) || !strings.Contains(logs.String(), `reason="closed by the client"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("log:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := strings.Count(logs.String(), `msg="client connected"`); n != 2 {
+		t.Fatalf("%d connections logged:\n%s", n, logs.String())
+	}
 }
