@@ -7,11 +7,14 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/tapehq/tape/internal/alpacawire"
 	"github.com/tapehq/tape/internal/feed"
 	"github.com/tapehq/tape/internal/feed/sim"
+	"github.com/tapehq/tape/internal/hub"
 	"github.com/tapehq/tape/internal/ingest"
 	"github.com/tapehq/tape/internal/journal"
 	"github.com/tapehq/tape/internal/market"
@@ -100,4 +103,70 @@ func BenchmarkReopen(b *testing.B) {
 		})
 	}
 	os.WriteFile(ckpt, saved, 0o644)
+}
+
+// BenchmarkIngest measures the whole ingest path at full speed: the
+// simulator (generating as it goes: nothing pre-generated) → the sequencer
+// (record clock, state, stock and crypto bars) → the journal (group
+// commit, fsync every 100 ms) → the releaser → the hub (one msgpack
+// subscriber of everything, drained by a reader goroutine) → the history
+// and news stores (flushed by their own goroutines). One op is one event;
+// the figure to read is events/s.
+func BenchmarkIngest(b *testing.B) {
+	for _, crypto := range []bool{false, true} {
+		b.Run(fmt.Sprintf("crypto=%v", crypto), func(b *testing.B) {
+			dir := b.TempDir()
+			d, err := Open(context.Background(), dir, Options{Create: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			so := sim.Options{Seed: 1, Rate: 1e6, Speed: math.Inf(1), Start: time.Date(2026, 11, 24, 14, 30, 0, 0, time.UTC)}
+			if crypto {
+				so.CryptoSymbols = sim.DefaultCryptoSymbols
+			}
+			s, err := sim.New(so)
+			if err != nil {
+				b.Fatal(err)
+			}
+			h := hub.New(hub.Options{Formats: []hub.Encoder{alpacawire.AppendJSON, alpacawire.AppendMsgpack}, MaxQueueBytes: 1 << 30})
+			sub := h.Subscribe(int(alpacawire.MsgPack), "bench")
+			for c := range market.NumChannels {
+				h.SetChannel(sub, c, []string{"*"})
+			}
+			p := ingest.New(ingest.Options{Publish: h, Also: d.Stores(), Journal: d.Journal, State: d.State, Bars: d.Bars,
+				Checkpoint: &ingest.Checkpoint{Dir: d.StateDir(), Bars: d.Bars}})
+			ctx, stop := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			wg.Go(func() { d.RunStores(ctx) })
+			wg.Go(func() { // the consumer
+				var msgs [][]byte
+				for {
+					select {
+					case <-sub.Ready():
+					case <-ctx.Done():
+						return
+					}
+					var cost int
+					msgs, cost, _ = sub.Take(msgs[:0])
+					sub.Release(cost)
+				}
+			})
+			in := make(chan feed.Batch, 64)
+			wg.Go(func() { s.Run(ctx, in) })
+			b.ResetTimer()
+			want := uint64(b.N)
+			done := make(chan error, 1)
+			go func() { done <- p.Run(ctx, in) }()
+			for p.Stats().Released < want {
+				time.Sleep(time.Millisecond)
+			}
+			b.StopTimer()
+			n := p.Stats().Released
+			stop()
+			<-done
+			wg.Wait()
+			d.Close()
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
 }
