@@ -326,7 +326,9 @@ func TestStatusEndpoint(t *testing.T) {
 		if json.NewDecoder(resp.Body).Decode(&st) != nil {
 			return false
 		}
-		return len(st.Subscribers) == 1 && st.Subscribers[0].Delivered > 0
+		// The hub's counters are read before the subscribers' in one
+		// status: wait for both to have moved.
+		return len(st.Subscribers) == 1 && st.Subscribers[0].Delivered > 0 && st.Hub.Deliveries > 0
 	}, nil)
 	sub := st.Subscribers[0]
 	if !sub.Wildcard || !strings.Contains(sub.Client, "/v2/iex msgpack") || st.Ingest.Events == 0 || st.Hub.Deliveries == 0 ||
