@@ -444,10 +444,4 @@ func shellQuote(s string) string {
 }
 
 // newYork is where dates start, as everywhere in Tape.
-var newYork = func() *time.Location {
-	loc, err := time.LoadLocation("America/New_York")
-	if err != nil {
-		panic(err) // unreachable: history embeds time/tzdata
-	}
-	return loc
-}()
+var newYork = market.NewYork

@@ -16,6 +16,7 @@ import (
 	"github.com/tapehq/tape/internal/backfill"
 	"github.com/tapehq/tape/internal/datadir"
 	"github.com/tapehq/tape/internal/feed/sim"
+	"github.com/tapehq/tape/internal/market"
 	"github.com/tapehq/tape/internal/server"
 )
 
@@ -264,11 +265,7 @@ func parseWhen(v string, end bool) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
 		return t, nil
 	}
-	ny, err := time.LoadLocation("America/New_York")
-	if err != nil {
-		return time.Time{}, err
-	}
-	d, err := time.ParseInLocation("2006-01-02", v, ny)
+	d, err := time.ParseInLocation("2006-01-02", v, market.NewYork)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("want a date like 2026-11-25 or an RFC 3339 time like 2026-11-25T14:30:00Z")
 	}

@@ -131,10 +131,7 @@ type dayEntry struct {
 func New(opts Options) *Builder {
 	loc := opts.Location
 	if loc == nil {
-		var err error
-		if loc, err = time.LoadLocation("America/New_York"); err != nil {
-			panic("bars: " + err.Error()) // unreachable: time/tzdata is embedded
-		}
+		loc = market.NewYork
 	}
 	w := opts.Window
 	if w <= 0 {

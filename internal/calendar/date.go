@@ -4,19 +4,13 @@ import (
 	"fmt"
 	"time"
 	_ "time/tzdata" // sessions must be right on hosts without a zoneinfo database
+
+	"github.com/tapehq/tape/internal/market"
 )
 
-// newYork is the exchange's time zone, loaded once. With time/tzdata linked
-// in, LoadLocation falls back to the embedded database, so the error cannot
-// happen short of a broken Go installation; failing loudly at start-up beats
-// silently computing sessions in UTC.
-var newYork = func() *time.Location {
-	loc, err := time.LoadLocation("America/New_York")
-	if err != nil {
-		panic("calendar: loading America/New_York: " + err.Error())
-	}
-	return loc
-}()
+// newYork is the exchange's time zone: market.NewYork, the one place it is
+// loaded.
+var newYork = market.NewYork
 
 // NewYork returns the America/New_York location every time in this package
 // is expressed in.

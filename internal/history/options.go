@@ -6,6 +6,8 @@ import (
 	"time"
 
 	_ "time/tzdata" // the default Location must load without a system zoneinfo
+
+	"github.com/tapehq/tape/internal/market"
 )
 
 // Defaults.
@@ -43,11 +45,7 @@ type Options struct {
 
 func (o Options) withDefaults() (Options, error) {
 	if o.Location == nil {
-		loc, err := time.LoadLocation("America/New_York")
-		if err != nil {
-			return o, err // unreachable: time/tzdata is embedded
-		}
-		o.Location = loc
+		o.Location = market.NewYork
 	}
 	if o.FlushInterval == 0 {
 		o.FlushInterval = DefaultFlushInterval

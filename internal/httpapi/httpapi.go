@@ -92,11 +92,7 @@ func (o *Options) setDefaults() {
 		o.Now = time.Now
 	}
 	if o.Location == nil {
-		loc, err := time.LoadLocation("America/New_York")
-		if err != nil {
-			panic("httpapi: " + err.Error()) // unreachable: time/tzdata is embedded
-		}
-		o.Location = loc
+		o.Location = market.NewYork
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second

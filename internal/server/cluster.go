@@ -153,7 +153,8 @@ func (s *Server) runOrigin(ctx context.Context, epoch uint64) error {
 		switch {
 		case err == nil || errors.Is(err, context.Canceled):
 		case s.kind == srcAlpaca:
-			// 402, 409, 410, 411: fatal for the endpoint, not for Tape.
+			// 402, 409, 410, 411, or an upstream that is not a stream (a 404,
+			// a web page): fatal for the endpoint, not for Tape.
 			// History, the other streams and the dashboard go on; the
 			// log, /healthz, /tape/v1/status and /metrics say why.
 			s.log.Error("upstream stopped for good", "feed", s.opts.AlpacaFeed, "err", err)

@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/tapehq/tape/internal/datadir"
@@ -17,9 +15,6 @@ func (s *Server) openData(ctx context.Context) (*datadir.Dir, error) {
 	d, err := datadir.Open(ctx, s.opts.DataDir, datadir.Options{Create: true, Holder: "tape serve",
 		Fsync: policy, RetainAge: s.opts.RetainAge,
 		NoState: !s.kind.journals(), Logger: s.log})
-	if errors.Is(err, datadir.ErrLocked) {
-		return nil, fmt.Errorf("%w (use --data to pick another directory)", err)
-	}
 	if err != nil {
 		return nil, err
 	}

@@ -73,7 +73,7 @@ func (s *Server) metricsHandler() http.Handler {
 	counter("stream_write_timeouts_total", "Clients disconnected because a write stalled or their queue overflowed.", func() float64 { return float64(s.stream.Stats().SlowKicks) })
 	reg.MustRegister(&upstreamCollector{s: s,
 		up:     prometheus.NewDesc("tape_upstream_connected", "1 while the upstream is connected (or polling), by stream.", []string{"stream"}, nil),
-		failed: prometheus.NewDesc("tape_upstream_failed", "1 once the upstream stopped for good (402, 409, 410, 411), by stream.", []string{"stream"}, nil)})
+		failed: prometheus.NewDesc("tape_upstream_failed", "1 once the upstream stopped for good (402, 409, 410, 411, or an upstream URL that is not a stream: a 404, a web page), by stream.", []string{"stream"}, nil)})
 	if s.src.alpha != nil {
 		a := s.src.alpha
 		counter("gapfill_gaps_total", "Upstream reconnects after which the gap was filled from the REST API.", func() float64 { return float64(a.GapStats().Gaps) })

@@ -15,6 +15,7 @@ import (
 	"github.com/tapehq/tape/internal/feed"
 	"github.com/tapehq/tape/internal/feed/sim"
 	"github.com/tapehq/tape/internal/journal"
+	"github.com/tapehq/tape/internal/streamclient"
 )
 
 // StockFeeds are the stock stream feeds Tape serves, as path elements.
@@ -274,6 +275,9 @@ func (o *Options) Validate() error {
 	case o.Source != nil:
 	case o.Feed == "sim":
 	case o.Feed == "alpaca":
+		if err := streamclient.CheckURL(strings.TrimSuffix(o.AlpacaStreamURL, "/") + "/" + o.AlpacaFeed); err != nil {
+			return fmt.Errorf("--alpaca-stream-url: %w", err)
+		}
 		if o.AlpacaOptions != "" && o.AlpacaOptions != "indicative" && o.AlpacaOptions != "opra" {
 			return fmt.Errorf("--alpaca-options %q: choose indicative or opra", o.AlpacaOptions)
 		}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tapehq/tape/internal/jsonenc"
+	"github.com/tapehq/tape/internal/market"
 )
 
 // Times in CSV are RFC 3339 in UTC with exactly nine fraction digits
@@ -63,13 +64,7 @@ func daysFromCivil(y, m, d int64) int64 {
 var errTime = errors.New("want an RFC 3339 time like 2026-11-24T15:04:05.123456789Z")
 
 // newYork is where a bare date starts, as everywhere in Tape.
-var newYork = func() *time.Location {
-	loc, err := time.LoadLocation("America/New_York")
-	if err != nil {
-		panic(err) // unreachable: history embeds time/tzdata
-	}
-	return loc
-}()
+var newYork = market.NewYork
 
 // parseTime parses a time: the form appendTime writes (fast path), any RFC
 // 3339 time (a space instead of the T too, as pandas' to_csv writes

@@ -184,11 +184,6 @@ func New(opts Options) *Server {
 	return s
 }
 
-// SetJournal enables the resume extension once the journal is open (the
-// server builds its stream endpoint before it opens the journal). Call it
-// before serving.
-func (s *Server) SetJournal(j Journal) { s.opts.Journal = j }
-
 // evictAge is how long an unauthenticated session is safe from eviction
 // (a variable for tests):
 // the SDKs authenticate within a round trip, so only a connection that

@@ -4,6 +4,8 @@ import (
 	"math"
 	"time"
 	_ "time/tzdata" // the session clock must work on hosts without a zoneinfo database
+
+	"github.com/tapehq/tape/internal/market"
 )
 
 // Session boundaries in minutes after midnight, New York wall clock.
@@ -179,9 +181,8 @@ func (c *calendar) day(y int, mo time.Month, d int) *dayCurve {
 	return dc
 }
 
-// newYork is loaded once; the embedded tzdata makes the error impossible in
-// practice, but New still reports it rather than panicking.
-var newYork, newYorkErr = time.LoadLocation("America/New_York")
+// newYork is the exchange's time zone (market.NewYork).
+var newYork = market.NewYork
 
 // nyClock maps simulated UTC nanoseconds to New York wall-clock time of day.
 // time.Time.In is far too slow for the hot path, so it caches one span of

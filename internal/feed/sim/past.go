@@ -183,9 +183,6 @@ type pastSeries struct {
 // same options starts. Bars are generated lazily, a day at a time, as Next
 // or Run hand them out.
 func NewPast(o PastOptions) (*Past, error) {
-	if newYorkErr != nil {
-		return nil, fmt.Errorf("sim: loading America/New_York: %w", newYorkErr)
-	}
 	switch r := o.Rate; {
 	case r == 0:
 		o.Rate = defaultRate

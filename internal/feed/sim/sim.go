@@ -141,9 +141,6 @@ type Sim struct {
 
 // New validates opts and returns a simulator positioned at opts.Start.
 func New(opts Options) (*Sim, error) {
-	if newYorkErr != nil {
-		return nil, fmt.Errorf("sim: loading America/New_York: %w", newYorkErr)
-	}
 	switch r := opts.Rate; {
 	case r == 0:
 		opts.Rate = defaultRate
