@@ -125,6 +125,12 @@ func run(ctx context.Context, w io.Writer, o options) error {
 			n++
 			fmt.Fprintf(w, "%s %s\n", u.at.Local().Format("15:04:05.000"), u.line)
 		case err := <-client.Terminated():
+			if ctx.Err() != nil {
+				// The SDK saw our deadline or Ctrl-C first (its context is
+				// derived from ctx): that is the clean stop, not a failure.
+				fmt.Fprintf(w, "stopped after %d updates (%d dropped)\n", n, dropped.Load())
+				return nil
+			}
 			return fmt.Errorf("stream terminated: %w", err)
 		case <-ctx.Done():
 			// Cancel the connection's context and wait for the SDK to wind
