@@ -9,7 +9,7 @@ import { parseSymbol, canonicalSymbol, tradeFlags, UPD_LAST } from "../../intern
 import { wantedSubscription, subscriptionDiff, CHANNELS } from "../../internal/webui/static/js/subs.js";
 import { FeedReducer } from "../../internal/webui/static/js/feed.js";
 import { calendarDays, marketSession, clockSession, nyDateTime } from "../../internal/webui/static/js/session.js";
-import { historyLag, journalDurability } from "../../internal/webui/static/js/health.js";
+import { historyLag, journalDurability, clusterRole, gapFill } from "../../internal/webui/static/js/health.js";
 
 test("symbols: Alpaca's formats are accepted, upper-cased; anything else says why not", () => {
   const ok = [
@@ -187,6 +187,24 @@ test("health: history lag shown only when the status has it; journal durability"
   assert.match(d.title, /1\.5 MB in 1 segment;/);
   assert.equal(journalDurability({ journal: { ...j, synced_seq: 22859 } }).text, "0");
   assert.equal(journalDurability({ journal: { ...j, error: "disk full" } }).state, "failed");
+});
+
+test("health: cluster role and lag, gap fill; hidden on a single Tape", () => {
+  assert.equal(clusterRole({}), null);
+  assert.equal(clusterRole({ cluster: { role: "single" } }), null);
+  const edge = clusterRole({ cluster: { role: "edge", node: "e1", applied: 5000, edge_lag: 2500 } });
+  assert.equal(edge.text, "edge · 2,500");
+  assert.equal(edge.state, "warn");
+  assert.match(edge.title, /node e1.*applied from the stream to 5,000, 2,500 records behind/);
+  const leader = clusterRole({ cluster: { role: "leader", published_acked: 99, epoch: 3, takeovers: 1 } });
+  assert.equal(leader.text, "leader");
+  assert.match(leader.title, /acknowledged to 99, 0 journaled.*epoch 3; takeovers 1/);
+  assert.equal(clusterRole({ cluster: { role: "edge", failed: "stream deleted" } }).state, "failed");
+  assert.equal(gapFill({}), null);
+  const g = gapFill({ gap_fill: { gaps: 2, filled_events: 1500, failures: 1, last_error: "HTTP 429" } });
+  assert.equal(g.text, "2 / 1,500");
+  assert.equal(g.state, "warn");
+  assert.match(g.title, /1 fills failed: HTTP 429/);
 });
 
 test("trade flags: what a condition may update", () => {

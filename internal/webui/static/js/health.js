@@ -3,7 +3,8 @@
 // and out (stream messages), subscribers with their lag, queue and drops,
 // slow-client disconnects and protocol errors, the journal's durability
 // (events written but not yet synced to disk) and, when Tape reports it,
-// how far the history store is behind. Nothing silent.
+// how far the history store is behind, the node's cluster role and lag, and
+// what gap fill did. Nothing silent.
 //
 // Status fields are read defensively: older and newer Tapes report more or
 // less, and a figure that is absent is hidden, not shown as zero.
@@ -69,6 +70,57 @@ export function journalDurability(st) {
   };
 }
 
+/**
+ * This node's part in a NATS JetStream cluster, from status.cluster:
+ * {text, title, state} or null for a single Tape. An origin or leader shows
+ * how far JetStream's acknowledgements are behind its journal, an edge how
+ * many records the stream holds that it has not applied yet.
+ */
+export function clusterRole(st) {
+  const c = st && st.cluster;
+  if (!c || typeof c !== "object" || !c.role || c.role === "single") return null;
+  const parts = [`role ${c.role}`];
+  if (c.node) parts.push(`node ${c.node}`);
+  let lag = null;
+  if (num(c.published_acked) !== null || num(c.publish_lag) !== null) {
+    lag = num(c.publish_lag) ?? 0;
+    parts.push(`JetStream acknowledged to ${fmtInt(c.published_acked ?? 0)}, ${fmtInt(lag)} journaled records not yet`);
+  }
+  if (num(c.applied) !== null || num(c.edge_lag) !== null) {
+    lag = num(c.edge_lag) ?? 0;
+    parts.push(`applied from the stream to ${fmtInt(c.applied ?? 0)}, ${fmtInt(lag)} records behind it`);
+  }
+  if (num(c.epoch) !== null) parts.push(`lease epoch ${fmtInt(c.epoch)}`);
+  if (num(c.takeovers) !== null) parts.push(`takeovers ${fmtInt(c.takeovers)}`);
+  if (c.failed) {
+    parts.push("failed: " + c.failed);
+    return { text: c.role + " ✗", title: parts.join("; "), state: "failed" };
+  }
+  return {
+    text: lag ? `${c.role} · ${fmtCompact(lag)}` : c.role,
+    title: parts.join("; "),
+    state: lag > 1000 ? "warn" : "",
+  };
+}
+
+/**
+ * What gap fill did, from status.gap_fill: {text, title, state} or null
+ * when the feed has none (the simulator, an edge).
+ */
+export function gapFill(st) {
+  const g = st && st.gap_fill;
+  if (!g || typeof g !== "object") return null;
+  const gaps = num(g.gaps) ?? 0, filled = num(g.filled_events) ?? 0, failures = num(g.failures) ?? 0;
+  const parts = [`${fmtInt(gaps)} upstream gaps, ${fmtInt(filled)} events filled from REST`];
+  if (g.last_from && g.last_to) parts.push(`last gap ${g.last_from} – ${g.last_to}`);
+  if (failures) parts.push(`${fmtInt(failures)} fills failed${g.last_error ? ": " + g.last_error : ""}`);
+  return {
+    text: `${fmtInt(gaps)} / ${fmtCompact(filled)}`,
+    title: parts.join("; "),
+    state: failures ? "warn" : "",
+  };
+}
+
 export class HealthView {
   constructor(doc) {
     const $ = (id) => doc.getElementById(id);
@@ -76,7 +128,7 @@ export class HealthView {
       feed: $("h-feed"), inRate: $("h-in"), outRate: $("h-out"), subs: $("h-subs"), kicks: $("h-kicks"),
       conflated: $("h-conflated"), errors: $("h-errors"), page: $("h-page"), lastErr: $("h-lasterr"),
       subsBody: $("subs-body"), age: $("health-age"), brief: $("feed-brief"),
-      journal: $("h-journal"), history: $("h-history"),
+      journal: $("h-journal"), history: $("h-history"), cluster: $("h-cluster"), gaps: $("h-gaps"),
     };
     this.prev = null; // {at, events, messages}
     this.inRate = NaN;
@@ -175,6 +227,15 @@ export class HealthView {
     if (hl) {
       setText(e.history, hl.text);
       e.history.title = hl.title;
+    }
+    for (const [el, v] of [[e.cluster, clusterRole(st)], [e.gaps, gapFill(st)]]) {
+      if (!el) continue;
+      el.parentElement.hidden = !v;
+      if (v) {
+        setText(el, v.text);
+        el.title = v.title;
+        el.dataset.state = v.state;
+      }
     }
     this.renderSubs(st.subscribers || []);
   }
