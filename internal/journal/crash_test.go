@@ -60,12 +60,18 @@ func TestCrashChild(t *testing.T) {
 	buf := make([]byte, 128)
 	var w, s uint64
 	report := func() {
-		if v := j.Written(); v > w {
-			w = v
+		// Synced is read before Written and printed after it: the writer
+		// goroutine advances both meanwhile, and only this order keeps every
+		// prefix of what the parent sees at Synced <= Written (reading
+		// Written first let a later Synced overtake it).
+		vs := j.Synced()
+		vw := j.Written()
+		if vw > w {
+			w = vw
 			fmt.Fprintf(out, "W %d\n", w)
 		}
-		if v := j.Synced(); v > s {
-			s = v
+		if vs > s {
+			s = vs
 			fmt.Fprintf(out, "S %d\n", s)
 		}
 	}
