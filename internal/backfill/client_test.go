@@ -304,6 +304,10 @@ func TestTimeout(t *testing.T) {
 		t.Fatalf("slept %v", clk.slept())
 	}
 
+	// A fresh client with a timeout a loaded machine (the race detector on
+	// two shared cores) cannot miss on a healthy request: 20 ms could, and
+	// then the retry after the slow attempt timed out too.
+	c, _ = newClient(t, fake, func(o *backfill.Options) { o.Timeout = time.Second; o.MaxRetries = 2 })
 	mu.Lock()
 	slow = 1
 	mu.Unlock()
