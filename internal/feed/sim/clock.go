@@ -117,6 +117,30 @@ func standardDay() (d *intraday, shapeNorm, volNorm float64) {
 	return d, shapeNorm, volNorm
 }
 
+// allDayCurve is the day of a stock that trades around the clock
+// (profile.allDay), as FAKEPACA does on Alpaca's test stream: every minute
+// of every day is a regular-session minute, at the standard session's
+// average activity, spread and volatility (its root mean square, so that
+// a 6.5-hour stretch has a session's variance). It is flat because such a
+// market never opens or closes, so it has no U, and its phase never
+// changes, so it has no crosses either.
+var allDayCurve = aroundTheClock(curve)
+
+func aroundTheClock(std *intraday) *intraday {
+	n := float64(std.close - std.open)
+	shape, v2, spread := 0.0, 0.0, 0.0
+	for m := std.open; m < std.close; m++ {
+		shape += std.shape[m]
+		v2 += std.vol[m] * std.vol[m]
+		spread += std.spread[m]
+	}
+	d := &intraday{open: 0, close: dayMinutes}
+	for m := range dayMinutes {
+		d.shape[m], d.vol[m], d.spread[m], d.phase[m] = shape/n, math.Sqrt(v2/n), spread/n, regular
+	}
+	return d
+}
+
 func (d *intraday) normalise(shapeNorm, volNorm float64) {
 	for m := range dayMinutes {
 		d.shape[m] *= shapeNorm

@@ -56,10 +56,21 @@
 // of day is resolved), and derives that day's curve, phases, auctions and
 // LULD window from the answer; a closed day keeps the night's trickle.
 //
+// FAKEPACA ignores the calendar, as on Alpaca's test stream, which carries
+// it around the clock, weekends and holidays included: every minute of
+// every day is a regular-session minute for it (profile.allDay). It trades
+// at the standard session's average activity, volatility and spread, flat
+// since a market that never opens or closes has no U, always with regular
+// conditions, its LULD band always in force, and never crosses: no opening
+// or closing auction. Its arrivals are a Poisson process of their own at
+// that constant intensity, so over a standard day it takes three times its
+// weight's share of Rate (the session runs at three times the day's mean),
+// which the sharing of Rate between the symbols allows for.
+//
 // Each stock arrival picks a symbol by weight (SPY, NVDA and TSLA
-// are the busiest, KO, FAKEPACA and the derived symbols the quietest) and
-// becomes one event, so the count of messages follows Rate exactly in
-// expectation.
+// are the busiest, KO, FAKEPACA and the derived symbols the quietest in
+// the session) and becomes one event, so the count of messages follows
+// Rate exactly in expectation.
 //
 // # Prices
 //
@@ -67,7 +78,9 @@
 // variance grows with elapsed simulated time, so the price path looks the
 // same at any Rate. It is scaled by the intraday volatility curve and
 // calibrated so that close-to-close returns show the symbol's annualised
-// volatility. Three permanent jumps a day fatten the tails of returns.
+// volatility (FAKEPACA, at the session's volatility around the clock,
+// moves about 1.6 times as much a day). Three permanent jumps a day
+// fatten the tails of returns.
 // Rare transient flash spikes, which decay over a few minutes, are what
 // push a price through its LULD band. Published prices sit on the $0.01
 // tick, computed as integer cents.
@@ -95,11 +108,12 @@
 //
 // Rate counts messages; sizes are shares, so the daily volume of a symbol
 // is its number of trades (Rate x 86,400 x 23.5% x its share of the
-// weights) times its mean trade size. The sizes follow the consolidated
-// tape: odd lots are about a third of the prints at $35, over half at
-// $230 and three quarters at $700; round-lot prints are mostly one lot,
-// more for cheap names; mixed lots are 4% and $0.5M-$10M blocks 0.02%. The
-// mean print is then about 170 shares at $35, 70 at $230 and 40 at $700.
+// weights, FAKEPACA's counted three times) times its mean trade size. The
+// sizes follow the consolidated tape: odd lots are about a third of the
+// prints at $35, over half at $230 and three quarters at $700; round-lot
+// prints are mostly one lot, more for cheap names; mixed lots are 4% and
+// $0.5M-$10M blocks 0.02%. The mean print is then about 170 shares at $35,
+// 70 at $230 and 40 at $700.
 // At the default Rate over DefaultSymbols each built-in symbol trades 0.9
 // to 4 times its real consolidated volume (AAPL about 110M shares a day,
 // against some 50M on the SIP, of which IEX, Alpaca's free feed, has 2-3%);
@@ -135,15 +149,16 @@
 // band is 5% around the reference price for tier 1 and 10% for tier 2
 // (FAKEPACA and the less traded derived symbols) above $3, 20% for both
 // tiers from $3 down (prices are floored at $1, so the plan's sub-$0.75
-// rule is not modelled), doubled from 09:30 to 09:45. It is published again when
-// the width changes or the five-minute reference moves by 1%, and only
-// during the regular session, as the plan requires. A price outside the band
-// halts the symbol for five minutes: a halt status, order imbalances
-// instead of quotes and trades, then a resumption, a reopening print and
-// a new band. Codes follow the symbol's plan: CTA ("2" halt, "3" resume,
-// reason "M") for tapes A and B, UTP ("H", "T", reason "LUDP") for tape C.
-// The default symbols see a pause every two or three simulated days, most
-// of them in FAKEPACA.
+// rule is not modelled), doubled from 09:30 to 09:45 (FAKEPACA's, in force
+// around the clock, never is). It is published again when the width
+// changes or the five-minute reference moves by 1%, and only during the
+// regular session, as the plan requires. A price outside the band halts
+// the symbol for five minutes: a halt status, order imbalances instead of
+// quotes and trades, then a resumption, a reopening print and a new band.
+// Codes follow the symbol's plan: CTA ("2" halt, "3" resume, reason "M")
+// for tapes A and B, UTP ("H", "T", reason "LUDP") for tape C. The default
+// symbols see about one pause a simulated day, nearly all of them in
+// FAKEPACA.
 //
 // # Crypto
 //
@@ -212,6 +227,10 @@
 // they would have gone out live. The stocks' past ends with the last
 // trading day before End's New York date, the pairs' with the last whole
 // minute before End; the bars of End's own day are the live bar builder's.
+// FAKEPACA's past follows the calendar like the other stocks' (its
+// regular sessions have the live volume; its nights and weekends only the
+// calendar's trickle or nothing): the past does not model trading around
+// the clock.
 //
 // It is generated backwards from the present, so that it joins the live
 // record without a seam: each symbol's last close is its profile's start

@@ -108,6 +108,7 @@ type symbol struct {
 	bx, ax   byte
 	ticks    int64 // prevailing spread, in ticks
 	tradeID  int64
+	allDay   bool // trades around the clock: phase is always regular (profile.allDay)
 	phase    phase
 	halted   bool
 	haltEnd  int64
@@ -125,6 +126,9 @@ type symbol struct {
 
 func newSymbol(p *profile, now int64, ph phase, rng *rand.Rand) symbol {
 	jumps := (jumpsPerDay + p.flash) / nsPerDay
+	if p.allDay {
+		ph = regular // from the start, so that no opening cross is ever due
+	}
 	return symbol{
 		name:       p.name,
 		tape:       p.tape,
@@ -148,6 +152,7 @@ func newSymbol(p *profile, now int64, ph phase, rng *rand.Rand) symbol {
 		last:       now,
 		nextJump:   now + int64(rng.ExpFloat64()/jumps),
 		ref:        p.price,
+		allDay:     p.allDay,
 		phase:      ph,
 	}
 }
@@ -187,8 +192,9 @@ func toCents(p float64) int64 { return int64(math.Round(p * 100)) }
 // bandWidth is the LULD percentage for a symbol at minute m: 5% for tier 1
 // and 10% for tier 2 when the reference price is above $3, 20% for both
 // tiers from $0.75 to $3, doubled during the first 15 minutes of the
-// session. The plan's rule below $0.75 is not modelled: step floors the
-// latent price at $1 (transient spikes aside).
+// session, which a symbol trading around the clock never has. The plan's
+// rule below $0.75 is not modelled: step floors the latent price at $1
+// (transient spikes aside).
 func (y *symbol) bandWidth(m, open int) float64 {
 	w := 0.05
 	switch {
@@ -197,7 +203,7 @@ func (y *symbol) bandWidth(m, open int) float64 {
 	case y.tier == 2:
 		w = 0.10
 	}
-	if m >= open && m < open+openBandMinutes {
+	if !y.allDay && m >= open && m < open+openBandMinutes {
 		w *= 2
 	}
 	return w
@@ -267,23 +273,35 @@ func (s *Sim) bootEvent(dst []market.Event) []market.Event {
 	case 0:
 		return append(dst, y.status(now, stTrading))
 	case 1:
-		return append(dst, y.band(now, y.bandWidth(m, s.ny.day.open)))
+		return append(dst, y.band(now, y.bandWidth(m, s.curves(y).open)))
 	}
 	return append(dst, s.quote(y, now, m))
 }
 
-// arrive turns one arrival of the Poisson process into at most one event.
-func (s *Sim) arrive(dst []market.Event) []market.Event {
+// curves are the intraday curves y follows today: the day's, or the flat
+// ones of a symbol that trades around the clock. The clock must have
+// loaded the day (s.ny.minute does).
+func (s *Sim) curves(y *symbol) *intraday {
+	if y.allDay {
+		return allDayCurve
+	}
+	return s.ny.day.intraday
+}
+
+// arrive turns an arrival of the Poisson process, for y, into at most one
+// event.
+func (s *Sim) arrive(dst []market.Event, y *symbol) []market.Event {
 	now := s.clock
 	m := s.ny.minute(now)
-	ph := s.ny.day.phase[m]
-	y := &s.syms[s.pick()]
+	d := s.curves(y)
+	ph := d.phase[m]
 
 	if ph != y.phase {
 		// Crossing into or out of the regular session: schedule the cross
 		// and retire the band, which only applies within the session (the
 		// opening band is published after the opening print sets the
-		// reference).
+		// reference). A symbol that trades around the clock never gets
+		// here: its phase is always regular.
 		switch {
 		case ph == regular:
 			y.pending |= pendOpen
@@ -340,7 +358,7 @@ func (s *Sim) arrive(dst []market.Event) []market.Event {
 	if ph == regular {
 		// Publish a band when the width changes (09:30, 09:45) or the
 		// reference has moved 1% since the last band, as the LULD plan does.
-		if w := y.bandWidth(m, s.ny.day.open); w != y.bandPct || math.Abs(y.ref-y.bandRef) > 0.01*y.bandRef {
+		if w := y.bandWidth(m, d.open); w != y.bandPct || math.Abs(y.ref-y.bandRef) > 0.01*y.bandRef {
 			return append(dst, y.band(now, w))
 		}
 	}
@@ -373,7 +391,7 @@ func (s *Sim) step(y *symbol, now int64, m int) {
 		return
 	}
 	y.last = now
-	y.logPx += y.sigma * s.ny.day.vol[m] * math.Sqrt(dt) * s.rng.NormFloat64()
+	y.logPx += y.sigma * s.curves(y).vol[m] * math.Sqrt(dt) * s.rng.NormFloat64()
 	if y.spike != 0 {
 		if y.spike *= math.Exp(-dt / spikeTauNs); math.Abs(y.spike) < 1e-5 {
 			y.spike = 0
@@ -416,13 +434,14 @@ func (y *symbol) band(now int64, w float64) market.Event {
 // widens with price) times the intraday curve (wide at the open and in
 // extended hours), with an exponential tail, and never below one tick.
 func (s *Sim) quote(y *symbol, now int64, m int) market.Event {
+	d := s.curves(y)
 	r := s.rng.Uint64()
 	if y.ticks == 0 || r&3 == 0 {
-		k := y.px * y.spread * s.ny.day.spread[m]
+		k := y.px * y.spread * d.spread[m]
 		y.ticks = max(1, int64(k*(0.5+0.5*s.rng.ExpFloat64())+0.5))
 	}
 	depth := y.depth
-	if s.ny.day.phase[m] != regular {
+	if d.phase[m] != regular {
 		depth *= 0.3
 	}
 	bid := max(1, int64(math.Floor(y.px-float64(y.ticks)/2+0.5)))
@@ -536,7 +555,9 @@ func (s *Sim) trade(y *symbol, now int64, ph phase, stale bool) market.Event {
 		t, q, ok := s.lateQuote(y, now, lateMinNs+s.rng.Int64N(lateMaxNs-lateMinNs))
 		if late = ok; ok {
 			now, bid, ask, stale = t, q.bid, q.ask, false
-			ph = s.phaseAt(t)
+			if !y.allDay {
+				ph = s.phaseAt(t)
+			}
 		}
 	}
 	ticks := ask - bid

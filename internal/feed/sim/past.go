@@ -47,7 +47,8 @@ type PastOptions struct {
 	// means NYSESessions, the exchange's calendar, since a past with
 	// weekend bars would not look like a market. The live simulator's
 	// default (every day trades) suits a developer at the weekend, not a
-	// year of history.
+	// year of history. FAKEPACA's past follows it too: the past does not
+	// model its trading around the clock.
 	Sessions SessionFunc
 	// BatchSize caps the events per batch of Next and Run; default 4096.
 	BatchSize int

@@ -71,7 +71,9 @@ type Options struct {
 	// an early close moves the closing cross and the U of the session
 	// with it, and after-hours end four hours after the close. Rate stays
 	// the average over a standard day, so closed days and early closes
-	// have fewer messages, as they do in reality.
+	// have fewer messages, as they do in reality. FAKEPACA ignores
+	// Sessions: it trades around the clock as in a regular session, as on
+	// Alpaca's test stream (see doc.go).
 	Sessions SessionFunc
 	// News is the average number of news articles per simulated hour
 	// (KindNews events: earnings, analyst actions, corporate news, movers,
@@ -115,11 +117,15 @@ const (
 // exposes the generator without pacing. A Sim is not safe for concurrent
 // use: one goroutine runs it.
 type Sim struct {
-	rng   *rand.Rand
-	syms  []symbol
-	prob  []float64 // alias table for picking the symbol of an arrival
-	alias []int32
-	ny    nyClock // with the day's curves and arrival intensities
+	rng  *rand.Rand
+	syms []symbol
+	// Stocks arrive in two flows: those that follow the calendar at the
+	// day's curve, and those that trade around the clock (profile.allDay)
+	// at a constant intensity, which the curve cannot give them.
+	stocks     picker
+	allDay     picker
+	allDayRate float64 // arrivals of the all-day stocks per ns
+	ny         nyClock // with the day's curves and arrival intensities
 
 	pairs      []pair // crypto pairs, with their own alias table and arrivals
 	pprob      []float64
@@ -128,7 +134,8 @@ type Sim struct {
 	levels     []market.BookLevel // scratch for order book updates
 
 	clock   int64 // simulated time up to which events were generated
-	next    int64 // time of the next stock arrival; MaxInt64 without stocks
+	next    int64 // time of the next arrival of a calendar stock; MaxInt64 without any
+	anext   int64 // time of the next arrival of an all-day stock; MaxInt64 without any
 	cnext   int64 // time of the next crypto arrival; MaxInt64 without pairs
 	boot    int   // progress through the start-up snapshot
 	bootLen int   // events in the start-up snapshot
@@ -194,27 +201,39 @@ func New(opts Options) (*Sim, error) {
 		speed: opts.Speed,
 		clock: opts.Start.UnixNano(),
 		next:  math.MaxInt64,
+		anext: math.MaxInt64,
 		cnext: math.MaxInt64,
 		nnext: math.MaxInt64,
 	}
-	// Rate is shared by weight: each class gets its symbols' share of the
-	// messages, spread over its own curve (each has mean 1).
+	// Rate is shared by weight: each flow gets its symbols' share of a
+	// standard day's messages, spread over its own curve (each has mean 1,
+	// the all-day stocks' flat one aside, which dayWeight accounts for).
 	total := stockWeight + cryptoWeight
-	s.ny.cal = &calendar{sessions: opts.Sessions, rate: opts.Rate * stockWeight / total}
-	startPhase := s.ny.day.phase[s.ny.minute(s.clock)]
-	if len(profs) > 0 {
-		weights := make([]float64, len(profs))
-		for i := range profs {
-			p := &profs[i]
-			y := newSymbol(p, s.clock, startPhase, s.rng)
-			if st, ok := opts.Resume[p.name]; ok {
-				y.resume(&st)
-			}
-			s.syms = append(s.syms, y)
-			weights[i] = p.weight
+	allDayWeight := 0.0
+	for i := range profs {
+		if profs[i].allDay {
+			allDayWeight += profs[i].dayWeight()
 		}
-		s.prob, s.alias = aliasTable(weights)
 	}
+	s.ny.cal = &calendar{sessions: opts.Sessions, rate: opts.Rate * (stockWeight - allDayWeight) / total}
+	s.allDayRate = opts.Rate * allDayWeight / total / 1e9
+	startPhase := s.ny.day.phase[s.ny.minute(s.clock)]
+	var calSyms, allDaySyms []int32
+	var calWeights, allDayWeights []float64
+	for i := range profs {
+		p := &profs[i]
+		y := newSymbol(p, s.clock, startPhase, s.rng)
+		if st, ok := opts.Resume[p.name]; ok {
+			y.resume(&st)
+		}
+		s.syms = append(s.syms, y)
+		if p.allDay {
+			allDaySyms, allDayWeights = append(allDaySyms, int32(i)), append(allDayWeights, p.weight)
+		} else {
+			calSyms, calWeights = append(calSyms, int32(i)), append(calWeights, p.weight)
+		}
+	}
+	s.stocks, s.allDay = newPicker(calSyms, calWeights), newPicker(allDaySyms, allDayWeights)
 	if len(pairProfs) > 0 {
 		weights := make([]float64, len(pairProfs))
 		for i := range pairProfs {
@@ -238,8 +257,11 @@ func New(opts Options) (*Sim, error) {
 		s.nnext = s.news.when()
 	}
 	s.bootLen = 3*len(s.syms) + 2*len(s.pairs)
-	if len(s.syms) > 0 {
+	if len(s.stocks.syms) > 0 {
 		s.next = s.nextArrival(s.clock)
+	}
+	if len(s.allDay.syms) > 0 {
+		s.anext = s.nextAllDayArrival(s.clock)
 	}
 	if len(s.pairs) > 0 {
 		s.cnext = s.nextCryptoArrival(s.clock)
@@ -248,8 +270,8 @@ func New(opts Options) (*Sim, error) {
 }
 
 // resolve validates the stock symbols and crypto pairs of a simulation and
-// returns their profiles and the total weight of each class (which shares
-// Rate between them).
+// returns their profiles and the total weight of each class over a
+// standard day (which shares Rate between them).
 func resolve(symbols, cryptoSymbols []string) (profs []profile, pairProfs []pairProfile, stockWeight, cryptoWeight float64, err error) {
 	seen := make(map[string]bool, len(symbols)+len(cryptoSymbols))
 	profs = make([]profile, 0, len(symbols))
@@ -267,7 +289,7 @@ func resolve(symbols, cryptoSymbols []string) (profs []profile, pairProfs []pair
 		}
 		seen[name] = true
 		profs = append(profs, profileFor(name))
-		stockWeight += profs[len(profs)-1].weight
+		stockWeight += profs[len(profs)-1].dayWeight()
 	}
 	pairProfs = make([]pairProfile, 0, len(cryptoSymbols))
 	for _, name := range cryptoSymbols {
@@ -325,15 +347,19 @@ func (s *Sim) Next(dst []market.Event) ([]market.Event, int64) {
 	}
 	end := (s.clock/sliceNs + 1) * sliceNs
 	for len(dst) < limit {
-		t := min(s.next, s.cnext, s.nnext)
+		t := min(s.next, s.anext, s.cnext, s.nnext)
 		switch {
 		case t >= end:
 			s.clock = end
 			return dst, end
 		case s.next == t:
 			s.clock = t
-			dst = s.arrive(dst)
+			dst = s.arrive(dst, &s.syms[s.stocks.pick(s.rng)])
 			s.next = s.nextArrival(t)
+		case s.anext == t:
+			s.clock = t
+			dst = s.arrive(dst, &s.syms[s.allDay.pick(s.rng)])
+			s.anext = s.nextAllDayArrival(t)
 		case s.nnext == t:
 			s.clock = t
 			dst = s.news.emit(dst, t)
@@ -352,11 +378,12 @@ func (s *Sim) Next(dst []market.Event) ([]market.Event, int64) {
 	return dst, s.clock
 }
 
-// nextArrival draws the time of the arrival after t from the inhomogeneous
-// Poisson process with intensity Rate*shape. It draws one unit-exponential
-// amount of "expected messages" and spends it minute by minute along the
-// curve (a time change), which is exact for a piecewise-constant intensity
-// and costs one division when the next arrival lies in the same minute.
+// nextArrival draws the time of the calendar stocks' arrival after t from
+// the inhomogeneous Poisson process with intensity Rate*shape. It draws one
+// unit-exponential amount of "expected messages" and spends it minute by
+// minute along the curve (a time change), which is exact for a
+// piecewise-constant intensity and costs one division when the next
+// arrival lies in the same minute.
 func (s *Sim) nextArrival(t int64) int64 {
 	need := s.rng.ExpFloat64()
 	for {
@@ -371,6 +398,17 @@ func (s *Sim) nextArrival(t int64) int64 {
 		need -= avail
 		t = end
 	}
+}
+
+// nextAllDayArrival draws the time of the all-day stocks' arrival after t:
+// their intensity is constant, so the gap is simply exponential. A gap
+// beyond the end of time (at an absurdly low Rate) means never.
+func (s *Sim) nextAllDayArrival(t int64) int64 {
+	gap := s.rng.ExpFloat64()/s.allDayRate + 0.5
+	if gap >= 1<<62 || int64(gap) > math.MaxInt64-t {
+		return math.MaxInt64
+	}
+	return t + int64(gap)
 }
 
 // priceOf is a symbol's current latent price (a stock's in dollars, a
@@ -424,11 +462,27 @@ func aliasTable(w []float64) ([]float64, []int32) {
 	return prob, alias
 }
 
-func (s *Sim) pick() int {
-	u := s.rng.Float64() * float64(len(s.prob))
-	i := int(u)
-	if u-float64(i) < s.prob[i] {
-		return i
+// picker picks the stock of an arrival in one flow by weight, with one
+// random draw whatever the number of stocks.
+type picker struct {
+	syms  []int32 // the flow's stocks, as indices into Sim.syms
+	prob  []float64
+	alias []int32
+}
+
+func newPicker(syms []int32, weights []float64) picker {
+	p := picker{syms: syms}
+	if len(syms) > 0 {
+		p.prob, p.alias = aliasTable(weights)
 	}
-	return int(s.alias[i])
+	return p
+}
+
+func (p *picker) pick(rng *rand.Rand) int32 {
+	u := rng.Float64() * float64(len(p.prob))
+	i := int(u)
+	if u-float64(i) >= p.prob[i] {
+		i = int(p.alias[i])
+	}
+	return p.syms[i]
 }

@@ -155,7 +155,7 @@ type checker struct {
 	quotes   map[string]market.Quote
 	history  map[string][]quoteAt         // each symbol's recent quotes, for late reports
 	late     int                          // late reports checked against their own time's quote
-	session  func(int64) phase            // the phase at a time: sessionAt unless a test sets Sessions
+	session  func(int64) phase            // the phase at a time: sessionAt unless a test sets Sessions (all-day symbols aside)
 	trades   map[string]map[int64]printed // every trade ID ever valid, per symbol
 	lastID   map[string]int64
 	kinds    map[market.Kind]int
@@ -270,7 +270,7 @@ func (c *checker) event(e *market.Event, now int64) {
 		if tr.Tape != p.tape || !isVenue(tradeVenues, tr.Exchange) || tr.Conditions[0] != '@' {
 			c.errorf(e, "bad trade %+v", tr)
 		}
-		ext := c.session(e.Time) != regular
+		ext := !p.allDay && c.session(e.Time) != regular
 		cross := tr.Conditions.Has('O') || tr.Conditions.Has('6') || tr.Conditions.Has('5')
 		if !late && !cross && ext != tr.Conditions.Has('T') {
 			c.errorf(e, "extended hours %v but conditions %v", ext, tr.Conditions)
@@ -553,9 +553,10 @@ func TestNYClock(t *testing.T) {
 	}
 }
 
-// expected integrates the model's intensity over [from, to).
+// expected integrates the model's intensity over [from, to): the calendar
+// stocks' curve and the all-day stocks' constant.
 func expected(s *Sim, from, to int64) float64 {
-	sum := 0.0
+	sum := float64(to-from) * s.allDayRate
 	for t := from; t < to; {
 		tod := s.ny.tod(t)
 		end := min(t+minuteNs-tod%minuteNs, s.ny.hi, to)
@@ -627,7 +628,8 @@ func TestIntradayShape(t *testing.T) {
 // TestLateReports checks the late reports across the open: each is priced
 // within the NBBO that prevailed at its own (earlier) time, which the
 // checker reconstructs from the quote events, and the delays spread over
-// the 1-9 s the model allows, with 'U' before 09:30 and 'Z' after.
+// the 1-9 s the model allows, with 'U' before 09:30 and 'Z' after (and
+// always for FAKEPACA, which is always in a regular session).
 func TestLateReports(t *testing.T) {
 	rate := 1500.0
 	if raceEnabled {
@@ -648,7 +650,7 @@ func TestLateReports(t *testing.T) {
 				if e.Trade.Conditions.Has(code) {
 					conds[string(code)]++
 					delays = append(delays, time.Duration(now-e.Time).Seconds())
-					if want := map[bool]byte{true: 'Z', false: 'U'}[sessionAt(e.Time) == regular]; code != want {
+					if want := map[bool]byte{true: 'Z', false: 'U'}[sessionAt(e.Time) == regular || c.profiles[e.Symbol].allDay]; code != want {
 						t.Errorf("late report at %v marked %c", e.Timestamp(), code)
 					}
 				}
@@ -709,7 +711,8 @@ func TestDailyVolume(t *testing.T) {
 
 // TestSessions drives the session seam with a calendar: a weekday with an
 // early close at 13:00 (the eve of Independence Day) and the holiday
-// itself, closed. The auctions, bands and sale conditions must follow.
+// itself, closed. The auctions, bands and sale conditions must follow, for
+// every symbol but FAKEPACA, which trades around the clock (TestAllDay).
 func TestSessions(t *testing.T) {
 	eve, holiday := at(2025, time.July, 3, 0, 0), at(2025, time.July, 4, 0, 0)
 	sessions := func(day time.Time) (open, close time.Duration, ok bool) {
@@ -758,7 +761,7 @@ func TestSessions(t *testing.T) {
 		c.batch(events, now)
 		for _, e := range events {
 			switch {
-			case e.Kind == market.KindLULD && e.Time > eve.UnixNano():
+			case e.Kind == market.KindLULD && e.Time > eve.UnixNano() && !c.profiles[e.Symbol].allDay:
 				bands = append(bands, e.Timestamp())
 			case e.Kind == market.KindTrade:
 				for _, code := range []byte{'O', '6'} {
@@ -784,7 +787,13 @@ func TestSessions(t *testing.T) {
 		return len(ts) > 0
 	}
 	open := eve.Add(9*time.Hour + 30*time.Minute)
-	if n := len(DefaultSymbols); len(crosses['O']) != n || len(crosses['6']) != n {
+	n := 0
+	for _, sym := range DefaultSymbols {
+		if !profileFor(sym).allDay {
+			n++
+		}
+	}
+	if len(crosses['O']) != n || len(crosses['6']) != n {
 		t.Errorf("%d opening and %d closing crosses over two days, want %d each (none on the holiday)", len(crosses['O']), len(crosses['6']), n)
 	}
 	if !within(crosses['O'], open, open.Add(15*time.Minute)) || !within(crosses['6'], eve.Add(13*time.Hour), eve.Add(13*time.Hour+15*time.Minute)) {
@@ -797,5 +806,98 @@ func TestSessions(t *testing.T) {
 	t.Logf("01:00-03:00 on the eve %d messages, 10:00-12:00 on the holiday %d", night, closed)
 	if closed == 0 || float64(closed) > 1.5*float64(night) || float64(closed) < float64(night)/1.5 {
 		t.Errorf("%d messages on the holiday morning, %d at night: want the same trickle", closed, night)
+	}
+}
+
+// TestAllDay checks that FAKEPACA trades around the clock as in a regular
+// session, as on Alpaca's test stream, while AAPL follows the exchange's
+// calendar. On a Saturday AAPL keeps the closed day's trickle of form-T
+// prints, without bands; FAKEPACA trades at the pace, with the spreads
+// and the conditions of a weekday session, and its LULD band stays in
+// force. On the weekday it has no opening or closing cross.
+func TestAllDay(t *testing.T) {
+	type stats struct {
+		trades, extended, crosses, bands, quotes int
+		spread                                   float64 // Σ quoted spread / midpoint
+	}
+	// run simulates AAPL and FAKEPACA from start to end, counting the
+	// trades and quotes in [from, to) and the rest over the whole span.
+	run := func(start, end, from, to time.Time) map[string]*stats {
+		s := mustNew(t, Options{Seed: 13, Rate: 2, Symbols: []string{"AAPL", "FAKEPACA"}, Start: start, Sessions: NYSESessions})
+		st := map[string]*stats{"AAPL": {}, "FAKEPACA": {}}
+		boot := 3 * len(st) // the start-up snapshot: a status, a band and a quote each
+		span(s, end, func(events []market.Event, _ int64) {
+			for i := range events {
+				e := &events[i]
+				if boot > 0 {
+					boot--
+					continue
+				}
+				x, counted := st[e.Symbol], e.Time >= from.UnixNano() && e.Time < to.UnixNano()
+				switch {
+				case e.Kind == market.KindLULD:
+					x.bands++
+				case e.Kind == market.KindTrade && (e.Trade.Conditions.Has('O') || e.Trade.Conditions.Has('6')):
+					x.crosses++
+				case e.Kind == market.KindTrade:
+					if e.Trade.Conditions.Has('T') || e.Trade.Conditions.Has('U') {
+						x.extended++
+					}
+					if counted {
+						x.trades++
+					}
+				case e.Kind == market.KindQuote && counted:
+					x.quotes++
+					x.spread += (e.Quote.AskPrice - e.Quote.BidPrice) / (e.Quote.AskPrice + e.Quote.BidPrice) * 2
+				}
+			}
+		})
+		return st
+	}
+	saturday := at(2025, time.July, 19, 0, 0)
+	sunday := saturday.Add(24 * time.Hour)
+	weekend := run(saturday, sunday, saturday, sunday)
+	// The weekday's session, 09:30-16:00, and around it its crosses.
+	day := func(h, m int) time.Time {
+		return summerDay.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
+	}
+	week := run(day(9, 20), day(16, 10), day(9, 30), day(16, 0))
+	perHour := func(x *stats, hours float64) float64 { return float64(x.trades) / hours }
+	spread := func(x *stats) float64 { return x.spread / float64(x.quotes) }
+	fakeSat, fakeWeek, aaplSat, aaplWeek := weekend["FAKEPACA"], week["FAKEPACA"], weekend["AAPL"], week["AAPL"]
+	t.Logf("trades an hour: FAKEPACA %.0f on Saturday, %.0f in the session; AAPL %.0f and %.0f",
+		perHour(fakeSat, 24), perHour(fakeWeek, 6.5), perHour(aaplSat, 24), perHour(aaplWeek, 6.5))
+	t.Logf("mean spread: FAKEPACA %.3f%% on Saturday, %.3f%% in the session; AAPL %.3f%% and %.3f%%",
+		100*spread(fakeSat), 100*spread(fakeWeek), 100*spread(aaplSat), 100*spread(aaplWeek))
+
+	if fakeSat.trades < 5000 || fakeSat.extended > 0 || fakeSat.crosses > 0 || fakeSat.bands == 0 {
+		t.Errorf("FAKEPACA on Saturday: %d trades, %d of them extended-hours, %d crosses, %d bands; want many regular trades and bands",
+			fakeSat.trades, fakeSat.extended, fakeSat.crosses, fakeSat.bands)
+	}
+	if r := perHour(fakeSat, 24) / perHour(fakeWeek, 6.5); r < 0.85 || r > 1.15 {
+		t.Errorf("FAKEPACA trades %.2f times as often on Saturday as in a weekday session, want the same pace", r)
+	}
+	if r := spread(fakeSat) / spread(fakeWeek); r < 0.85 || r > 1.15 {
+		t.Errorf("FAKEPACA's spread on Saturday is %.2f times that of a weekday session, want the same", r)
+	}
+	// In the session FAKEPACA has its weight's share of the stocks' pace.
+	want := lookupProfile("FAKEPACA").weight / lookupProfile("AAPL").weight
+	if r := float64(fakeWeek.trades) / float64(aaplWeek.trades) / want; r < 0.85 || r > 1.15 {
+		t.Errorf("in the session FAKEPACA trades %.2f times its weight's share against AAPL, want 1", r)
+	}
+	if fakeWeek.crosses > 0 || fakeWeek.extended > 0 || aaplWeek.crosses != 2 {
+		t.Errorf("weekday: %d crosses and %d extended-hours trades for FAKEPACA, %d crosses for AAPL; want none, none and 2",
+			fakeWeek.crosses, fakeWeek.extended, aaplWeek.crosses)
+	}
+
+	if aaplSat.trades == 0 || aaplSat.extended != aaplSat.trades || aaplSat.crosses > 0 || aaplSat.bands > 0 {
+		t.Errorf("AAPL on Saturday: %d trades, %d of them extended-hours, %d crosses, %d bands; want a trickle of form-T trades only",
+			aaplSat.trades, aaplSat.extended, aaplSat.crosses, aaplSat.bands)
+	}
+	if r := perHour(aaplSat, 24) / perHour(aaplWeek, 6.5); r > 0.1 {
+		t.Errorf("AAPL trades %.2f times as often on Saturday as in a weekday session, want a trickle", r)
+	}
+	if r := spread(aaplSat) / spread(aaplWeek); r < 3 {
+		t.Errorf("AAPL's spread on Saturday is %.1f times that of a weekday session, want the night's wide one", r)
 	}
 }

@@ -17,40 +17,45 @@ type profile struct {
 	listing byte    // primary listing exchange: prints the opening and closing crosses
 	price   float64 // start price, USD
 	vol     float64 // annualised volatility of the regular session
-	weight  float64 // relative share of the message flow
+	weight  float64 // relative share of the message flow (of the regular session's, for allDay)
 	spread  float64 // typical midday NBBO spread in basis points of the price
 	depth   float64 // typical NBBO size in round lots
 	adv     float64 // average daily volume in millions of shares (sizes the crosses)
 	tier    int     // LULD tier: 1 = S&P 500, Russell 1000 and large ETPs; 2 = the rest
 	flash   float64 // transient price spikes per day (what triggers LULD pauses)
+	// allDay: the symbol trades around the clock as in a regular session,
+	// whatever the calendar says (see allDayCurve), as FAKEPACA does on
+	// Alpaca's test stream, which carries it at weekends too.
+	allDay bool
 }
 
 // profiles lists every symbol the simulator knows, in DefaultSymbols order.
 // QQQ is listed on Nasdaq, so it rides tape C like the other Nasdaq names;
 // SPY and IWM are Arca-listed (tape B).
 var profiles = []profile{
-	{"AAPL", 'C', 'Q', 230, 0.28, 7, 0.45, 4, 50, 1, 0.5},
-	{"MSFT", 'C', 'Q', 510, 0.24, 5, 0.50, 2, 20, 1, 0.5},
-	{"NVDA", 'C', 'Q', 180, 0.50, 9, 0.55, 10, 180, 1, 0.5},
-	{"AMZN", 'C', 'Q', 225, 0.32, 5, 0.45, 4, 40, 1, 0.5},
-	{"GOOGL", 'C', 'Q', 250, 0.30, 4, 0.50, 4, 30, 1, 0.5},
-	{"META", 'C', 'Q', 720, 0.38, 5, 1.20, 1.5, 12, 1, 0.5},
-	{"TSLA", 'C', 'Q', 430, 0.60, 9, 0.60, 2, 90, 1, 0.5},
-	{"AMD", 'C', 'Q', 230, 0.55, 5, 0.60, 4, 50, 1, 0.5},
-	{"NFLX", 'C', 'Q', 110, 0.35, 3, 1.00, 4, 40, 1, 0.5},
-	{"INTC", 'C', 'Q', 35, 0.50, 3, 2.90, 25, 80, 1, 0.5},
-	{"SPY", 'B', 'P', 600, 0.15, 10, 0.17, 15, 70, 1, 0.5},
-	{"QQQ", 'C', 'Q', 540, 0.19, 7, 0.20, 8, 45, 1, 0.5},
-	{"IWM", 'B', 'P', 230, 0.22, 4, 0.44, 6, 30, 1, 0.5},
-	{"JPM", 'A', 'N', 300, 0.24, 2, 0.80, 2, 9, 1, 0.5},
-	{"BAC", 'A', 'N', 50, 0.26, 2.5, 2.00, 25, 35, 1, 0.5},
-	{"XOM", 'A', 'N', 115, 0.24, 2, 1.00, 4, 15, 1, 0.5},
-	{"KO", 'A', 'N', 70, 0.16, 1.5, 1.50, 6, 14, 1, 0.5},
-	{"DIS", 'A', 'N', 115, 0.28, 1.5, 1.00, 4, 9, 1, 0.5},
-	{"BA", 'A', 'N', 215, 0.35, 2, 1.20, 2, 8, 1, 0.5},
-	{"PLTR", 'C', 'Q', 180, 0.70, 5, 0.80, 5, 70, 1, 0.5},
-	// Alpaca's test symbol: volatile and spiky, so that LULD pauses show up.
-	{"FAKEPACA", 'C', 'Q', 100, 0.90, 1, 3.00, 3, 1, 2, 10},
+	{"AAPL", 'C', 'Q', 230, 0.28, 7, 0.45, 4, 50, 1, 0.5, false},
+	{"MSFT", 'C', 'Q', 510, 0.24, 5, 0.50, 2, 20, 1, 0.5, false},
+	{"NVDA", 'C', 'Q', 180, 0.50, 9, 0.55, 10, 180, 1, 0.5, false},
+	{"AMZN", 'C', 'Q', 225, 0.32, 5, 0.45, 4, 40, 1, 0.5, false},
+	{"GOOGL", 'C', 'Q', 250, 0.30, 4, 0.50, 4, 30, 1, 0.5, false},
+	{"META", 'C', 'Q', 720, 0.38, 5, 1.20, 1.5, 12, 1, 0.5, false},
+	{"TSLA", 'C', 'Q', 430, 0.60, 9, 0.60, 2, 90, 1, 0.5, false},
+	{"AMD", 'C', 'Q', 230, 0.55, 5, 0.60, 4, 50, 1, 0.5, false},
+	{"NFLX", 'C', 'Q', 110, 0.35, 3, 1.00, 4, 40, 1, 0.5, false},
+	{"INTC", 'C', 'Q', 35, 0.50, 3, 2.90, 25, 80, 1, 0.5, false},
+	{"SPY", 'B', 'P', 600, 0.15, 10, 0.17, 15, 70, 1, 0.5, false},
+	{"QQQ", 'C', 'Q', 540, 0.19, 7, 0.20, 8, 45, 1, 0.5, false},
+	{"IWM", 'B', 'P', 230, 0.22, 4, 0.44, 6, 30, 1, 0.5, false},
+	{"JPM", 'A', 'N', 300, 0.24, 2, 0.80, 2, 9, 1, 0.5, false},
+	{"BAC", 'A', 'N', 50, 0.26, 2.5, 2.00, 25, 35, 1, 0.5, false},
+	{"XOM", 'A', 'N', 115, 0.24, 2, 1.00, 4, 15, 1, 0.5, false},
+	{"KO", 'A', 'N', 70, 0.16, 1.5, 1.50, 6, 14, 1, 0.5, false},
+	{"DIS", 'A', 'N', 115, 0.28, 1.5, 1.00, 4, 9, 1, 0.5, false},
+	{"BA", 'A', 'N', 215, 0.35, 2, 1.20, 2, 8, 1, 0.5, false},
+	{"PLTR", 'C', 'Q', 180, 0.70, 5, 0.80, 5, 70, 1, 0.5, false},
+	// Alpaca's test symbol: volatile and spiky, so that LULD pauses show
+	// up, and trading around the clock, as on Alpaca's test stream.
+	{"FAKEPACA", 'C', 'Q', 100, 0.90, 1, 3.00, 3, 1, 2, 10, true},
 }
 
 // DefaultSymbols are the symbols simulated when Options.Symbols is nil:
@@ -70,6 +75,17 @@ func lookupProfile(name string) *profile {
 		}
 	}
 	return nil
+}
+
+// dayWeight is the symbol's share of a standard day's messages, relative
+// to the other symbols': its weight, except that a symbol trading around
+// the clock keeps up the regular session's average pace all day, where the
+// others' curve averages 1.
+func (p *profile) dayWeight() float64 {
+	if p.allDay {
+		return p.weight * allDayCurve.shape[0]
+	}
+	return p.weight
 }
 
 // maxSymbolLen is the longest symbol New accepts: room for a root, a share

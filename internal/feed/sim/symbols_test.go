@@ -268,4 +268,9 @@ func TestBandWidth(t *testing.T) {
 			t.Errorf("tier %d at $%v: %v at midday and %v at the open, want %v and %v", tt.tier, tt.ref, mid, open, tt.mid, tt.open)
 		}
 	}
+	// A symbol that trades around the clock has no open to widen its band.
+	y := symbol{tier: 2, ref: 100, allDay: true}
+	if w := y.bandWidth(9*60+35, regularOpen); w != 0.10 {
+		t.Errorf("all-day tier 2 at $100: %v at 09:35, want 0.10", w)
+	}
 }
