@@ -442,6 +442,11 @@ func (s *Server) logSession(start time.Time) {
 	if len(s.opts.CryptoSymbols) > 0 {
 		attrs = append(attrs, "crypto", "trading around the clock on /v1beta3/crypto/us")
 	}
+	if slices.Contains(s.opts.Symbols, "FAKEPACA") {
+		// Alpaca's test symbol trades around the clock in the simulator,
+		// as on Alpaca's test stream.
+		attrs = append(attrs, "fakepaca", "trading around the clock on every stock stream (/v2/test too)")
+	}
 	s.log.Info("US equities are outside their regular session now ("+sess.String()+"): stocks trade thinly or not at all. "+
 		"For a regular session, start the simulated clock at an open: --sim-start "+next.Format(time.RFC3339)+
 		" (with --speed 60 an hour passes in a minute)", attrs...)
