@@ -89,6 +89,9 @@ Health:  GET /healthz      Metrics: GET /metrics (Prometheus)`,
 			}
 			// Alpaca's own variables, as the SDKs read them.
 			opts.AlpacaKey, opts.AlpacaSecret = os.Getenv("APCA_API_KEY_ID"), os.Getenv("APCA_API_SECRET_KEY")
+			if opts.NATSPassword == "" {
+				opts.NATSPassword = os.Getenv("TAPE_NATS_PASSWORD")
+			}
 			opts.Keys, err = loadKeys(authKey, authSecret, authFile)
 			if err != nil {
 				return err
@@ -151,6 +154,10 @@ Health:  GET /healthz      Metrics: GET /metrics (Prometheus)`,
 	f.StringVar(&opts.NATSListen, "nats-listen", "127.0.0.1:4222", "--nats embedded: the client address of the embedded NATS server")
 	f.StringVar(&opts.NATSClusterListen, "nats-cluster-listen", "", "--nats embedded: the route address, to grow into a NATS cluster (with --nats-routes)")
 	f.StringSliceVar(&opts.NATSRoutes, "nats-routes", nil, "--nats embedded: the route addresses of every cluster node (host:port, comma-separated)")
+	f.StringVar(&opts.NATSUser, "nats-user", "", "NATS user (password in TAPE_NATS_PASSWORD): Tape authenticates with it, and --nats embedded requires it of clients and routes (needed to listen beyond loopback)")
+	f.StringVar(&opts.NATSPassword, "nats-password", "", "NATS password for --nats-user (prefer TAPE_NATS_PASSWORD: a flag shows in the process list)")
+	f.StringVar(&opts.NATSCreds, "nats-creds", "", "NATS credentials file (JWT and NKey seed) for a server with decentralised auth")
+	f.StringVar(&opts.NATSCA, "nats-ca", "", "PEM file of the CA that signed the NATS servers' certificates (for tls:// URLs with a private CA)")
 	f.StringVar(&opts.NATSStream, "nats-stream", "TAPE", "the JetStream stream holding the record")
 	f.IntVar(&opts.NATSReplicas, "nats-replicas", 1, "servers keeping the stream (3 survives the loss of one)")
 	f.DurationVar(&opts.NATSMaxAge, "nats-max-age", 24*time.Hour, "how much of the record the stream keeps (how far back a new edge can start)")

@@ -2,10 +2,13 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,7 +53,8 @@ func (s *Server) connectNATS(ctx context.Context) (*natsLink, error) {
 	url := o.NATS
 	if url == "embedded" {
 		emb, err := embedded.Start(ctx, embedded.Options{StoreDir: filepath.Join(o.DataDir, "nats"), Listen: o.NATSListen,
-			ClusterListen: o.NATSClusterListen, Routes: o.NATSRoutes, Logger: s.log.With("nats", "embedded")})
+			ClusterListen: o.NATSClusterListen, Routes: o.NATSRoutes, User: o.NATSUser, Password: o.NATSPassword,
+			Logger: s.log.With("nats", "embedded")})
 		if err != nil {
 			return nil, fmt.Errorf("--nats embedded: %w", err)
 		}
@@ -61,10 +65,27 @@ func (s *Server) connectNATS(ctx context.Context) (*natsLink, error) {
 		host, _ := os.Hostname()
 		l.node = host + "/" + s.Addr().String()
 	}
-	nc, err := nats.Connect(url, nats.Name("tape "+l.node), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(false))
+	copts := []nats.Option{nats.Name("tape " + l.node), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(false)}
+	switch {
+	case o.NATSUser != "":
+		copts = append(copts, nats.UserInfo(o.NATSUser, o.NATSPassword))
+	case o.NATSCreds != "":
+		copts = append(copts, nats.UserCredentials(o.NATSCreds))
+	}
+	if o.NATSCA != "" {
+		copts = append(copts, nats.RootCAs(o.NATSCA))
+	}
+	nc, err := nats.Connect(url, copts...)
 	if err != nil {
 		l.close()
-		return nil, fmt.Errorf("--nats %s: %w (is a NATS server with JetStream running there? --nats embedded runs one in Tape)", o.NATS, err)
+		var cve *tls.CertificateVerificationError
+		if errors.As(err, &cve) {
+			return nil, fmt.Errorf("--nats %s: %w (if a private CA signed the server's certificate, give it with --nats-ca)", redactURL(o.NATS), err)
+		}
+		if errors.Is(err, nats.ErrAuthorization) {
+			return nil, fmt.Errorf("--nats %s: %w (give the server's user with --nats-user and TAPE_NATS_PASSWORD, or --nats-creds)", redactURL(o.NATS), err)
+		}
+		return nil, fmt.Errorf("--nats %s: %w (is a NATS server with JetStream running there? --nats embedded runs one in Tape)", redactURL(o.NATS), err)
 	}
 	l.nc = nc
 	return l, nil
@@ -357,4 +378,16 @@ func (s *Server) clusterStatus() ClusterStatus {
 		cs.Failed = *f
 	}
 	return cs
+}
+
+// redactURL hides the password of each URL in a --nats list
+// (nats://user:pass@host), for messages and logs.
+func redactURL(list string) string {
+	parts := strings.Split(list, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			parts[i] = u.Redacted()
+		}
+	}
+	return strings.Join(parts, ",")
 }

@@ -149,6 +149,17 @@ type Options struct {
 	NATSListen        string
 	NATSClusterListen string
 	NATSRoutes        []string
+	// NATSUser and NATSPassword authenticate Tape to its NATS server(s)
+	// and, with "embedded", are required of the embedded server's clients
+	// and routes (every node of a cluster uses the same pair); without
+	// them the embedded server stays on loopback. NATSCreds is a NATS
+	// credentials file (JWT and NKey seed, for an operator-managed
+	// server) and NATSCA a PEM file of the CA that signed the servers'
+	// certificates, for tls:// URLs with a private CA.
+	NATSUser     string
+	NATSPassword string
+	NATSCreds    string
+	NATSCA       string
 	// NATSStream names the stream (default "TAPE"); NATSReplicas is how
 	// many servers keep it (default 1; 3 survives the loss of one); it
 	// keeps NATSMaxAge (default 24 h) and NATSMaxBytes (0: no limit) of
@@ -259,6 +270,9 @@ func (o *Options) Validate() error {
 			"(--auth-key/--auth-secret, TAPE_AUTH_KEY/TAPE_AUTH_SECRET or --auth-file) or listen on 127.0.0.1",
 			ErrNeedKeys, o.Listen)
 	}
+	if err := o.validateNATSAuth(); err != nil {
+		return err
+	}
 	if o.NATSFailover && (o.NATS == "" || o.Feed != "alpaca") {
 		return errors.New("--nats-failover is for several --feed alpaca Tapes sharing one Alpaca connection: it needs --feed alpaca and --nats")
 	}
@@ -317,6 +331,42 @@ func (o *Options) Validate() error {
 	for _, f := range o.EnabledFeeds {
 		if !slices.Contains(StockFeeds, f) {
 			return fmt.Errorf("unknown stock feed %q (known: %s)", f, strings.Join(StockFeeds, ", "))
+		}
+	}
+	return nil
+}
+
+// ErrNeedNATSAuth is returned when the embedded NATS server would be
+// reachable from other machines without a password.
+var ErrNeedNATSAuth = errors.New("refusing to run the embedded NATS server beyond loopback without a password")
+
+// validateNATSAuth keeps the embedded NATS server, which carries the whole
+// record and accepts writes to it (and the failover lease), off the network
+// unless it asks for a password, as Validate keeps Tape's own API.
+func (o *Options) validateNATSAuth() error {
+	if o.NATSUser == "" && o.NATSPassword != "" {
+		return errors.New("--nats-password needs --nats-user: NATS takes a user and a password")
+	}
+	if o.NATSUser != "" && o.NATSPassword == "" {
+		return errors.New("--nats-user needs a password: set TAPE_NATS_PASSWORD (or --nats-password)")
+	}
+	if o.NATSCreds != "" && o.NATSUser != "" {
+		return errors.New("--nats-creds and --nats-user are two ways to authenticate: choose one")
+	}
+	if o.NATS != "embedded" || o.NATSUser != "" {
+		return nil
+	}
+	for _, a := range []struct{ flag, addr string }{{"--nats-listen", o.NATSListen}, {"--nats-cluster-listen", o.NATSClusterListen}} {
+		if a.addr == "" {
+			continue
+		}
+		host, _, err := net.SplitHostPort(a.addr)
+		if err != nil {
+			return fmt.Errorf("%s %q: %w", a.flag, a.addr, err)
+		}
+		if !IsLoopback(host) {
+			return fmt.Errorf("%w: %s %q is reachable from other machines; set --nats-user and TAPE_NATS_PASSWORD "+
+				"(the same on every node), or keep it on 127.0.0.1", ErrNeedNATSAuth, a.flag, a.addr)
 		}
 	}
 	return nil

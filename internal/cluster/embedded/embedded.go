@@ -44,6 +44,12 @@ type Options struct {
 	// MaxMemory and MaxStore cap JetStream's memory and disk use in bytes;
 	// 0 lets the server size them from the machine.
 	MaxMemory, MaxStore int64
+	// User and Password, when User is set, are required of every client
+	// and of every route: the other nodes of a cluster must be configured
+	// with the same pair, which is added to Routes that carry none. Without
+	// them the server trusts whoever reaches it, so Tape keeps it on
+	// loopback (server.Options.Validate).
+	User, Password string
 	// Logger receives the server's log (notices as Info, debug and trace
 	// as Debug). Nil: silent.
 	Logger *slog.Logger
@@ -95,6 +101,9 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		NoSigs:             true, // the process's signals are Tape's
 		NoLog:              o.Logger == nil,
 	}
+	if o.User != "" {
+		so.Username, so.Password = o.User, o.Password
+	}
 	if so.JetStreamMaxMemory == 0 {
 		so.JetStreamMaxMemory = -1
 	}
@@ -109,17 +118,25 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("embedded: cluster listen: %w", err)
 		}
-		so.Cluster = server.ClusterOpts{Name: o.ClusterName, Host: ch, Port: cp}
+		so.Cluster = server.ClusterOpts{Name: o.ClusterName, Host: ch, Port: cp, Username: o.User, Password: o.Password}
 		if so.Cluster.Name == "" {
 			so.Cluster.Name = "tape"
 		}
-		for _, r := range o.Routes {
+		for i, r := range o.Routes {
 			if !strings.Contains(r, "://") {
 				r = "nats-route://" + r
 			}
 			u, err := url.Parse(r)
 			if err != nil {
-				return nil, fmt.Errorf("embedded: route %q: %w", r, err)
+				// Not the route itself, which may hold a password.
+				var ue *url.Error
+				if errors.As(err, &ue) {
+					err = ue.Err
+				}
+				return nil, fmt.Errorf("embedded: route %d of %d: %w", i+1, len(o.Routes), err)
+			}
+			if o.User != "" && u.User == nil {
+				u.User = url.UserPassword(o.User, o.Password)
 			}
 			so.Routes = append(so.Routes, u)
 		}

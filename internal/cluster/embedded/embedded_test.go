@@ -69,7 +69,9 @@ func TestSingleKeepsStreamsAcrossRestart(t *testing.T) {
 }
 
 // TestClusterOfThree: three embedded servers routed to each other form a
-// JetStream cluster that takes a three-replica stream.
+// JetStream cluster that takes a three-replica stream. They require a
+// password, of clients and of routes (the routes are listed without it, as
+// a user would: Start adds it).
 func TestClusterOfThree(t *testing.T) {
 	routes := make([]string, 3)
 	for i := range routes {
@@ -86,7 +88,7 @@ func TestClusterOfThree(t *testing.T) {
 		go func() {
 			var err error
 			servers[i], err = Start(testCtx(t), Options{Name: "c" + string(rune('0'+i)), StoreDir: t.TempDir(),
-				Listen: "127.0.0.1:0", ClusterListen: routes[i], Routes: routes})
+				Listen: "127.0.0.1:0", ClusterListen: routes[i], Routes: routes, User: "tape", Password: "s3cret"})
 			errs <- err
 		}()
 	}
@@ -111,7 +113,11 @@ func TestClusterOfThree(t *testing.T) {
 			t.Fatalf("%s: no cluster URL", s.Name())
 		}
 	}
-	nc, err := nats.Connect(servers[0].ClientURL())
+	if nc, err := nats.Connect(servers[1].ClientURL()); err == nil {
+		nc.Close()
+		t.Fatal("a client without the password connected")
+	}
+	nc, err := nats.Connect(servers[0].ClientURL(), nats.UserInfo("tape", "s3cret"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,6 +129,34 @@ func TestClusterOfThree(t *testing.T) {
 	}
 	if info := st.CachedInfo(); info.Cluster == nil || len(info.Cluster.Replicas) != 2 {
 		t.Fatalf("stream cluster info %+v, want a leader and two replicas", info.Cluster)
+	}
+}
+
+// TestPassword: with User and Password set, a client needs both.
+func TestPassword(t *testing.T) {
+	s, err := Start(testCtx(t), Options{StoreDir: t.TempDir(), Listen: "127.0.0.1:0", User: "tape", Password: "s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { s.Shutdown(); s.WaitForShutdown() }()
+	for _, tc := range []struct {
+		name string
+		opts []nats.Option
+		ok   bool
+	}{
+		{"no credentials", nil, false},
+		{"a wrong password", []nats.Option{nats.UserInfo("tape", "guess")}, false},
+		{"the password", []nats.Option{nats.UserInfo("tape", "s3cret")}, true},
+	} {
+		nc, err := nats.Connect(s.ClientURL(), tc.opts...)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: connect error %v", tc.name, err)
+		}
+		if err == nil {
+			nc.Close()
+		} else if !strings.Contains(strings.ToLower(err.Error()), "authorization") {
+			t.Errorf("%s: %v, want an authorization error", tc.name, err)
+		}
 	}
 }
 
