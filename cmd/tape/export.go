@@ -285,7 +285,8 @@ func runExport(ctx context.Context, stdout, stderr io.Writer, o exportOptions, m
 	if err != nil {
 		return nil, err
 	}
-	bar := newProgress(stderr, o.progress, -1, "exporting "+o.kind.String())
+	bar := newSpanProgress(stderr, o.progress, "exporting "+o.kind.String())
+	span := newExportSpan(o.symbols, o.start, o.end, time.Now())
 	for {
 		evs, err := src.next(ctx)
 		if err != nil {
@@ -310,8 +311,9 @@ func runExport(ctx context.Context, stdout, stderr io.Writer, o exportOptions, m
 				res.symbols[e.Symbol] = true
 			}
 		}
-		bar.add(len(evs))
+		bar.setSpan(res.rows, span.at(&evs[len(evs)-1]))
 	}
+	bar.setSpan(res.rows, spanUnits) // the whole span is done, whatever the rows' times
 	bar.done()
 	if err := w.Close(); err != nil {
 		return nil, fmt.Errorf("writing: %w", err)
@@ -358,6 +360,41 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// exportSpan maps an export's position to its progress. Tape answers a
+// query symbol by symbol in ascending order (as Alpaca does), each
+// symbol's rows in time order, so the position of the last row written
+// is its symbol's rank plus how far into the range its time is: symbols
+// are equal shares of the bar, and a symbol's share fills with time.
+// That is exact for the order, and for the time left only as good as the
+// assumption that symbols and hours hold similar numbers of rows.
+type exportSpan struct {
+	symbols    []string // sorted
+	start, end int64
+}
+
+// newExportSpan is the span of an export of symbols from start to end;
+// a zero end (the end of the record) counts as now.
+func newExportSpan(symbols []string, start, end, now time.Time) exportSpan {
+	if end.IsZero() {
+		end = now
+	}
+	return exportSpan{symbols: symbols, start: start.UnixNano(), end: end.UnixNano()}
+}
+
+// at is the position of e in the span, 0 to spanUnits.
+func (s exportSpan) at(e *market.Event) int64 {
+	n := len(s.symbols)
+	i, ok := slices.BinarySearch(s.symbols, e.Symbol)
+	if n == 0 || !ok {
+		return 0
+	}
+	f := 1.0
+	if s.end > s.start {
+		f = min(1, max(0, float64(e.Time-s.start)/float64(s.end-s.start)))
+	}
+	return int64((float64(i) + f) / float64(n) * spanUnits)
 }
 
 // storePager pages through the history store directly (--data).

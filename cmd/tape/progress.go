@@ -52,7 +52,11 @@ const (
 	progressRows  progressKind = iota // pos counts rows
 	progressBytes                     // pos counts bytes of a file; rows are counted besides
 	progressItems                     // pos counts items (symbols); the label says the rest
+	progressSpan                      // pos is permille of a span (exportSpan); rows are counted besides
 )
+
+// spanUnits is the total of a progressSpan line: its pos is in permille.
+const spanUnits = 1000
 
 // redrawEvery bounds how often counting redraws the line; a label or a
 // note redraws it at once.
@@ -68,6 +72,13 @@ func newProgress(w io.Writer, enabled bool, total int64, label string) *progress
 // bar follows the bytes read, the text counts rows.
 func newFileProgress(w io.Writer, enabled bool, size int64, label string) *progress {
 	return newProgressKind(w, enabled, progressBytes, size, label)
+}
+
+// newSpanProgress starts a line for work that moves through a known span
+// (an export's symbols and time range, exportSpan): the bar follows the
+// position in it, the text counts rows.
+func newSpanProgress(w io.Writer, enabled bool, label string) *progress {
+	return newProgressKind(w, enabled, progressSpan, spanUnits, label)
 }
 
 // newItemProgress starts a line whose bar counts total items (symbols);
@@ -134,6 +145,18 @@ func (p *progress) setFile(rows, bytes int64) {
 	p.redraw(false)
 }
 
+// setSpan records, for newSpanProgress, the rows so far and the position
+// in the span (0 to spanUnits).
+func (p *progress) setSpan(rows, pos int64) {
+	if p.bar == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rows, p.pos = rows, max(p.pos, min(pos, spanUnits))
+	p.redraw(false)
+}
+
 // describe changes the label.
 func (p *progress) describe(s string) {
 	if p.bar == nil {
@@ -165,7 +188,7 @@ func (p *progress) redraw(now bool) {
 	}
 	t := p.now()
 	rows := p.pos
-	if p.kind == progressBytes {
+	if p.kind == progressBytes || p.kind == progressSpan {
 		rows = p.rows
 	}
 	p.rate.observe(t, rows)
@@ -174,12 +197,20 @@ func (p *progress) redraw(now bool) {
 		return
 	}
 	p.drawn = t
-	if p.total > 0 {
-		p.bar.Set64(min(p.pos, p.total))
-	} else {
+	switch {
+	case p.total > 0 && p.pos >= p.total:
+		// The text first: reaching the total finishes the bar, which
+		// clears the line and draws nothing after, so the final count
+		// would never be seen.
+		p.bar.Describe(p.text())
+		p.bar.Set64(p.total)
+	case p.total > 0:
+		p.bar.Set64(p.pos)
+		p.bar.Describe(p.text()) // draws the line
+	default:
 		p.bar.Set64(p.pos) // a spinner: the count only turns it
+		p.bar.Describe(p.text())
 	}
-	p.bar.Describe(p.text()) // draws the line
 }
 
 // text is the line before the bar. p.mu is held.
@@ -198,6 +229,8 @@ func (p *progress) text() string {
 		if p.total > 0 {
 			b.WriteString(" of " + sizeString(p.total))
 		}
+	case progressSpan:
+		b.WriteString(": " + commas(p.rows) + " rows")
 	}
 	if r, ok := p.rate.get(); ok && p.kind != progressItems {
 		b.WriteString(", " + rateString(r) + " rows/s")

@@ -6,12 +6,14 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/tapehq/tape/internal/backfill/backfilltest"
+	"github.com/tapehq/tape/internal/market"
 	"github.com/tapehq/tape/internal/tickfile"
 )
 
@@ -159,5 +161,64 @@ func TestRateString(t *testing.T) {
 		if got := rateString(r); got != want {
 			t.Errorf("rateString(%v) = %q, want %q", r, got, want)
 		}
+	}
+}
+
+// TestExportSpan: an export's position is its symbol's rank (symbols share
+// the bar equally) plus how far into the range the row's time is.
+func TestExportSpan(t *testing.T) {
+	t0 := time.Date(2026, 11, 24, 14, 30, 0, 0, time.UTC)
+	s := newExportSpan([]string{"AAPL", "MSFT"}, t0, t0.Add(100*time.Second), time.Time{})
+	at := func(sym string, sec int) int64 {
+		return s.at(&market.Event{Symbol: sym, Time: t0.Add(time.Duration(sec) * time.Second).UnixNano()})
+	}
+	for _, tc := range []struct {
+		sym  string
+		sec  int
+		want int64
+	}{{"AAPL", 0, 0}, {"AAPL", 50, 250}, {"AAPL", 100, 500}, {"MSFT", 0, 500}, {"MSFT", 50, 750},
+		{"MSFT", 100, 1000}, {"MSFT", 500, 1000}, {"MSFT", -5, 500}, {"NVDA", 50, 0}} {
+		if got := at(tc.sym, tc.sec); got != tc.want {
+			t.Errorf("%s at +%ds: %d, want %d", tc.sym, tc.sec, got, tc.want)
+		}
+	}
+	// To the end of the record: the range ends now.
+	now := t0.Add(200 * time.Second)
+	s = newExportSpan([]string{"AAPL"}, t0, time.Time{}, now)
+	if got := s.at(&market.Event{Symbol: "AAPL", Time: t0.Add(100 * time.Second).UnixNano()}); got != 500 {
+		t.Errorf("half way to now: %d, want 500", got)
+	}
+}
+
+// TestExportProgressHasATotal: an export's progress line counts rows and
+// fills a bar to the end of its span.
+func TestExportProgressHasATotal(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(t.TempDir(), "trades.csv")
+	writeFile(t, path, tickfile.KindTrades, genTrades(5000, []string{"AAPL", "MSFT"}, 1), "")
+	mustImport(t, dir, path)
+	o := exportOptions{dataDir: dir, kind: tickfile.KindTrades, symbols: []string{"AAPL", "MSFT"}, start: session0,
+		end: session0.Add(390 * time.Minute), pageSize: 500, progress: true, format: tickfile.CSV,
+		out: filepath.Join(t.TempDir(), "out.csv")}
+	var stdout, stderr bytes.Buffer
+	res, err := runExport(context.Background(), &stdout, &stderr, o, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.rows != 5000 {
+		t.Fatalf("exported %d rows", res.rows)
+	}
+	out := stderr.String()
+	if !strings.Contains(out, "exporting trades: 5,000 rows") {
+		t.Fatalf("no final count in the progress line:\n%q", out)
+	}
+	// The first page is AAPL's first 500 of about 2,500 trades, a fifth
+	// of its day: a tenth of the bar (AAPL is half of it).
+	m := regexp.MustCompile(`exporting trades: 500 rows +([0-9]+)%`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no first page in the progress line:\n%q", out)
+	}
+	if pct, _ := strconv.Atoi(m[1]); pct < 5 || pct > 15 {
+		t.Fatalf("after the first page the bar is at %d%%, want about 10%%:\n%q", pct, out)
 	}
 }
