@@ -471,6 +471,14 @@ type SubscriberStats struct {
 	Dropped     uint64
 }
 
+// SetLabel replaces the description given at Subscribe: a transport
+// learns more of its client as it goes (the key it authenticated with).
+func (s *Subscriber) SetLabel(label string) {
+	s.mu.Lock()
+	s.label = label
+	s.mu.Unlock()
+}
+
 // Stats returns a snapshot of s's counters.
 func (s *Subscriber) Stats() SubscriberStats {
 	s.mu.Lock()

@@ -141,7 +141,7 @@ type StreamStatus struct {
 // SubscriberS is one connected client.
 type SubscriberS struct {
 	ID          uint64  `json:"id"`
-	Client      string  `json:"client"`
+	Client      string  `json:"client"` // "address path codec", then " key PKxx****" once authenticated
 	Symbols     int     `json:"symbols"`
 	Wildcard    bool    `json:"wildcard"`
 	QueuedMsgs  int     `json:"queued_msgs"`

@@ -421,6 +421,10 @@ func (ss *session) auth(key, secret string) (keepOpen bool) {
 		return true
 	}
 	ss.key = key
+	// Name the client in the subscriber list (status, dashboard) by its
+	// key, redacted as in the logs: the address alone does not say whose
+	// program it is, and many share one address behind a NAT or a proxy.
+	ss.sub.SetLabel(ss.label + " key " + redact(key))
 	ss.authed.Store(true)
 	ss.srv.authenticated(ss)
 	ss.control(alpacawire.AppendSuccess(nil, ss.codec, "authenticated"))

@@ -559,3 +559,22 @@ func TestConnectAndDisconnectLogged(t *testing.T) {
 		t.Fatalf("%d connections logged:\n%s", n, logs.String())
 	}
 }
+
+// TestSubscriberNamesItsKey: once authenticated, a session's subscriber is
+// labelled with its key (redacted as in the logs), so the subscriber list
+// tells programs apart that share an address.
+func TestSubscriberNamesItsKey(t *testing.T) {
+	f := newFixture(t, Options{})
+	c := f.dial(t, nil)
+	c.expect(map[string]any{"T": "success", "msg": "connected"})
+	if subs := f.hub.Subscribers(); len(subs) != 1 || strings.Contains(subs[0].Label, "key") ||
+		!strings.HasSuffix(subs[0].Label, "/v2/iex json") {
+		t.Fatalf("before auth: %+v", subs)
+	}
+	c.send(`{"action":"auth","key":"PKTEST1234","secret":"s"}`)
+	c.expect(map[string]any{"T": "success", "msg": "authenticated"})
+	subs := f.hub.Subscribers()
+	if len(subs) != 1 || !strings.HasSuffix(subs[0].Label, "/v2/iex json key PKTE****") {
+		t.Fatalf("after auth: %+v", subs)
+	}
+}

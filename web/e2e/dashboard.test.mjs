@@ -154,7 +154,7 @@ try {
   // The page's stream subscriber in Tape's status: the one JSON client on /v2/iex.
   const pageSubscriber = async () => {
     const st = await (await fetch(new URL("tape/v1/status", base))).json();
-    const subs = st.subscribers.filter((s) => /\/v2\/iex json$/.test(s.client));
+    const subs = st.subscribers.filter((s) => /\/v2\/iex json( key |$)/.test(s.client));
     return { st, sub: subs.length === 1 ? subs[0] : null, n: subs.length };
   };
 

@@ -253,7 +253,8 @@ export class HealthView {
     while (this.rows.length > subs.length) this.rows.pop().remove();
     subs.forEach((s, i) => {
       const [client, syms, lag, queued, delivered, dropped] = this.rows[i].children;
-      // The label is "address path codec": the address on the first line,
+      // The label is "address path codec key KEY****" (the key once the
+      // client authenticated): the address on the first line,
       // the rest under it, so nothing is cut on a narrow screen.
       const label = String(s.client || ""), cut = label.indexOf(" ");
       setText(client.children[0], `#${s.id}`);
