@@ -197,20 +197,16 @@ func (p *progress) redraw(now bool) {
 		return
 	}
 	p.drawn = t
-	switch {
-	case p.total > 0 && p.pos >= p.total:
+	if p.total > 0 && p.pos >= p.total {
 		// The text first: reaching the total finishes the bar, which
 		// clears the line and draws nothing after, so the final count
 		// would never be seen.
 		p.bar.Describe(p.text())
 		p.bar.Set64(p.total)
-	case p.total > 0:
-		p.bar.Set64(p.pos)
-		p.bar.Describe(p.text()) // draws the line
-	default:
-		p.bar.Set64(p.pos) // a spinner: the count only turns it
-		p.bar.Describe(p.text())
+		return
 	}
+	p.bar.Set64(p.pos)       // below the total; for a spinner the count only turns it
+	p.bar.Describe(p.text()) // draws the line
 }
 
 // text is the line before the bar. p.mu is held.

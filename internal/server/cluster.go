@@ -50,16 +50,16 @@ func (s *Server) connectNATS(ctx context.Context) (*natsLink, error) {
 	o := &s.opts
 	l := &natsLink{stream: cluster.StreamOptions{Name: o.NATSStream, Replicas: o.NATSReplicas, MaxAge: o.NATSMaxAge,
 		MaxBytes: o.NATSMaxBytes}, node: o.NATSNode}
-	url := o.NATS
-	if url == "embedded" {
+	addr := o.NATS
+	if addr == "embedded" {
 		emb, err := embedded.Start(ctx, embedded.Options{StoreDir: filepath.Join(o.DataDir, "nats"), Listen: o.NATSListen,
 			ClusterListen: o.NATSClusterListen, Routes: o.NATSRoutes, User: o.NATSUser, Password: o.NATSPassword,
 			Logger: s.log.With("nats", "embedded")})
 		if err != nil {
 			return nil, fmt.Errorf("--nats embedded: %w", err)
 		}
-		l.emb, url = emb, emb.ClientURL()
-		s.log.Info("embedded NATS server started", "url", url, "store", filepath.Join(o.DataDir, "nats"))
+		l.emb, addr = emb, emb.ClientURL()
+		s.log.Info("embedded NATS server started", "url", addr, "store", filepath.Join(o.DataDir, "nats"))
 	}
 	if l.node == "" {
 		host, _ := os.Hostname()
@@ -75,17 +75,18 @@ func (s *Server) connectNATS(ctx context.Context) (*natsLink, error) {
 	if o.NATSCA != "" {
 		copts = append(copts, nats.RootCAs(o.NATSCA))
 	}
-	nc, err := nats.Connect(url, copts...)
+	nc, err := nats.Connect(addr, copts...)
 	if err != nil {
 		l.close()
+		hint := "is a NATS server with JetStream running there? --nats embedded runs one in Tape"
 		var cve *tls.CertificateVerificationError
-		if errors.As(err, &cve) {
-			return nil, fmt.Errorf("--nats %s: %w (if a private CA signed the server's certificate, give it with --nats-ca)", redactURL(o.NATS), err)
+		switch {
+		case errors.As(err, &cve):
+			hint = "if a private CA signed the server's certificate, give it with --nats-ca"
+		case errors.Is(err, nats.ErrAuthorization):
+			hint = "give the server's user with --nats-user and TAPE_NATS_PASSWORD, or --nats-creds"
 		}
-		if errors.Is(err, nats.ErrAuthorization) {
-			return nil, fmt.Errorf("--nats %s: %w (give the server's user with --nats-user and TAPE_NATS_PASSWORD, or --nats-creds)", redactURL(o.NATS), err)
-		}
-		return nil, fmt.Errorf("--nats %s: %w (is a NATS server with JetStream running there? --nats embedded runs one in Tape)", redactURL(o.NATS), err)
+		return nil, fmt.Errorf("--nats %s: %w (%s)", redactURL(o.NATS), err, hint)
 	}
 	l.nc = nc
 	return l, nil

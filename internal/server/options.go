@@ -261,11 +261,11 @@ var ErrNeedKeys = errors.New("refusing to listen beyond loopback without API key
 
 // Validate checks the options after defaults are applied.
 func (o *Options) Validate() error {
-	host, _, err := net.SplitHostPort(o.Listen)
+	local, err := loopbackAddr("listen address", o.Listen)
 	if err != nil {
-		return fmt.Errorf("listen address %q: %w", o.Listen, err)
+		return err
 	}
-	if !IsLoopback(host) && len(o.Keys) == 0 {
+	if !local && len(o.Keys) == 0 {
 		return fmt.Errorf("%w: %q is reachable from other machines; configure keys "+
 			"(--auth-key/--auth-secret, TAPE_AUTH_KEY/TAPE_AUTH_SECRET or --auth-file) or listen on 127.0.0.1",
 			ErrNeedKeys, o.Listen)
@@ -282,7 +282,7 @@ func (o *Options) Validate() error {
 	if (o.TLSCert == "") != (o.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together: the certificate and its private key")
 	}
-	if o.Pprof && !IsLoopback(host) {
+	if o.Pprof && !local {
 		return fmt.Errorf("--pprof is only served on loopback, not on %q: profile through an SSH tunnel instead", o.Listen)
 	}
 	switch {
@@ -360,16 +360,26 @@ func (o *Options) validateNATSAuth() error {
 		if a.addr == "" {
 			continue
 		}
-		host, _, err := net.SplitHostPort(a.addr)
+		local, err := loopbackAddr(a.flag, a.addr)
 		if err != nil {
-			return fmt.Errorf("%s %q: %w", a.flag, a.addr, err)
+			return err
 		}
-		if !IsLoopback(host) {
+		if !local {
 			return fmt.Errorf("%w: %s %q is reachable from other machines; set --nats-user and TAPE_NATS_PASSWORD "+
 				"(the same on every node), or keep it on 127.0.0.1", ErrNeedNATSAuth, a.flag, a.addr)
 		}
 	}
 	return nil
+}
+
+// loopbackAddr reports whether the listen address addr (host:port) only
+// reaches this machine; what names the setting in the error.
+func loopbackAddr(what, addr string) (bool, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false, fmt.Errorf("%s %q: %w", what, addr, err)
+	}
+	return IsLoopback(host), nil
 }
 
 // IsLoopback reports whether host (a name or an IP, without port) only

@@ -24,6 +24,7 @@ import (
 	"github.com/tapehq/tape/internal/calendar"
 	"github.com/tapehq/tape/internal/datadir"
 	"github.com/tapehq/tape/internal/feed"
+	"github.com/tapehq/tape/internal/feed/sim"
 	"github.com/tapehq/tape/internal/httpapi"
 	"github.com/tapehq/tape/internal/hub"
 	"github.com/tapehq/tape/internal/ingest"
@@ -442,10 +443,8 @@ func (s *Server) logSession(start time.Time) {
 	if len(s.opts.CryptoSymbols) > 0 {
 		attrs = append(attrs, "crypto", "trading around the clock on /v1beta3/crypto/us")
 	}
-	if slices.Contains(s.opts.Symbols, "FAKEPACA") {
-		// Alpaca's test symbol trades around the clock in the simulator,
-		// as on Alpaca's test stream.
-		attrs = append(attrs, "fakepaca", "trading around the clock on every stock stream (/v2/test too)")
+	if all := slices.DeleteFunc(slices.Clone(s.opts.Symbols), func(sym string) bool { return !sim.AroundTheClock(sym) }); len(all) > 0 {
+		attrs = append(attrs, "around_the_clock", strings.Join(all, ",")+" on every stock stream (/v2/test too)")
 	}
 	s.log.Info("US equities are outside their regular session now ("+sess.String()+"): stocks trade thinly or not at all. "+
 		"For a regular session, start the simulated clock at an open: --sim-start "+next.Format(time.RFC3339)+

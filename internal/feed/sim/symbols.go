@@ -77,6 +77,13 @@ func lookupProfile(name string) *profile {
 	return nil
 }
 
+// AroundTheClock reports whether the simulator trades symbol around the
+// clock, whatever the calendar says (FAKEPACA, as on Alpaca's test stream).
+func AroundTheClock(symbol string) bool {
+	p := lookupProfile(symbol)
+	return p != nil && p.allDay
+}
+
 // dayWeight is the symbol's share of a standard day's messages, relative
 // to the other symbols': its weight, except that a symbol trading around
 // the clock keeps up the regular session's average pace all day, where the
