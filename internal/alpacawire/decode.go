@@ -163,10 +163,14 @@ func (d *Decoder) Stream() *Stream {
 	return d.stream
 }
 
-// kindByLetter maps a one-byte "T" value to its kind, per class.
+// kindByLetter maps a one-byte "T" value to its kind, per class: the
+// first kind with the letter, which for stocks is the consolidated one (a
+// received feed is recorded as one view; see market.KindIn).
 var kindByLetter = func() (t [market.NumClasses][128]market.Kind) {
 	for k := market.KindTrade; k < market.NumKinds; k++ {
-		t[k.Class()][k.Letter()[0]] = k
+		if t[k.Class()][k.Letter()[0]] == market.KindInvalid {
+			t[k.Class()][k.Letter()[0]] = k
+		}
 	}
 	return t
 }()

@@ -17,7 +17,7 @@ func AppendEvent(dst []byte, c Codec, e *market.Event) []byte {
 
 // AppendJSON appends e as a JSON object.
 func AppendJSON(b []byte, e *market.Event) []byte {
-	if e.Kind > market.KindImbalance {
+	if e.Kind > market.KindImbalance && !e.Kind.IsIEX() {
 		b, _ = appendJSONStream(b, e)
 		return b
 	}
@@ -38,7 +38,7 @@ func AppendJSON(b []byte, e *market.Event) []byte {
 		b = jsConds(b, t.Conditions[:])
 		b = append(b, `,"z":`...)
 		b = jsChar(b, t.Tape)
-	case market.KindQuote:
+	case market.KindQuote, market.KindIEXQuote: // the iex feed's are the same message
 		q := &e.Quote
 		b = append(b, `{"T":"q","S":`...)
 		b = jsStr(b, e.Symbol)
@@ -58,7 +58,7 @@ func AppendJSON(b []byte, e *market.Event) []byte {
 		b = jsConds(b, q.Conditions[:])
 		b = append(b, `,"z":`...)
 		b = jsChar(b, q.Tape)
-	case market.KindBar, market.KindUpdatedBar, market.KindDailyBar:
+	case market.KindBar, market.KindUpdatedBar, market.KindDailyBar, market.KindIEXBar, market.KindIEXUpdatedBar, market.KindIEXDailyBar:
 		r := &e.Bar
 		b = append(b, `{"T":"`...)
 		b = append(b, e.Kind.Letter()...)
@@ -177,7 +177,7 @@ func AppendJSON(b []byte, e *market.Event) []byte {
 
 // AppendMsgpack appends e as a msgpack map.
 func AppendMsgpack(b []byte, e *market.Event) []byte {
-	if e.Kind > market.KindImbalance {
+	if e.Kind > market.KindImbalance && !e.Kind.IsIEX() {
 		b, _ = appendMsgpackStream(b, e)
 		return b
 	}
@@ -198,7 +198,7 @@ func AppendMsgpack(b []byte, e *market.Event) []byte {
 		b = mpConds(b, t.Conditions[:])
 		b = append(b, 0xa1, 'z')
 		b = mpChar(b, t.Tape)
-	case market.KindQuote:
+	case market.KindQuote, market.KindIEXQuote: // the iex feed's are the same message
 		q := &e.Quote
 		b = append(b, 0x80|11, 0xa1, 'T', 0xa1, 'q', 0xa1, 'S')
 		b = mpStr(b, e.Symbol)
@@ -218,7 +218,7 @@ func AppendMsgpack(b []byte, e *market.Event) []byte {
 		b = mpConds(b, q.Conditions[:])
 		b = append(b, 0xa1, 'z')
 		b = mpChar(b, q.Tape)
-	case market.KindBar, market.KindUpdatedBar, market.KindDailyBar:
+	case market.KindBar, market.KindUpdatedBar, market.KindDailyBar, market.KindIEXBar, market.KindIEXUpdatedBar, market.KindIEXDailyBar:
 		r := &e.Bar
 		b = append(b, 0x80|10, 0xa1, 'T', 0xa1, e.Kind.Letter()[0], 0xa1, 'S')
 		b = mpStr(b, e.Symbol)

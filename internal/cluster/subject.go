@@ -56,6 +56,10 @@ var kindTokens = [market.NumKinds]string{
 	market.KindOptionTrade:      "trade",
 	market.KindOptionQuote:      "quote",
 	market.KindNews:             "news",
+	market.KindIEXQuote:         "iexQuote",
+	market.KindIEXBar:           "iexBar",
+	market.KindIEXUpdatedBar:    "iexUpdatedBar",
+	market.KindIEXDailyBar:      "iexDailyBar",
 }
 
 // KindToken returns the subject token of kind k within its class ("trade"

@@ -19,8 +19,8 @@ import (
 // record keeps its size and old journals read unchanged.
 //
 //	trade:       id i64 | price f64 | size u32 | exchange u8 | tape u8 | conditions [4]u8
-//	quote:       bid f64 | ask f64 | bid size u32 | ask size u32 | bid exch u8 | ask exch u8 | tape u8 | conditions [4]u8
-//	bar kinds:   open, high, low, close, vwap f64 | volume u64 | trade count u64
+//	quote (and IEX quote): bid f64 | ask f64 | bid size u32 | ask size u32 | bid exch u8 | ask exch u8 | tape u8 | conditions [4]u8
+//	bar kinds (and IEX bars): open, high, low, close, vwap f64 | volume u64 | trade count u64
 //	status:      4 × (len u8 | bytes) for code, message, reason code, reason message | tape u8
 //	luld:        up f64 | down f64 | indicator u8 | tape u8
 //	correction:  exchange u8 | tape u8 | orig id i64 | orig price f64 | orig size u32 | orig cond [4]u8 |
@@ -68,7 +68,7 @@ func AppendBinary(b []byte, e *Event) []byte {
 		b = binary.LittleEndian.AppendUint32(b, t.Size)
 		b = append(b, t.Exchange, t.Tape)
 		b = append(b, t.Conditions[:]...)
-	case KindQuote:
+	case KindQuote, KindIEXQuote:
 		q := &e.Quote
 		b = appendF64(b, q.BidPrice)
 		b = appendF64(b, q.AskPrice)
@@ -76,7 +76,7 @@ func AppendBinary(b []byte, e *Event) []byte {
 		b = binary.LittleEndian.AppendUint32(b, q.AskSize)
 		b = append(b, q.BidExchange, q.AskExchange, q.Tape)
 		b = append(b, q.Conditions[:]...)
-	case KindBar, KindUpdatedBar, KindDailyBar:
+	case KindBar, KindUpdatedBar, KindDailyBar, KindIEXBar, KindIEXUpdatedBar, KindIEXDailyBar:
 		r := &e.Bar
 		b = appendF64(b, r.Open)
 		b = appendF64(b, r.High)
@@ -354,13 +354,13 @@ func DecodeBinary(b []byte, e *Event, in *Interner) error {
 		t.Size = r.u32()
 		t.Exchange, t.Tape = r.u8(), r.u8()
 		t.Conditions = r.cond()
-	case KindQuote:
+	case KindQuote, KindIEXQuote:
 		q := &e.Quote
 		q.BidPrice, q.AskPrice = r.f64(), r.f64()
 		q.BidSize, q.AskSize = r.u32(), r.u32()
 		q.BidExchange, q.AskExchange, q.Tape = r.u8(), r.u8(), r.u8()
 		q.Conditions = r.cond()
-	case KindBar, KindUpdatedBar, KindDailyBar:
+	case KindBar, KindUpdatedBar, KindDailyBar, KindIEXBar, KindIEXUpdatedBar, KindIEXDailyBar:
 		x := &e.Bar
 		x.Open, x.High, x.Low, x.Close, x.VWAP = r.f64(), r.f64(), r.f64(), r.f64(), r.f64()
 		x.Volume, x.TradeCount = r.u64(), r.u64()

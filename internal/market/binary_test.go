@@ -13,6 +13,10 @@ func binarySamples() []Event {
 		{Kind: KindBar, Symbol: "BRK.B", Time: -60e9, Bar: Bar{Open: 1, High: 2, Low: 0.5, Close: 1.5, VWAP: 1.25, Volume: 1 << 40, TradeCount: 9}},
 		{Kind: KindUpdatedBar, Symbol: "X", Bar: Bar{Open: 1}},
 		{Kind: KindDailyBar, Symbol: "Y", Bar: Bar{Close: 3}},
+		{Kind: KindIEXQuote, Symbol: "SPY", Time: 6, Quote: Quote{BidPrice: 600, AskPrice: 600.03, BidSize: 1, AskSize: 2, BidExchange: 'V', AskExchange: 'V', Tape: 'B'}},
+		{Kind: KindIEXBar, Symbol: "SPY", Time: 60e9, Bar: Bar{Open: 600, High: 601, Low: 599, Close: 600.5, VWAP: 600.2, Volume: 300, TradeCount: 3}},
+		{Kind: KindIEXUpdatedBar, Symbol: "SPY", Time: 60e9, Bar: Bar{Open: 600, Volume: 400, TradeCount: 4}},
+		{Kind: KindIEXDailyBar, Symbol: "SPY", Bar: Bar{Close: 600.5, Volume: 9000}},
 		{Kind: KindStatus, Symbol: "AAPL", Status: &Status{StatusCode: "H", StatusMsg: "Trading Halt", ReasonCode: "LUDP", ReasonMsg: "Volatility Trading Pause", Tape: 'C'}},
 		{Kind: KindLULD, Symbol: "AAPL", LULD: &LULD{LimitUp: 241.2, LimitDown: 218.3, Indicator: 'B', Tape: 'C'}},
 		{Kind: KindCorrection, Symbol: "AAPL", Correction: &Correction{Exchange: 'Q', Tape: 'C', OrigID: 1, OrigPrice: 2, OrigSize: 3, OrigConds: MakeConditions("@"), CorrID: 4, CorrPrice: 5, CorrSize: 6, CorrConds: MakeConditions("I")}},
@@ -113,14 +117,33 @@ func TestKindsAndChannels(t *testing.T) {
 		if ch >= NumChannels || ch.Class() != k.Class() {
 			t.Errorf("%s: channel %s of class %s", k, ch, ch.Class())
 		}
-		if got := KindIn(k.Class(), k.Letter()); got != k {
+		// An iex-feed kind reads back as its consolidated twin: letters
+		// name what a received feed carries (see KindIn).
+		if got := KindIn(k.Class(), k.Letter()); got != k.Consolidated() {
 			t.Errorf("%s: KindIn(%s, %q) = %s", k, k.Class(), k.Letter(), got)
 		}
+		if k.IsIEX() != (k.Consolidated() != k) || k.Consolidated().IEX() != k && k.IsIEX() {
+			t.Errorf("%s: IEX twins disagree", k)
+		}
+		if k.IsIEX() && k.Channel() != k.Consolidated().Channel().IEX() {
+			t.Errorf("%s: channel %s, want the IEX twin of %s", k, k.Channel(), k.Consolidated().Channel())
+		}
 	}
+	iexChannels := 0
 	for c := Channel(0); c < NumChannels; c++ {
-		if got, ok := ChannelIn(c.Class(), c.Name()); !ok || got != c {
+		want := c
+		if c >= ChanIEXTrades && c <= ChanIEXDailyBars {
+			iexChannels++
+			want = Channel(0)
+			for ; want < ChanIEXTrades && want.IEX() != c; want++ {
+			}
+		}
+		if got, ok := ChannelIn(c.Class(), c.Name()); !ok || got != want {
 			t.Errorf("%s: ChannelIn(%s, %q) = %s", c, c.Class(), c.Name(), got)
 		}
+	}
+	if iexChannels != 5 || ChanStatuses.IEX() != ChanStatuses || ChanTrades.IEX() != ChanIEXTrades {
+		t.Error("IEX channel twins")
 	}
 	if KindOfLetter("t") != KindTrade || KindIn(ClassCrypto, "t") != KindCryptoTrade || KindIn(ClassOptions, "t") != KindOptionTrade ||
 		KindIn(ClassNews, "t") != KindInvalid || KindIn(ClassStocks, "o") != KindInvalid {

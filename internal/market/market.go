@@ -43,16 +43,25 @@ const (
 	KindOptionQuote      // "q" on an option stream
 	KindNews             // "n": a news article
 
+	// The IEX view of a stock (see IEXExchange): IEX's own top of book and
+	// the bars of IEX's own trades, which differ from the consolidated
+	// (SIP) quotes and bars above. IEX trades need no kind of their own:
+	// they are the stock trades whose Exchange is IEXExchange.
+	KindIEXQuote      // "q" on the iex feed
+	KindIEXBar        // "b" on the iex feed
+	KindIEXUpdatedBar // "u" on the iex feed
+	KindIEXDailyBar   // "d" on the iex feed
+
 	NumKinds // one past the last kind
 )
 
 var kindLetters = [NumKinds]string{"", "t", "q", "b", "u", "d", "s", "l", "c", "x", "i",
-	"t", "q", "b", "u", "d", "o", "p", "t", "q", "n"}
+	"t", "q", "b", "u", "d", "o", "p", "t", "q", "n", "q", "b", "u", "d"}
 
 var kindNames = [NumKinds]string{"invalid", "trade", "quote", "bar", "updatedBar", "dailyBar",
 	"status", "luld", "correction", "cancelError", "imbalance",
 	"cryptoTrade", "cryptoQuote", "cryptoBar", "cryptoUpdatedBar", "cryptoDailyBar", "cryptoOrderbook",
-	"cryptoPricing", "optionTrade", "optionQuote", "news"}
+	"cryptoPricing", "optionTrade", "optionQuote", "news", "iexQuote", "iexBar", "iexUpdatedBar", "iexDailyBar"}
 
 // Letter returns the Alpaca "T" value of the kind ("t" for a trade of any
 // class).
@@ -76,7 +85,9 @@ func (k Kind) String() string {
 func KindOfLetter(s string) Kind { return KindIn(ClassStocks, s) }
 
 // KindIn returns the kind the letter s means on a stream of class c, or
-// KindInvalid if that stream has no such message.
+// KindInvalid if that stream has no such message. For stocks that is the
+// consolidated kind ("q" is KindQuote): a feed that is received, not
+// simulated, is one view, recorded as such.
 func KindIn(c Class, s string) Kind {
 	for k := KindTrade; k < NumKinds; k++ {
 		if kindLetters[k] == s && k.Class() == c {
@@ -153,6 +164,16 @@ const (
 
 	ChanNews
 
+	// The iex feed's channels (see KindIEXQuote): same names as the stock
+	// channels, subscribed to by clients of the iex feed when the record
+	// holds an IEX view. ChanIEXTrades carries the stock trades (and their
+	// corrections and cancels) whose Exchange is IEXExchange.
+	ChanIEXTrades
+	ChanIEXQuotes
+	ChanIEXBars
+	ChanIEXUpdatedBars
+	ChanIEXDailyBars
+
 	NumChannels
 )
 
@@ -163,18 +184,21 @@ var (
 		"statuses", "lulds", "imbalances",
 		"trades", "quotes", "bars", "updatedBars", "dailyBars", "orderbooks", "pricing",
 		"trades", "quotes",
-		"news"}
+		"news",
+		"trades", "quotes", "bars", "updatedBars", "dailyBars"}
 	channelStrings = [NumChannels]string{"trades", "quotes", "bars", "updatedBars", "dailyBars",
 		"statuses", "lulds", "imbalances",
 		"crypto.trades", "crypto.quotes", "crypto.bars", "crypto.updatedBars", "crypto.dailyBars",
 		"crypto.orderbooks", "crypto.pricing",
 		"options.trades", "options.quotes",
-		"news"}
+		"news",
+		"iex.trades", "iex.quotes", "iex.bars", "iex.updatedBars", "iex.dailyBars"}
 	channelClasses = [NumChannels]Class{ClassStocks, ClassStocks, ClassStocks, ClassStocks, ClassStocks,
 		ClassStocks, ClassStocks, ClassStocks,
 		ClassCrypto, ClassCrypto, ClassCrypto, ClassCrypto, ClassCrypto, ClassCrypto, ClassCrypto,
 		ClassOptions, ClassOptions,
-		ClassNews}
+		ClassNews,
+		ClassStocks, ClassStocks, ClassStocks, ClassStocks, ClassStocks}
 )
 
 // Name returns Alpaca's subscribe key of the channel ("trades" for the
@@ -257,8 +281,90 @@ func (k Kind) Channel() Channel {
 		return ChanOptionQuotes
 	case KindNews:
 		return ChanNews
+	case KindIEXQuote:
+		return ChanIEXQuotes
+	case KindIEXBar:
+		return ChanIEXBars
+	case KindIEXUpdatedBar:
+		return ChanIEXUpdatedBars
+	case KindIEXDailyBar:
+		return ChanIEXDailyBars
 	}
 	return NumChannels
+}
+
+// IEXExchange is IEX's exchange code: its trades are the iex feed's trades.
+const IEXExchange = 'V'
+
+// IEX returns the iex feed's twin of a consolidated stock kind (KindQuote
+// → KindIEXQuote, the bars likewise), and k itself for every other kind
+// (trades are shared: the IEX ones are those printed on IEX).
+func (k Kind) IEX() Kind {
+	switch k {
+	case KindQuote:
+		return KindIEXQuote
+	case KindBar:
+		return KindIEXBar
+	case KindUpdatedBar:
+		return KindIEXUpdatedBar
+	case KindDailyBar:
+		return KindIEXDailyBar
+	}
+	return k
+}
+
+// Consolidated is the inverse of IEX: the consolidated kind an iex-feed
+// kind mirrors (KindIEXQuote → KindQuote), and k itself otherwise. Code
+// that handles stock quotes and bars alike on both views switches on
+// k.Consolidated().
+func (k Kind) Consolidated() Kind {
+	switch k {
+	case KindIEXQuote:
+		return KindQuote
+	case KindIEXBar:
+		return KindBar
+	case KindIEXUpdatedBar:
+		return KindUpdatedBar
+	case KindIEXDailyBar:
+		return KindDailyBar
+	}
+	return k
+}
+
+// IsIEX reports whether k is one of the iex feed's own kinds.
+func (k Kind) IsIEX() bool { return k >= KindIEXQuote && k <= KindIEXDailyBar }
+
+// IEX returns the iex feed's twin of a stock channel: trades, quotes and
+// the bars have one; statuses, LULDs and imbalances are the same on both
+// feeds, so c itself.
+func (c Channel) IEX() Channel {
+	switch c {
+	case ChanTrades:
+		return ChanIEXTrades
+	case ChanQuotes:
+		return ChanIEXQuotes
+	case ChanBars:
+		return ChanIEXBars
+	case ChanUpdatedBars:
+		return ChanIEXUpdatedBars
+	case ChanDailyBars:
+		return ChanIEXDailyBars
+	}
+	return c
+}
+
+// OnIEX reports whether e belongs to the iex feed's trades: a stock trade,
+// correction or cancel printed on IEX.
+func (e *Event) OnIEX() bool {
+	switch e.Kind {
+	case KindTrade:
+		return e.Trade.Exchange == IEXExchange
+	case KindCorrection:
+		return e.Correction != nil && e.Correction.Exchange == IEXExchange
+	case KindCancelError:
+		return e.CancelError != nil && e.CancelError.Exchange == IEXExchange
+	}
+	return false
 }
 
 // Lossless reports whether a subscriber must receive every event of the
@@ -268,7 +374,7 @@ func (k Kind) Channel() Channel {
 // every class are latest-value; order book updates are not (they are
 // deltas: dropping one corrupts the book), nor is anything else.
 func (c Channel) Lossless() bool {
-	return c != ChanQuotes && c != ChanCryptoQuotes && c != ChanOptionQuotes
+	return c != ChanQuotes && c != ChanCryptoQuotes && c != ChanOptionQuotes && c != ChanIEXQuotes
 }
 
 // Conditions holds up to four single-character condition codes ("@", "F",
