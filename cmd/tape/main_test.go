@@ -70,7 +70,7 @@ func TestWatch(t *testing.T) {
 	defer stopWatch()
 	out := &untilWriter{want: " bar ", done: stopWatch}
 	err = runWatch(wctx, out, slog.New(slog.DiscardHandler), watchOptions{
-		url: "ws://" + srv.Addr().String() + "/v2/iex", key: "k", secret: "s", utc: true,
+		url: "ws://" + srv.Addr().String() + "/v2/sip", key: "k", secret: "s", utc: true,
 		channels: []string{"trades", "quotes", "bars"}, symbols: []string{"aapl"}})
 	if err != nil && err != context.Canceled && err != context.DeadlineExceeded {
 		t.Fatalf("watch: %v", err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tapehq/tape/internal/backfill"
 	"github.com/tapehq/tape/internal/market"
+	"github.com/tapehq/tape/internal/server"
 )
 
 // restPager pages through a Tape's Alpaca-compatible history REST API
@@ -43,7 +44,13 @@ func newRESTPager(o exportOptions) (*restPager, error) {
 	default:
 		return nil, fmt.Errorf("--url %q: want http:// or https://", o.url)
 	}
-	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/v2/iex"), "/v2")
+	for _, f := range server.StockFeeds { // a stream URL of the same Tape: ws://host/v2/iex
+		if p, ok := strings.CutSuffix(u.Path, "/v2/"+f); ok {
+			u.Path = p
+			break
+		}
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/v2")
 	kind, err := backfill.ParseKind(o.kind.String())
 	if err != nil {
 		return nil, err

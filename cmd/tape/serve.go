@@ -37,7 +37,9 @@ func newServeCmd() *cobra.Command {
 tickers plus FAKEPACA, about 1,000 messages per second) and serves it on
 127.0.0.1:8080 through Alpaca's stream protocol:
 
-  ws://127.0.0.1:8080/v2/iex   (also /v2/sip, /v2/delayed_sip, /v2/test, and /iex ...)
+  ws://127.0.0.1:8080/v2/sip   every exchange's trades, the NBBO, consolidated bars
+  ws://127.0.0.1:8080/v2/iex   IEX's own trades, quotes and bars (the SDKs' default)
+  (also /v2/delayed_sip, /v2/test, and /sip, /iex ...)
 
 Point an official Alpaca SDK at it by changing only the base URL, e.g. in Go:
   stream.NewStocksClient("iex", stream.WithBaseURL("ws://127.0.0.1:8080/v2"))

@@ -86,7 +86,7 @@ having connected (nothing listening at --url, or it kept failing).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.url, "url", "ws://127.0.0.1:8080/v2/iex", "stream endpoint of a running Tape (or of Alpaca)")
+	f.StringVar(&o.url, "url", "ws://127.0.0.1:8080/v2/sip", "stream endpoint of a running Tape (or of Alpaca); /v2/iex is IEX's own trades, quotes and bars")
 	f.StringVar(&o.key, "key", "tape", "API key (any key works with a Tape on loopback without keys)")
 	f.StringVar(&o.secret, "secret", "tape", "API secret")
 	f.StringVar(&channels, "channels", "trades,quotes,bars,updatedBars,dailyBars,statuses,lulds", "channels to print: "+watchChannels)

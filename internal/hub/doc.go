@@ -33,4 +33,10 @@
 //     MaxQueueBytes, the subscriber is kicked with ErrSlowConsumer and the
 //     transport answers Alpaca's 407. Nothing is lost silently: every drop and
 //     kick is counted.
+//
+// Subscribers of the iex feed subscribe to the IEX channels
+// (market.Channel.IEX): IEX quotes and bars are kinds of their own, and a
+// stock trade, correction or cancel printed on IEX (market.Event.OnIEX) is
+// delivered to the subscribers of market.ChanIEXTrades too, with the same
+// shared encoding.
 package hub

@@ -278,13 +278,22 @@ func (h *Hub) Publish(events []market.Event) {
 		}
 		bySym := h.index[ch][e.Symbol]
 		wild := h.wild[ch]
-		if len(bySym) == 0 && len(wild) == 0 {
+		// A trade printed on IEX is also the iex feed's trade: its
+		// subscribers (market.ChanIEXTrades) get the same encoding. No
+		// subscriber is on both channels (a session serves one feed).
+		var iexSym, iexWild []*Subscriber
+		if e.OnIEX() {
+			iexSym, iexWild = h.index[market.ChanIEXTrades][e.Symbol], h.wild[market.ChanIEXTrades]
+		}
+		if len(bySym) == 0 && len(wild) == 0 && len(iexSym) == 0 && len(iexWild) == 0 {
 			continue
 		}
 		clear(h.enc)
 		lossless := ch.Lossless()
 		h.deliver(bySym, e, lossless)
 		h.deliver(wild, e, lossless)
+		h.deliver(iexSym, e, lossless)
+		h.deliver(iexWild, e, lossless)
 	}
 	// Stored before unlocking: Update reads it under the write lock as the
 	// exact boundary between what a new subscription gets live and what a

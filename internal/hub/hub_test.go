@@ -166,6 +166,62 @@ func TestRouting(t *testing.T) {
 	}
 }
 
+// TestRoutingIEX: a subscriber of the iex feed's channels gets the trades
+// (and corrections and cancels) printed on IEX, IEX quotes and IEX bars,
+// and nothing consolidated; a consolidated subscriber gets every trade and
+// no IEX quote or bar; the IEX trade is encoded once for both.
+func TestRoutingIEX(t *testing.T) {
+	h, enc := newTestHub(t, Options{})
+	sip := h.Subscribe(0, "")
+	iex := h.Subscribe(0, "")
+	wild := h.Subscribe(0, "")
+	for _, ch := range []market.Channel{market.ChanTrades, market.ChanQuotes, market.ChanBars} {
+		h.SetChannel(sip, ch, []string{"AAPL"})
+		h.SetChannel(iex, ch.IEX(), []string{"AAPL"})
+		h.SetChannel(wild, ch.IEX(), []string{"*"})
+	}
+	seq = 0
+	trade := func(x byte) market.Event {
+		e := ev(market.KindTrade, "AAPL")
+		e.Trade.Exchange = x
+		return e
+	}
+	corr := ev(market.KindCorrection, "AAPL")
+	corr.Correction = &market.Correction{Exchange: 'V'}
+	cancel := ev(market.KindCancelError, "AAPL")
+	cancel.CancelError = &market.CancelError{Exchange: 'Q'}
+	evs := []market.Event{
+		trade('Q'),                      // 1: sip
+		trade('V'),                      // 2: sip, iex, wild
+		ev(market.KindQuote, "AAPL"),    // 3: sip
+		ev(market.KindIEXQuote, "AAPL"), // 4: iex, wild
+		ev(market.KindBar, "AAPL"),      // 5: sip
+		ev(market.KindIEXBar, "AAPL"),   // 6: iex, wild
+		corr,                            // 7: sip, iex, wild
+		cancel,                          // 8: sip
+		ev(market.KindIEXQuote, "MSFT"), // 9: wild
+	}
+	for i := range evs {
+		evs[i].Seq = uint64(i + 1)
+	}
+	h.Publish(evs)
+	for _, tc := range []struct {
+		s    *Subscriber
+		want []string
+	}{
+		{sip, []string{"t:AAPL:1", "t:AAPL:2", "q:AAPL:3", "b:AAPL:5", "c:AAPL:7", "x:AAPL:8"}},
+		{iex, []string{"t:AAPL:2", "q:AAPL:4", "b:AAPL:6", "c:AAPL:7"}},
+		{wild, []string{"t:AAPL:2", "q:AAPL:4", "b:AAPL:6", "c:AAPL:7", "q:MSFT:9"}},
+	} {
+		if got := take(t, tc.s); !slices.Equal(got, tc.want) {
+			t.Errorf("subscriber %d: got %v want %v", tc.s.ID(), got, tc.want)
+		}
+	}
+	if got := enc.calls.Load(); got != 9 {
+		t.Errorf("encoder called %d times for 9 events in one format", got)
+	}
+}
+
 func TestEncodeOncePerFormat(t *testing.T) {
 	h, enc := newTestHub(t, Options{})
 	var subs []*Subscriber

@@ -5,7 +5,7 @@
 // The page is plain HTML, CSS and ES modules under static/, embedded in the
 // binary and served as they are: there is no build step for Tape's own
 // code. It talks to Tape only through the public APIs (the JSON form of the
-// Alpaca stream protocol at /v2/iex, the Alpaca-shaped REST API under /v2/
+// Alpaca stream protocol at /v2/sip, the Alpaca-shaped REST API under /v2/
 // — bars, trades, snapshots, clock, calendar, exchange and condition
 // names — and /tape/v1/status), so it doubles as a living example of using
 // them. The stream is read in a Web Worker (static/js/stream-worker.js)

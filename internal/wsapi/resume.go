@@ -61,7 +61,7 @@ func (ss *session) canResume() bool {
 func (ss *session) startResume(ctx context.Context, req *alpacawire.Request, boundary uint64) {
 	frames := make(chan []byte, 4)
 	ss.resume = frames
-	filter := newFilter(&ss.subs)
+	filter := newFilter(&ss.subs, ss.hubChannel)
 	enc := ss.encoder()
 	j := ss.srv.opts.Journal
 	ss.bg.Go(func() {
@@ -177,10 +177,13 @@ type filter struct {
 	syms [market.NumChannels]map[string]struct{}
 }
 
-func newFilter(s *alpacawire.Subscription) *filter {
+// newFilter builds the filter of subscription s, whose channels are served
+// by the hub channels that at maps them to (the iex feed's, for its clients).
+func newFilter(s *alpacawire.Subscription, at func(market.Channel) market.Channel) *filter {
 	f := &filter{}
-	for c := range market.NumChannels {
-		for _, sym := range s[c] {
+	for sc := range market.NumChannels {
+		c := at(sc)
+		for _, sym := range s[sc] {
 			if sym == "*" {
 				f.wild[c] = true
 				continue
@@ -194,8 +197,17 @@ func newFilter(s *alpacawire.Subscription) *filter {
 	return f
 }
 
+// match reports whether the hub would deliver e to the subscription: on
+// the channel of its kind, or for a trade printed on IEX on the iex feed's
+// trades too (Hub.Publish).
 func (f *filter) match(e *market.Event) bool {
-	c := e.Kind.Channel()
+	if e.OnIEX() && f.matchOn(market.ChanIEXTrades, e) {
+		return true
+	}
+	return f.matchOn(e.Kind.Channel(), e)
+}
+
+func (f *filter) matchOn(c market.Channel, e *market.Event) bool {
 	if c >= market.NumChannels {
 		return false
 	}

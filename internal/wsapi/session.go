@@ -43,9 +43,10 @@ type session struct {
 	pre   []byte // bytes the client sent before the upgrade completed
 
 	// Reader-owned state.
-	key  string // the authenticated key, for the connection count
-	subs alpacawire.Subscription
-	hdr  [14]byte // frame header scratch
+	key  string                  // the authenticated key, for the connection count
+	subs alpacawire.Subscription // as the client named them (stock channels for the iex feed too)
+	iex  bool                    // the client's stock channels are the iex feed's (Options.IEXView)
+	hdr  [14]byte                // frame header scratch
 
 	authed atomic.Bool // set by the reader, read by the auth timer
 
@@ -425,6 +426,7 @@ func (ss *session) auth(key, secret string) (keepOpen bool) {
 	// key, redacted as in the logs: the address alone does not say whose
 	// program it is, and many share one address behind a NAT or a proxy.
 	ss.sub.SetLabel(ss.label + " key " + redact(key))
+	ss.iex = ss.srv.opts.IEXView != nil && ss.srv.opts.IEXView()
 	ss.authed.Store(true)
 	ss.srv.authenticated(ss)
 	ss.control(alpacawire.AppendSuccess(nil, ss.codec, "authenticated"))
@@ -511,7 +513,7 @@ func (ss *session) subscribe(ctx context.Context, req *alpacawire.Request) {
 	var changes []hub.ChannelSet
 	for ch, c := range changed {
 		if c {
-			changes = append(changes, hub.ChannelSet{Channel: market.Channel(ch), Symbols: ss.subs[ch]})
+			changes = append(changes, hub.ChannelSet{Channel: ss.hubChannel(market.Channel(ch)), Symbols: ss.subs[ch]})
 		}
 	}
 	// Order books newly subscribed start from a full snapshot, as at
@@ -542,6 +544,15 @@ func (ss *session) subscribe(ctx context.Context, req *alpacawire.Request) {
 		ss.startResume(ctx, req, boundary)
 	}
 	ss.takeMu.Unlock()
+}
+
+// hubChannel is the hub channel that serves the client's channel ch: its
+// iex twin for a client of the iex feed.
+func (ss *session) hubChannel(ch market.Channel) market.Channel {
+	if ss.iex {
+		return ch.IEX()
+	}
+	return ch
 }
 
 // diff returns what next adds to and removes from cur, per channel.

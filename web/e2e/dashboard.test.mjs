@@ -151,10 +151,10 @@ try {
   page.on("pageerror", (e) => collecting && errors.push(`page error: ${e.message}`));
   page.on("worker", (w) => w.on("console", (m) => m.type() === "error" && collecting && errors.push(`worker console: ${m.text()}`)));
 
-  // The page's stream subscriber in Tape's status: the one JSON client on /v2/iex.
+  // The page's stream subscriber in Tape's status: the one JSON client on /v2/sip (the consolidated feed, as the REST history it charts).
   const pageSubscriber = async () => {
     const st = await (await fetch(new URL("tape/v1/status", base))).json();
-    const subs = st.subscribers.filter((s) => /\/v2\/iex json( key |$)/.test(s.client));
+    const subs = st.subscribers.filter((s) => /\/v2\/sip json( key |$)/.test(s.client));
     return { st, sub: subs.length === 1 ? subs[0] : null, n: subs.length };
   };
 

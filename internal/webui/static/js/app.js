@@ -1,5 +1,6 @@
 // Tape's dashboard. Everything comes from Tape's public APIs: the JSON
-// stream at /v2/iex for live data, the REST API (/v2/stocks/...) for
+// stream at /v2/sip for live data (the consolidated feed, like the REST
+// history it charts: /v2/iex carries IEX's own trades only), the REST API (/v2/stocks/...) for
 // history, snapshots and reference data, Alpaca's clock and calendar for
 // the market session, /tape/v1/status for health.
 //
@@ -191,7 +192,7 @@ function renderOHLC() {
 
 // ---- stream ----------------------------------------------------------
 
-const wsURL = new URL("v2/iex", document.baseURI);
+const wsURL = new URL("v2/sip", document.baseURI);
 wsURL.protocol = wsURL.protocol === "https:" ? "wss:" : "ws:";
 
 const live = new LiveFeed({
@@ -389,7 +390,7 @@ async function checkData(sym) {
   if (!row || row.hasData() || state.feedSymbols.has(sym)) return;
   let why = "";
   if (sym.includes("/")) {
-    why = `${sym} is a crypto pair: this page shows the stock stream (/v2/iex) only`;
+    why = `${sym} is a crypto pair: this page shows the stock stream (/v2/sip) only`;
   } else {
     try {
       const t = await getLatestTrade(sym);

@@ -19,7 +19,7 @@ const FATAL = { 402: "auth failed", 409: "insufficient subscription", 411: "insu
 export class StreamClient {
   /**
    * @param {object} o
-   * @param {string} o.url ws:// or wss:// endpoint, e.g. ws://host/v2/iex
+   * @param {string} o.url ws:// or wss:// endpoint, e.g. ws://host/v2/sip
    * @param {() => {key: string, secret: string}} o.credentials
    * @param {(msgs: object[]) => void} o.onData a frame's data messages
    * @param {(state: string, info: object) => void} o.onState

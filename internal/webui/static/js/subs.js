@@ -14,7 +14,7 @@
 //   dailyBars    the watchlist (open, volume) and the daily chart
 //   statuses     the watchlist (halts)
 //
-// Crypto pairs (BTC/USD) are not on the stock stream (/v2/iex); they are
+// Crypto pairs (BTC/USD) are not on the stock stream (/v2/sip); they are
 // left out here, and the page says there is no data for them.
 
 export const CHANNELS = ["trades", "quotes", "bars", "updatedBars", "dailyBars", "statuses"];
