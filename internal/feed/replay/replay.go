@@ -219,7 +219,7 @@ func (f *Feed) once(ctx context.Context, out chan<- feed.Batch) (int, int64, err
 		if !inPeriod(&e, from, to) {
 			continue
 		}
-		if e.Kind != market.KindBar && e.Kind != market.KindUpdatedBar && e.Kind != market.KindDailyBar {
+		if k := e.Kind.Consolidated(); k != market.KindBar && k != market.KindUpdatedBar && k != market.KindDailyBar {
 			clock = max(clock, e.Time)
 		}
 		if batch == nil {
@@ -248,7 +248,7 @@ func (f *Feed) once(ctx context.Context, out chan<- feed.Batch) (int, int64, err
 // inPeriod reports whether e belongs to [from, to]. A daily bar is stamped
 // with its day's midnight, so it counts if its day overlaps the period.
 func inPeriod(e *market.Event, from, to int64) bool {
-	if e.Kind == market.KindDailyBar {
+	if e.Kind.Consolidated() == market.KindDailyBar {
 		return e.Time <= to && e.Time+int64(24*time.Hour) > from
 	}
 	return e.Time >= from && e.Time <= to

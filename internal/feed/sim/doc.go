@@ -1,7 +1,7 @@
 // Package sim is Tape's deterministic market simulator: a feed.Feed that
 // produces a plausible US equities stream (NBBO quotes, trades, corrections,
-// cancels, trading statuses, LULD bands and order imbalances) for the
-// default symbols or any others, and optionally crypto pairs trading around
+// cancels, trading statuses, LULD bands and order imbalances, and IEX's own
+// quotes for the iex feed's view) for the default symbols or any others, and optionally crypto pairs trading around
 // the clock (trades, quotes and order books), with no network and no keys. It is what
 // `tape serve` runs offline, what CI tests against, and what benchmarks use
 // as a load generator, so it has to be realistic enough for a quant to look
@@ -9,9 +9,10 @@
 //
 // # Determinism
 //
-// Everything is drawn from one PCG generator seeded from Options.Seed
-// (except the profiles of symbols without a built-in one, which are a
-// function of their names), and time comes only from the simulated clock,
+// Everything is drawn from PCG generators seeded from Options.Seed (one
+// for the market, one for IEX's book, one for the news; the profiles of
+// symbols without a built-in one are a function of their names), and time
+// comes only from the simulated clock,
 // which starts at Options.Start. The same Seed, Start, Symbols,
 // CryptoSymbols, Resume and Sessions therefore give the same events, whatever the BatchSize, the Speed or the
 // way Next is called. Only Run looks at the wall clock, and only to decide
@@ -70,7 +71,8 @@
 // Each stock arrival picks a symbol by weight (SPY, NVDA and TSLA
 // are the busiest, KO, FAKEPACA and the derived symbols the quietest in
 // the session) and becomes one event, so the count of messages follows
-// Rate exactly in expectation.
+// Rate exactly in expectation. IEX's own quotes come on top (see The IEX
+// view): Rate counts the consolidated messages.
 //
 // # Prices
 //
@@ -90,6 +92,37 @@
 // at the open and in extended hours, sizes in round lots and real venue
 // codes, with the listing venue favoured. Like the real NBBO it is sticky:
 // most updates change the size or venue of one side.
+//
+// # The IEX view
+//
+// Alpaca's free feed is IEX's: IEX's own trades, its own top of book and
+// bars of its own trades, not the consolidated tape. The simulator gives
+// both views. The trades need nothing new: about 6% of them print on IEX
+// (exchange V), as they do on the real tape, and the iex feed's trades
+// and bars are built from those downstream. IEX's quotes
+// (market.KindIEXQuote, exchange V on both sides) come from a top of book
+// kept for each stock next to its NBBO. IEX is one of the venues the NBBO
+// is made of, so its book is never better than the NBBO at the same
+// instant, and never crossed: after every NBBO update a side the NBBO
+// moved through is repriced, a side whose NBBO price moved follows it a
+// third of the time (IEX lags the market a little), and a side the NBBO
+// says IEX posts (exchange V) is the NBBO's, size included. A repriced
+// side joins the NBBO 45% of the time, else it rests a tick or a few
+// behind it (0.6 spreads on average); sizes are round lots, about a third
+// of the NBBO's typical depth; when the NBBO's prices stand still, an
+// eighth of its updates change one of IEX's sizes. IEX's quote goes out
+// right after the NBBO quote, at its time and in its batch (so BatchSize
+// is at least 2 with stocks), and only when IEX's book changed: in the
+// session about 30% as many IEX quotes as NBBO quotes at the default
+// Rate, 20% at very high Rates, where most NBBO updates change sizes
+// only, up to 75% at very low ones, where nearly every update moves the
+// price. So IEX quotes wherever the NBBO does: the night's trickle,
+// FAKEPACA's session around the clock. The start-up snapshot has IEX's
+// first quote after each stock's NBBO quote; Resume carries no IEX book,
+// which a restarted simulator builds afresh from its first quote. IEX's
+// book draws from a random stream of its own, so the consolidated events
+// are exactly those of the simulator before it had an IEX view, and Rate
+// counts those: IEX's quotes come on top.
 //
 // Trades print at the bid, at the ask or inside the last published quote,
 // never outside it. Their sizes mix odd lots ("I"), round lots, mixed lots
@@ -265,6 +298,25 @@
 // for crypto), volume, count and VWAP over all. Other days take the
 // skeleton's open and close, a Brownian bridge's extremes and the
 // expected volume of the day.
+//
+// The past has the IEX view too (market.KindIEXBar and KindIEXDailyBar,
+// flagged synthetic, each sent right after its consolidated twin), since
+// the iex feed's history is IEX's bars, not the SIP's. Each continuous
+// print of a minute is IEX's with the live simulator's probability (about
+// 5.7%; the crosses are the listing venue's), so liquid names have an IEX
+// bar in nearly every minute of the session and thin minutes none (nor
+// one whose IEX prints are all odd lots, as above). An IEX minute bar lies
+// within its twin: its prices are some of the minute's sampled prices
+// (with more IEX prints than samples, a range reaching further towards
+// the minute's), its trade count and volume (drawn from the symbol's
+// sizes) at most the minute's. IEX's daily bars of minute days aggregate
+// its minute bars by the consolidated rules; other days draw IEX's share
+// of the day's prints, the range of so many prints within the day's, an
+// open and a close near the day's. IEX's volume is about 6% of the
+// consolidated (less at low Rates, where thin minutes drop), as live,
+// against some 2-3% on the real tape. The IEX view draws from streams of
+// its own (one per symbol and day), so the consolidated past is exactly
+// what it was without it.
 //
 // Close-to-close returns show the profiles' annualised volatility (over
 // 252 trading days for stocks, 365 for crypto), daily volumes those of the

@@ -31,6 +31,22 @@ const (
 	histSize  = 64
 	histEvery = int64(200e6) // 64 x 200 ms = 12.8 s > lateMaxNs
 
+	// IEX's own top of book (KindIEXQuote) follows the NBBO: see
+	// iexFollow. A side whose NBBO price moved is repriced with
+	// probability iexFollowShare, and a repriced side joins the NBBO with
+	// probability iexInsideShare, else it rests a tick or a few (about
+	// iexBackoff spreads) behind; when the NBBO's prices stand still, one
+	// of IEX's sizes changes on iexSizeShare of the updates. IEX shows
+	// about iexDepth of the NBBO's typical size.
+	iexFollowShare = 0.35
+	iexInsideShare = 0.45
+	iexBackoff     = 0.6
+	iexSizeShare   = 0.125
+	iexDepth       = 0.3
+	// maxStockEvents is the most events one stock arrival makes: an NBBO
+	// quote and IEX's.
+	maxStockEvents = 2
+
 	// The price has three parts. A diffusion carries diffusionShare of the
 	// daily variance implied by the symbol's annualised volatility; about
 	// three permanent Laplace jumps a day (news, block orders) carry the
@@ -122,6 +138,11 @@ type symbol struct {
 	hist     [histSize]nbbo // checkpoints of the NBBO, for late reports
 	histLen  int
 	histNext int
+
+	// IEX's own top of book in cents and round lots (iask == 0 before
+	// any): never better than the NBBO, so never crossed either.
+	ibid, iask int64
+	ibs, ias   uint32
 }
 
 func newSymbol(p *profile, now int64, ph phase, rng *rand.Rand) symbol {
@@ -256,26 +277,33 @@ func (y *symbol) status(now int64, which int) market.Event {
 	return e
 }
 
+// bootStock is the number of events of a stock's start-up snapshot.
+const bootStock = 4
+
 // bootEvent emits the start-up snapshot, symbol by symbol: for a stock
-// the trading status, the LULD band and a first quote, for a crypto pair
-// its whole book and its quote, so a receiver has a price for every
-// symbol from the first batch on.
+// the trading status, the LULD band, a first quote and IEX's first quote,
+// for a crypto pair its whole book and its quote, so a receiver has a
+// price for every symbol (on either view of a stock) from the first batch
+// on.
 func (s *Sim) bootEvent(dst []market.Event) []market.Event {
 	i := s.boot
 	s.boot++
-	if n := 3 * len(s.syms); i >= n {
+	if n := bootStock * len(s.syms); i >= n {
 		return s.bootPair(dst, &s.pairs[(i-n)/2], (i-n)%2)
 	}
-	y := &s.syms[i/3]
+	y := &s.syms[i/bootStock]
 	now := s.clock
 	m := s.ny.minute(now)
-	switch i % 3 {
+	switch i % bootStock {
 	case 0:
 		return append(dst, y.status(now, stTrading))
 	case 1:
 		return append(dst, y.band(now, y.bandWidth(m, s.curves(y).open)))
+	case 2:
+		q, _ := s.quote(y, now, m) // sets IEX's book too, from nothing
+		return append(dst, q)
 	}
-	return append(dst, s.quote(y, now, m))
+	return append(dst, y.iexQuote(now))
 }
 
 // curves are the intraday curves y follows today: the day's, or the flat
@@ -288,8 +316,9 @@ func (s *Sim) curves(y *symbol) *intraday {
 	return s.ny.day.intraday
 }
 
-// arrive turns an arrival of the Poisson process, for y, into at most one
-// event.
+// arrive turns an arrival of the Poisson process, for y, into one event,
+// and IEX's quote after an NBBO quote that moved IEX's book: at most
+// maxStockEvents.
 func (s *Sim) arrive(dst []market.Event, y *symbol) []market.Event {
 	now := s.clock
 	m := s.ny.minute(now)
@@ -344,7 +373,7 @@ func (s *Sim) arrive(dst []market.Event, y *symbol) []market.Event {
 	case stale:
 		// A cross prints at the midpoint of the quote, which must
 		// reflect the price the auction discovered: refresh it first.
-		return append(dst, s.quote(y, now, m))
+		return s.quotes(dst, y, now, m)
 	case y.pending&pendOpen != 0:
 		y.pending &^= pendOpen
 		return append(dst, s.cross(y, now, 'O', 0.01))
@@ -365,7 +394,7 @@ func (s *Sim) arrive(dst []market.Event, y *symbol) []market.Event {
 
 	u := s.rng.Float64()
 	if u >= tradeShare {
-		return append(dst, s.quote(y, now, m))
+		return s.quotes(dst, y, now, m)
 	}
 	if u /= tradeShare; u < cancelRate+correctRate && y.ringLen > 0 {
 		p := &y.ring[s.rng.IntN(y.ringLen)]
@@ -426,6 +455,17 @@ func (y *symbol) band(now int64, w float64) market.Event {
 	return e
 }
 
+// quotes appends a new NBBO quote (see quote) and, if it moved IEX's own
+// book, IEX's quote at the same instant.
+func (s *Sim) quotes(dst []market.Event, y *symbol, now int64, m int) []market.Event {
+	q, iex := s.quote(y, now, m)
+	dst = append(dst, q)
+	if iex {
+		dst = append(dst, y.iexQuote(now))
+	}
+	return dst
+}
+
 // quote publishes a new NBBO around the latent price. The NBBO is sticky,
 // as the real one is: the prevailing spread is redrawn on a quarter of the
 // updates only, and an update that leaves both prices where they were
@@ -433,7 +473,8 @@ func (y *symbol) band(now int64, w float64) market.Event {
 // updates are. The spread is a per-symbol fraction of the price (so it
 // widens with price) times the intraday curve (wide at the open and in
 // extended hours), with an exponential tail, and never below one tick.
-func (s *Sim) quote(y *symbol, now int64, m int) market.Event {
+// IEX's book follows (iexFollow); iex reports whether it changed.
+func (s *Sim) quote(y *symbol, now int64, m int) (q market.Event, iex bool) {
 	d := s.curves(y)
 	r := s.rng.Uint64()
 	if y.ticks == 0 || r&3 == 0 {
@@ -446,6 +487,7 @@ func (s *Sim) quote(y *symbol, now int64, m int) market.Event {
 	}
 	bid := max(1, int64(math.Floor(y.px-float64(y.ticks)/2+0.5)))
 	ask := bid + y.ticks
+	pbid, pask := y.bid, y.ask
 	lots := 1 + uint32(depth*s.rng.ExpFloat64())
 	switch {
 	case bid == y.bid && ask == y.ask && r&4 == 0:
@@ -470,6 +512,84 @@ func (s *Sim) quote(y *symbol, now int64, m int) market.Event {
 		AskSize:     y.as,
 		BidExchange: y.bx,
 		AskExchange: y.ax,
+		Tape:        y.tape,
+		Conditions:  condQuote,
+	}
+	return e, s.iexFollow(y, pbid, pask, depth)
+}
+
+// iexFollow moves IEX's own top of book after an NBBO update from
+// pbid/pask to y's quote, and reports whether it changed. IEX is one of
+// the venues that make up the NBBO, so its book is never better than the
+// NBBO: a side the NBBO moved through is repriced, and so, at random, is
+// a side whose NBBO price moved (IEX follows the market, sometimes a
+// little late). A repriced side joins the NBBO or rests a tick or a few
+// behind it. When the NBBO names IEX on a side, IEX's book is the NBBO's
+// on that side, size included. Sizes are round lots, smaller than the
+// NBBO's typical ones. Draws come from the IEX stream (Sim.irng), so the
+// consolidated events are the same as without the IEX view.
+func (s *Sim) iexFollow(y *symbol, pbid, pask int64, depth float64) bool {
+	// One draw decides: bits 0-15 whether the bid follows a move, 16-31
+	// where it goes, 32-63 the same for the ask; when the prices stood
+	// still (neither side follows, bits 0-15 and 32-47 are unused), bits
+	// 0-15 whether a size changes and bit 32 which.
+	r := s.irng.Uint64()
+	ob, oa, obs, oas := y.ibid, y.iask, y.ibs, y.ias
+	fresh := y.iask == 0
+	switch {
+	case y.bx == market.IEXExchange:
+		y.ibid, y.ibs = y.bid, y.bs
+	case fresh || y.ibid > y.bid || y.bid != pbid && chance(r, iexFollowShare):
+		y.ibid, y.ibs = max(1, y.bid-s.iexBehind(y, r>>16)), s.iexLots(depth)
+	}
+	switch {
+	case y.ax == market.IEXExchange:
+		y.iask, y.ias = y.ask, y.as
+	case fresh || y.iask < y.ask || y.ask != pask && chance(r>>32, iexFollowShare):
+		y.iask, y.ias = y.ask+s.iexBehind(y, r>>48), s.iexLots(depth)
+	}
+	if y.bid == pbid && y.ask == pask && y.ibid == ob && y.iask == oa && chance(r, iexSizeShare) {
+		// The NBBO's prices stood still, and so did IEX's: one of its
+		// sizes changes, as one of the NBBO's does.
+		switch {
+		case r>>32&1 == 0 && y.bx != market.IEXExchange:
+			y.ibs = s.iexLots(depth)
+		case y.ax != market.IEXExchange:
+			y.ias = s.iexLots(depth)
+		}
+	}
+	return y.ibid != ob || y.iask != oa || y.ibs != obs || y.ias != oas
+}
+
+// chance is true with probability p, given 16 random bits (the low ones of
+// bits).
+func chance(bits uint64, p float64) bool { return float64(bits&0xffff) < p*0x10000 }
+
+// iexBehind is how far behind the NBBO, in cents, a repriced IEX side
+// rests: 0 (at the NBBO) with probability iexInsideShare, else a tick or
+// more, about iexBackoff times the spread further. bits are random.
+func (s *Sim) iexBehind(y *symbol, bits uint64) int64 {
+	if chance(bits, iexInsideShare) {
+		return 0
+	}
+	return 1 + int64(float64(y.ask-y.bid)*iexBackoff*s.irng.ExpFloat64())
+}
+
+// iexLots draws the size of an IEX side, in round lots.
+func (s *Sim) iexLots(depth float64) uint32 {
+	return 1 + uint32(min(depth*iexDepth*s.irng.ExpFloat64(), 1e6))
+}
+
+// iexQuote publishes IEX's own top of book (KindIEXQuote).
+func (y *symbol) iexQuote(now int64) market.Event {
+	e := y.event(now, market.KindIEXQuote)
+	e.Quote = market.Quote{
+		BidPrice:    cents(y.ibid),
+		AskPrice:    cents(y.iask),
+		BidSize:     y.ibs,
+		AskSize:     y.ias,
+		BidExchange: market.IEXExchange,
+		AskExchange: market.IEXExchange,
 		Tape:        y.tape,
 		Conditions:  condQuote,
 	}

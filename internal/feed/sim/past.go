@@ -74,6 +74,7 @@ const (
 	defaultMinuteDays = 20
 	defaultPastBatch  = 4096
 	pastStream        = 0x7061_7374_5f73_696d // PCG stream of the past's days
+	pastIEXStream     = 0x7061_7374_5f69_6578 // PCG stream of the days' IEX view
 	maxDayJumps       = 16                    // jumps placed in a day's minutes; more only move its total
 	maxPoints         = 8                     // trade prices simulated per minute bar
 	exactSizes        = 32                    // trade sizes drawn one by one up to this many; beyond, their sum's law
@@ -83,12 +84,14 @@ const (
 
 // Past is the deterministic history a fresh simulator continues: daily bars
 // for a year and minute bars for the last weeks, of every simulated stock
-// and crypto pair, flagged market.FlagSynthetic. It is a feed.Feed that
-// sends them once, in the order they would have gone out live (a bar once
-// its minute or day has ended), and then returns; Next exposes the same
-// sequence without a channel. Resume says where each symbol's past ends,
-// for the simulator's Options.Resume. See "The past" in doc.go for the
-// model. A Past is not safe for concurrent use.
+// and crypto pair, and the IEX view of the stocks' (market.KindIEXBar and
+// KindIEXDailyBar: the bars of IEX's own prints), flagged
+// market.FlagSynthetic. It is a feed.Feed that sends them once, in the
+// order they would have gone out live (a bar once its minute or day has
+// ended), and then returns; Next exposes the same sequence without a
+// channel. Resume says where each symbol's past ends, for the simulator's
+// Options.Resume. See "The past" in doc.go for the model. A Past is not
+// safe for concurrent use.
 type Past struct {
 	series  []*pastSeries
 	heap    []int32 // series with events left, by (send time of their next event, index)
@@ -161,6 +164,13 @@ type pastSeries struct {
 	mom        sizeMoments
 	adv        float64 // shares a day, for the crosses
 	halfSpread float64 // half the midday spread, fraction of the price
+
+	// The IEX view of a stock's past: its own generator, seeded per day
+	// like pcg, so that the consolidated bars are the same as without it.
+	ipcg     *rand.PCG
+	irng     *rand.Rand
+	iexShare float64      // share of the continuous prints on IEX, as live (tradeVenues)
+	minute   minuteTrades // the last stock minute bar's trades, for its IEX twin
 
 	// crypto: log prices at the days' boundaries (len(cdays)+1)
 	bound    []float64
@@ -248,6 +258,9 @@ func NewPast(o PastOptions) (*Past, error) {
 		y.mom = momentsOf(&y.sizes)
 		y.adv = pr.adv * 1e6
 		y.halfSpread = pr.spread / 2e4
+		y.ipcg = rand.NewPCG(0, 0)
+		y.irng = rand.New(y.ipcg)
+		y.iexShare = iexShareOf(pr.listing)
 		p.stockSkeleton(y, math.Log(float64(toCents(pr.price))/100))
 		p.series = append(p.series, y)
 	}
@@ -310,6 +323,24 @@ func (p *Past) newSeries(name string, seed int64) *pastSeries {
 // forwards bars draw the same numbers for it.
 func (y *pastSeries) seedDay(key int64) {
 	y.pcg.Seed(y.seed, mix64(y.seed^uint64(key)*0x9e37_79b9_7f4a_7c15^pastStream))
+}
+
+// seedIEX positions the series' IEX generator at the start of a day's
+// draws for the IEX view, a stream apart from the day's own.
+func (y *pastSeries) seedIEX(key int64) {
+	y.ipcg.Seed(y.seed, mix64(y.seed^uint64(key)*0x9e37_79b9_7f4a_7c15^pastIEXStream))
+}
+
+// iexShareOf is the share of a stock's continuous prints that the live
+// simulator puts on IEX: IEX's slots in its trade venue table.
+func iexShareOf(listing byte) float64 {
+	n := 0
+	for _, v := range venueTable(tradeVenues, listing, 6) {
+		if v == market.IEXExchange {
+			n++
+		}
+	}
+	return float64(n) / 256
 }
 
 // mix64 is SplitMix64's finaliser: it spreads a key over all 64 bits.
@@ -615,9 +646,10 @@ func (p *Past) Done() bool { return len(p.heap) == 0 }
 // Next appends the next events, at most BatchSize of them, in send order
 // (a bar once its minute or day has ended; among equal send times stocks
 // before crypto pairs, each in option order, a minute bar before its
-// day's daily bar) and returns the extended slice and the send time of
-// the last event: the clock a live feed would have shown when sending
-// it. It returns dst unchanged once Done.
+// day's daily bar, a consolidated bar right before its IEX twin) and
+// returns the extended slice and the send time of the last event: the
+// clock a live feed would have shown when sending it. It returns dst
+// unchanged once Done.
 func (p *Past) Next(dst []market.Event) ([]market.Event, int64) {
 	limit := len(dst) + p.batch
 	for len(dst) < limit && len(p.heap) > 0 {
@@ -738,7 +770,8 @@ func (p *Past) fill(y *pastSeries) bool {
 func nextMidnight(d nyse.Date) int64 { return d.AddDays(1).Time().UnixNano() }
 
 // stockDay appends a stock's bars of day i: its minute bars, if it has
-// them, and its daily bar.
+// them, and its daily bar, each followed by its IEX twin if IEX printed
+// (iexMinute, iexDaily).
 func (p *Past) stockDay(y *pastSeries, i int) {
 	d := &p.sdays[i]
 	px := y.px[i]
@@ -756,11 +789,16 @@ func (p *Past) stockDay(y *pastSeries, i int) {
 		trades := y.rate * float64(minuteNs) * sums.shapeOver(segs[0][0], segs[2][1]) * dr.act
 		nOdd := poisson(r, trades*y.sizes.pOdd)
 		nEl := poisson(r, trades*(1-y.sizes.pOdd))
-		vol := y.mom.sum(r, &y.sizes, nEl, false) + y.mom.sum(r, &y.sizes, nOdd, true) + y.cross(r, 0.01) + y.cross(r, 0.08)
+		cont := y.mom.sum(r, &y.sizes, nEl, false) + y.mom.sum(r, &y.sizes, nOdd, true)
+		vol := cont + y.cross(r, 0.01) + y.cross(r, 0.08)
 		b := pastBar{t: d.start, send: nextMidnight(d.date), kind: market.KindDailyBar, o: openC, c: closeC,
 			h: max(h, openC, closeC), l: max(0.01, min(l, openC, closeC)), v: vol, n: uint64(nEl + nOdd + 2)}
 		b.vw = (b.h + b.l + b.c) / 3
 		y.bars = append(y.bars, b)
+		y.seedIEX(int64(d.date))
+		if ib, ok := y.iexDaily(&b, px, nEl, nOdd, cont); ok {
+			y.bars = append(y.bars, ib)
+		}
 		return
 	}
 
@@ -774,6 +812,10 @@ func (p *Past) stockDay(y *pastSeries, i int) {
 	last := i == len(p.sdays)-1
 	daily := pastBar{t: d.start, send: nextMidnight(d.date), kind: market.KindDailyBar}
 	var pv float64 // Σ price × volume
+	// IEX's daily bar aggregates its minute bars by the same rules.
+	y.seedIEX(int64(d.date))
+	idaily := pastBar{t: d.start, send: daily.send, kind: market.KindIEXDailyBar}
+	var ipv float64
 	// The latent path first, for the whole day: diffusion increments,
 	// bridged so that each segment (with its jumps) ends exactly at its
 	// mark, so that the path does not depend on the bars' draws (nor so on
@@ -825,6 +867,11 @@ func (p *Past) stockDay(y *pastSeries, i int) {
 				daily.v += bar.v
 				daily.n += bar.n
 				pv += bar.vw * bar.v
+				if ib, ok := y.iexMinute(&bar); ok {
+					y.bars = append(y.bars, ib)
+					idaily.add(&ib, si == 1)
+					ipv += ib.vw * ib.v
+				}
 			}
 			x = xe
 		}
@@ -835,6 +882,121 @@ func (p *Past) stockDay(y *pastSeries, i int) {
 	if daily.o != 0 { // a day with a regular session has its open cross
 		y.bars = append(y.bars, daily)
 	}
+	if idaily.o != 0 && daily.o != 0 { // IEX printed in the session
+		idaily.vw = min(max(ipv/idaily.v, idaily.l), idaily.h)
+		y.bars = append(y.bars, idaily)
+	}
+}
+
+// add folds a minute bar into a daily bar, by the bar builder's rules:
+// open, high, low and close over the regular session's minutes (prices),
+// volume and count over all. The VWAP is the caller's.
+func (b *pastBar) add(m *pastBar, prices bool) {
+	b.v += m.v
+	b.n += m.n
+	if !prices {
+		return
+	}
+	if b.o == 0 {
+		b.o, b.h, b.l = m.o, m.h, m.l
+	}
+	b.h, b.l, b.c = max(b.h, m.h), min(b.l, m.l), m.c
+}
+
+// minuteTrades are a stock minute bar's continuous trades: what its IEX
+// twin (iexMinute) is a share of.
+type minuteTrades struct {
+	nEl, nOdd int                // trades that may set the bar's prices, odd lots
+	cont      float64            // their volume (the crosses' aside)
+	pts       [maxPoints]float64 // the prices of up to maxPoints of the nEl, in time order, on the cent
+	k         int                // how many
+}
+
+// iexMinute makes the IEX twin of the stock minute bar sip, which
+// stockMinute has just made (its trades are y.minute): ok is false when
+// none of IEX's prints may set a bar's prices. IEX has each continuous
+// print of the minute with the live simulator's probability (iexShare),
+// and none of the crosses, which are the listing venue's. Its prices are
+// some of the minute's sampled prices (all of them, and a range reaching
+// further towards the minute's, when IEX has more prints than were
+// sampled); its volume is drawn from the symbol's trade sizes, and leaves
+// the other prints at least a share each of the minute's volume. So the
+// IEX bar lies within the consolidated one: its prices within its range,
+// its volume and count at most the minute's.
+func (y *pastSeries) iexMinute(sip *pastBar) (pastBar, bool) {
+	r, mt := y.irng, &y.minute
+	kEl := min(poisson(r, float64(mt.nEl)*y.iexShare), mt.nEl)
+	kOdd := min(poisson(r, float64(mt.nOdd)*y.iexShare), mt.nOdd)
+	if kEl == 0 || mt.k == 0 {
+		return pastBar{}, false // odd lots set no prices: dropped with the minute, as the consolidated rule has it
+	}
+	var sel [maxPoints]float64
+	m := 0
+	if kEl >= mt.k {
+		m = copy(sel[:], mt.pts[:mt.k])
+	} else {
+		// kEl of the k sampled prices, in time order (selection sampling).
+		for j, need := 0, kEl; need > 0; j++ {
+			if r.IntN(mt.k-j) < need {
+				sel[m], m, need = mt.pts[j], m+1, need-1
+			}
+		}
+	}
+	b := pastBar{t: sip.t, send: sip.send, kind: market.KindIEXBar, o: sel[0], c: sel[m-1], h: sel[0], l: sel[0]}
+	sum := 0.0
+	for _, x := range sel[:m] {
+		b.h, b.l = max(b.h, x), min(b.l, x)
+		sum += x
+	}
+	if kEl > mt.k {
+		// More IEX prints than sampled prices: with IEX's share of the
+		// prints it has the minute's extreme, else one between.
+		f := float64(kEl) / float64(mt.nEl)
+		reach := func(from, to float64) float64 {
+			if r.Float64() < f {
+				return to
+			}
+			return cents(toCents(from + (to-from)*r.Float64()))
+		}
+		b.h = min(max(reach(b.h, sip.h), b.h), sip.h)
+		b.l = max(min(reach(b.l, sip.l), b.l), sip.l)
+	}
+	b.n = uint64(kEl + kOdd)
+	vol := y.mom.sum(r, &y.sizes, kEl, false) + y.mom.sum(r, &y.sizes, kOdd, true)
+	b.v = max(float64(100*kEl+kOdd), min(vol, mt.cont-float64(100*(mt.nEl-kEl)+mt.nOdd-kOdd)))
+	b.vw = min(max(sum/float64(m), b.l), b.h)
+	return b, true
+}
+
+// iexDaily makes the IEX twin of a daily bar without minute bars (sip,
+// whose day's marks are px): nEl and nOdd are the day's continuous trades
+// and cont their volume. IEX has each print with the live probability;
+// its range is that of so many prints within the consolidated range, its
+// open and close are near the consolidated ones, its volume is drawn as
+// iexMinute draws it.
+func (y *pastSeries) iexDaily(sip *pastBar, px dayPx, nEl, nOdd int, cont float64) (pastBar, bool) {
+	r := y.irng
+	kEl := min(poisson(r, float64(nEl)*y.iexShare), nEl)
+	kOdd := min(poisson(r, float64(nOdd)*y.iexShare), nOdd)
+	if kEl == 0 {
+		return pastBar{}, false
+	}
+	b := pastBar{t: sip.t, send: sip.send, kind: market.KindIEXDailyBar, n: uint64(kEl + kOdd)}
+	// The highest and lowest of kEl prints spread over the range: each
+	// 1-U^(1/k) of the range inside it.
+	rng := sip.h - sip.l
+	in := func() float64 { return rng * (1 - math.Pow(r.Float64(), 1/float64(kEl))) }
+	b.h = min(max(cents(toCents(sip.h-in())), sip.l), sip.h)
+	b.l = min(max(cents(toCents(sip.l+in())), sip.l), b.h)
+	near := func(x float64) float64 {
+		c := cents(toCents(math.Exp(x) * (1 + 2*y.halfSpread*r.NormFloat64())))
+		return min(max(c, b.l), b.h)
+	}
+	b.o, b.c = near(px.o), near(px.c)
+	vol := y.mom.sum(r, &y.sizes, kEl, false) + y.mom.sum(r, &y.sizes, kOdd, true)
+	b.v = max(float64(100*kEl+kOdd), min(vol, cont-float64(100*(nEl-kEl)+nOdd-kOdd)))
+	b.vw = min(max((b.h+b.l+b.c)/3, b.l), b.h)
+	return b, true
 }
 
 // minuteMarks say what a minute holds besides continuous trading.
@@ -868,6 +1030,8 @@ func (y *pastSeries) stockMinute(r *rand.Rand, d *stockDay, m int, a, b, v, act 
 	k := samplePath(r, pts[:min(nEl, maxPoints)], nEl, a, b, v)
 	hs := y.halfSpread * d.dc.spread[m]
 	bar := pastBar{t: d.start + int64(m)*minuteNs, kind: market.KindBar, h: 0, l: math.MaxFloat64}
+	mt := &y.minute
+	mt.nEl, mt.nOdd, mt.k = nEl, nOdd, k
 	bar.send = bar.t + minuteNs
 	sumPx := 0.0
 	for j := range k {
@@ -884,6 +1048,7 @@ func (y *pastSeries) stockMinute(r *rand.Rand, d *stockDay, m int, a, b, v, act 
 		bar.l = cents(max(1, toCents(math.Exp(lo)*(1-hs))))
 	}
 	vol := y.mom.sum(r, &y.sizes, nEl, false) + y.mom.sum(r, &y.sizes, nOdd, true)
+	mt.pts, mt.cont = pts, vol
 	bar.n = uint64(nEl + nOdd)
 	pv := 0.0
 	if k > 0 {

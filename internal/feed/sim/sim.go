@@ -27,7 +27,10 @@ type Options struct {
 	// simulated time, over all symbols, stocks and crypto pairs together
 	// (shared by weight, see CryptoSymbols); default 1000. The intraday curve
 	// moves the momentary rate around it (the open runs at several times
-	// Rate, a night-time minute at a tenth of it).
+	// Rate, a night-time minute at a tenth of it). It counts the
+	// consolidated messages: IEX's own quotes (market.KindIEXQuote, the
+	// iex feed's view of a stock) come on top, a quarter to a half as many
+	// as the NBBO quotes (see doc.go).
 	Rate float64
 	// Speed is how many simulated seconds pass per wall-clock second in
 	// Run: 0 or 1 is real time, 10 is ten times faster, math.Inf(1) is as
@@ -36,9 +39,11 @@ type Options struct {
 	// Start is the simulated clock at the first event; zero means
 	// time.Now() truncated to the second.
 	Start time.Time
-	// BatchSize caps the events per feed.Batch; default 512. With crypto
-	// pairs it is at least 3: the events one crypto arrival makes (a
-	// trade, its book update and the new quote) go in one batch.
+	// BatchSize caps the events per feed.Batch; default 512. With stocks
+	// it is at least 2: a stock quote and IEX's quote that it moved go in
+	// one batch. With crypto pairs it is at least 3: the events one crypto
+	// arrival makes (a trade, its book update and the new quote) go in
+	// one batch.
 	BatchSize int
 	// CryptoSymbols are the crypto pairs to simulate, as Alpaca writes
 	// them: a coin, a slash and the quote currency (USD, USDT, USDC or
@@ -107,6 +112,7 @@ const (
 	defaultRate  = 1000
 	maxRate      = 1e8 // beyond this events would share nanoseconds
 	defaultBatch = 512
+	iexStream    = 0x1e_7b00_c0de // PCG stream of IEX's own book (Sim.irng)
 	// sliceNs is the longest stretch of simulated time one batch covers,
 	// so receivers see the clock advance smoothly even when batches are
 	// far from full.
@@ -117,7 +123,10 @@ const (
 // exposes the generator without pacing. A Sim is not safe for concurrent
 // use: one goroutine runs it.
 type Sim struct {
-	rng  *rand.Rand
+	rng *rand.Rand
+	// irng draws IEX's own book (iexFollow), apart from rng, so that the
+	// consolidated events are the same as they were before the IEX view.
+	irng *rand.Rand
 	syms []symbol
 	// Stocks arrive in two flows: those that follow the calendar at the
 	// day's curve, and those that trade around the clock (profile.allDay)
@@ -197,6 +206,7 @@ func New(opts Options) (*Sim, error) {
 
 	s := &Sim{
 		rng:   rand.New(rand.NewPCG(uint64(opts.Seed), 0x7a9e_5eed_0f_7a9e)),
+		irng:  rand.New(rand.NewPCG(uint64(opts.Seed), iexStream)),
 		batch: opts.BatchSize,
 		speed: opts.Speed,
 		clock: opts.Start.UnixNano(),
@@ -256,7 +266,11 @@ func New(opts Options) (*Sim, error) {
 		s.news = newNewsGen(opts.Seed, opts.News, s.clock, profs, pairProfs, s.priceOf)
 		s.nnext = s.news.when()
 	}
-	s.bootLen = 3*len(s.syms) + 2*len(s.pairs)
+	s.bootLen = bootStock*len(s.syms) + 2*len(s.pairs)
+	if len(s.syms) > 0 {
+		// A stock quote comes with IEX's, in the same batch (see Next).
+		s.batch = max(s.batch, maxStockEvents)
+	}
 	if len(s.stocks.syms) > 0 {
 		s.next = s.nextArrival(s.clock)
 	}
@@ -352,6 +366,10 @@ func (s *Sim) Next(dst []market.Event) ([]market.Event, int64) {
 		case t >= end:
 			s.clock = end
 			return dst, end
+		case (s.next == t || s.anext == t) && len(dst)+maxStockEvents > limit:
+			// A stock quote and IEX's go in one batch: leave the arrival,
+			// undrawn, for the next call (as a crypto arrival below).
+			return dst, s.clock
 		case s.next == t:
 			s.clock = t
 			dst = s.arrive(dst, &s.syms[s.stocks.pick(s.rng)])

@@ -153,6 +153,8 @@ type checker struct {
 	t        *testing.T
 	profiles map[string]profile
 	quotes   map[string]market.Quote
+	iex      map[string]market.Quote      // IEX's own quotes
+	quoted   string                       // the symbol of the event before if it was an NBBO quote
 	history  map[string][]quoteAt         // each symbol's recent quotes, for late reports
 	late     int                          // late reports checked against their own time's quote
 	session  func(int64) phase            // the phase at a time: sessionAt unless a test sets Sessions (all-day symbols aside)
@@ -168,7 +170,8 @@ type checker struct {
 }
 
 func newChecker(t *testing.T) *checker {
-	return &checker{t: t, profiles: map[string]profile{}, quotes: map[string]market.Quote{}, history: map[string][]quoteAt{},
+	return &checker{t: t, profiles: map[string]profile{}, quotes: map[string]market.Quote{}, iex: map[string]market.Quote{},
+		history: map[string][]quoteAt{},
 		trades:  map[string]map[int64]printed{},
 		session: sessionAt, lastID: map[string]int64{}, kinds: map[market.Kind]int{}, conds: map[string]int{}, symbols: map[string]int{}}
 }
@@ -206,11 +209,25 @@ func (c *checker) batch(events []market.Event, now int64) {
 	for i := range events {
 		c.event(&events[i], now)
 	}
+	if c.quoted != "" && len(events) > 0 {
+		// IEX's quote, if the NBBO quote moved its book, comes in the
+		// same batch.
+		c.standingIEX(&events[len(events)-1], c.quoted)
+		c.quoted = ""
+	}
 	c.prevNow = now
 	c.batches++
 }
 
 func (c *checker) event(e *market.Event, now int64) {
+	if c.quoted != "" {
+		// IEX's quote follows the NBBO quote that moved its book, at
+		// once; any other event means the book stood.
+		if e.Kind != market.KindIEXQuote || e.Symbol != c.quoted {
+			c.standingIEX(e, c.quoted)
+		}
+		c.quoted = ""
+	}
 	c.kinds[e.Kind]++
 	c.symbols[e.Symbol]++
 	p, ok := c.profiles[e.Symbol]
@@ -248,7 +265,22 @@ func (c *checker) event(e *market.Event, now int64) {
 			c.errorf(e, "bad quote %+v", q)
 		}
 		c.quotes[e.Symbol] = q
+		c.quoted = e.Symbol
 		c.keep(e)
+	case market.KindIEXQuote:
+		q := e.Quote
+		if !(q.BidPrice < q.AskPrice) || !onTick(q.BidPrice) || !onTick(q.AskPrice) {
+			c.errorf(e, "bad IEX prices %v/%v", q.BidPrice, q.AskPrice)
+		}
+		if q.BidSize == 0 || q.AskSize == 0 || q.Tape != p.tape || q.Conditions != (market.Conditions{'R'}) ||
+			q.BidExchange != market.IEXExchange || q.AskExchange != market.IEXExchange {
+			c.errorf(e, "bad IEX quote %+v", q)
+		}
+		if prev, ok := c.iex[e.Symbol]; ok && prev == q {
+			c.errorf(e, "IEX quote %+v repeats the last one", q)
+		}
+		c.iex[e.Symbol] = q
+		c.standingIEX(e, e.Symbol)
 	case market.KindTrade:
 		tr := e.Trade
 		q, ok := c.quotes[e.Symbol]
@@ -307,6 +339,26 @@ func (c *checker) event(e *market.Event, now int64) {
 		}
 	default:
 		c.errorf(e, "unexpected kind")
+	}
+}
+
+// standingIEX checks IEX's standing quote of sym against the NBBO, at e:
+// never better on either side, and the NBBO's own on a side the NBBO says
+// IEX posts.
+func (c *checker) standingIEX(e *market.Event, sym string) {
+	q, ok := c.iex[sym]
+	if !ok {
+		return
+	}
+	n, ok := c.quotes[sym]
+	switch {
+	case !ok:
+		c.errorf(e, "IEX quote of %s before any NBBO", sym)
+	case q.BidPrice > n.BidPrice || q.AskPrice < n.AskPrice:
+		c.errorf(e, "IEX's %v/%v better than the NBBO %v/%v of %s", q.BidPrice, q.AskPrice, n.BidPrice, n.AskPrice, sym)
+	case n.BidExchange == market.IEXExchange && (q.BidPrice != n.BidPrice || q.BidSize != n.BidSize),
+		n.AskExchange == market.IEXExchange && (q.AskPrice != n.AskPrice || q.AskSize != n.AskSize):
+		c.errorf(e, "the NBBO %+v of %s names IEX, whose quote is %+v", n, sym, q)
 	}
 }
 
@@ -393,9 +445,11 @@ func TestInvariants(t *testing.T) {
 			s := mustNew(t, tt.opts)
 			c := newChecker(t)
 			span(s, tt.until, c.batch)
-			total := 0
-			for _, n := range c.kinds {
-				total += n
+			total := 0 // the consolidated events: IEX's quotes come on top
+			for k, n := range c.kinds {
+				if k != market.KindIEXQuote {
+					total += n
+				}
 			}
 			t.Logf("%d events: %v; trade conditions %v", total, c.kinds, c.conds)
 			for _, sym := range DefaultSymbols {
@@ -411,6 +465,9 @@ func TestInvariants(t *testing.T) {
 			q, tr := float64(c.kinds[market.KindQuote])/float64(total), float64(c.kinds[market.KindTrade])/float64(total)
 			if q < 0.70 || q > 0.82 || tr < 0.18 || tr > 0.28 {
 				t.Errorf("quotes %.1f%%, trades %.1f%%; want about 76%% and 23%%", 100*q, 100*tr)
+			}
+			if iex := float64(c.kinds[market.KindIEXQuote]) / float64(c.kinds[market.KindQuote]); iex < 0.05 || iex > 1 {
+				t.Errorf("%d IEX quotes for %d NBBO quotes, want 5-100%%", c.kinds[market.KindIEXQuote], c.kinds[market.KindQuote])
 			}
 			for _, code := range strings.Split(tt.conds, "") {
 				if c.conds[code] == 0 {
@@ -553,6 +610,18 @@ func TestNYClock(t *testing.T) {
 	}
 }
 
+// consolidated counts the events that are not IEX's own quotes: those Rate
+// counts.
+func consolidated(events []market.Event) int {
+	n := 0
+	for i := range events {
+		if events[i].Kind != market.KindIEXQuote {
+			n++
+		}
+	}
+	return n
+}
+
 // expected integrates the model's intensity over [from, to): the calendar
 // stocks' curve and the all-day stocks' constant.
 func expected(s *Sim, from, to int64) float64 {
@@ -589,7 +658,7 @@ func TestRate(t *testing.T) {
 			s := mustNew(t, Options{Seed: 11, Rate: tt.rate, Start: tt.start})
 			end := tt.start.Add(tt.dur)
 			n := -3 * len(s.syms) // the start-up snapshot is not part of the flow
-			span(s, end, func(events []market.Event, _ int64) { n += len(events) })
+			span(s, end, func(events []market.Event, _ int64) { n += consolidated(events) })
 			want := expected(s, tt.start.UnixNano(), end.UnixNano())
 			if tt.dur == 24*time.Hour {
 				if avg := want / tt.dur.Seconds(); math.Abs(avg/tt.rate-1) > 0.01 {
@@ -608,7 +677,7 @@ func TestIntradayShape(t *testing.T) {
 	count := func(t *testing.T, start time.Time) int {
 		s := mustNew(t, Options{Seed: 3, Rate: 50, Start: start})
 		n := -3 * len(s.syms)
-		span(s, start.Add(30*time.Minute), func(events []market.Event, _ int64) { n += len(events) })
+		span(s, start.Add(30*time.Minute), func(events []market.Event, _ int64) { n += consolidated(events) })
 		return n
 	}
 	for _, day := range []time.Time{summerDay, winterDay} {
@@ -825,7 +894,7 @@ func TestAllDay(t *testing.T) {
 	run := func(start, end, from, to time.Time) map[string]*stats {
 		s := mustNew(t, Options{Seed: 13, Rate: 2, Symbols: []string{"AAPL", "FAKEPACA"}, Start: start, Sessions: NYSESessions})
 		st := map[string]*stats{"AAPL": {}, "FAKEPACA": {}}
-		boot := 3 * len(st) // the start-up snapshot: a status, a band and a quote each
+		boot := bootStock * len(st) // the start-up snapshot: a status, a band, a quote and IEX's each
 		span(s, end, func(events []market.Event, _ int64) {
 			for i := range events {
 				e := &events[i]

@@ -191,7 +191,8 @@ func TestDerivedSymbols(t *testing.T) {
 		// The start-up snapshot: the listing's status codes, a band of the
 		// tier's width around the start price, and a quote at that price.
 		b := boot[sym]
-		if len(b) != 3 || b[0].Kind != market.KindStatus || b[1].Kind != market.KindLULD || b[2].Kind != market.KindQuote {
+		if len(b) != 4 || b[0].Kind != market.KindStatus || b[1].Kind != market.KindLULD || b[2].Kind != market.KindQuote ||
+			b[3].Kind != market.KindIEXQuote {
 			t.Fatalf("%s: start-up snapshot %v", sym, b)
 		}
 		wantCode := map[byte]string{'A': "3", 'C': "T"}[p.tape]
