@@ -9,13 +9,13 @@ import (
 	"github.com/tapehq/tape/internal/market"
 )
 
-// TestIEXView: on one hub, a session of a server with IEXView gets the
-// iex feed (trades printed on IEX, IEX quotes, IEX bars) under Alpaca's
-// channel names, one without it the consolidated feed; unsubscribing on
-// the iex feed stops it.
+// TestIEXView: on one hub, a session of a server whose IEXView says yes
+// for its path gets the iex feed (trades printed on IEX, IEX quotes, IEX
+// bars) under Alpaca's channel names, one without it the consolidated
+// feed; unsubscribing on the iex feed stops it.
 func TestIEXView(t *testing.T) {
 	sip := newFixture(t, Options{})
-	iex := newFixture(t, Options{Hub: sip.hub, IEXView: func() bool { return true }})
+	iex := newFixture(t, Options{Hub: sip.hub, IEXView: func(path string) bool { return path == "/v2/iex" }})
 	cs, ci := sip.dial(t, nil), iex.dial(t, nil)
 	for _, c := range []*client{cs, ci} {
 		c.login()

@@ -94,15 +94,15 @@ type Options struct {
 	// subscription) and close, as Alpaca does for a feed the plan lacks;
 	// Tape uses it for stock feeds the operator disabled.
 	NotEntitled bool
-	// IEXView, when set and true at a session's authentication, makes the
-	// session a client of the iex feed: its stock channels are the IEX
-	// ones (market.Channel.IEX: trades printed on IEX, IEX quotes and IEX
-	// bars), live and in a resume. It is asked once per session, so that a
-	// session's subscriptions always name the channels it subscribed to.
-	// Tape sets it on /v2/iex when the record has an IEX view of its own
-	// (the simulator's); a record of one received feed serves that feed
-	// on every stock path.
-	IEXView func() bool
+	// IEXView, when set and true for the request path at a session's
+	// authentication, makes the session a client of the iex feed: its
+	// stock channels are the IEX ones (market.Channel.IEX: trades printed
+	// on IEX, IEX quotes and IEX bars), live and in a resume. It is asked
+	// once per session, so that a session's subscriptions always name the
+	// channels it subscribed to. Tape answers true for /v2/iex when the
+	// record has an IEX view of its own (the simulator's); a record of one
+	// received feed serves that feed on every stock path.
+	IEXView func(path string) bool
 }
 
 func (o *Options) setDefaults() {

@@ -38,6 +38,7 @@ type session struct {
 	codec alpacawire.Codec
 	sub   *hub.Subscriber
 	label string // for statistics: address, path, codec
+	path  string // the request path (which feed, for Options.IEXView)
 	peer  string // admission key (address, or IPv6 /64)
 	start time.Time
 	pre   []byte // bytes the client sent before the upgrade completed
@@ -84,6 +85,7 @@ type session struct {
 func (ss *session) init(srv *Server, conn net.Conn, r *http.Request) {
 	codec := alpacawire.CodecForContentType(r.Header.Get("Content-Type"))
 	ss.label = r.RemoteAddr + " " + r.URL.Path + " " + codec.String()
+	ss.path = r.URL.Path
 	ss.conn = conn
 	ss.raw = rawConn(conn)
 	ss.codec = codec
@@ -426,7 +428,7 @@ func (ss *session) auth(key, secret string) (keepOpen bool) {
 	// key, redacted as in the logs: the address alone does not say whose
 	// program it is, and many share one address behind a NAT or a proxy.
 	ss.sub.SetLabel(ss.label + " key " + redact(key))
-	ss.iex = ss.srv.opts.IEXView != nil && ss.srv.opts.IEXView()
+	ss.iex = ss.srv.opts.IEXView != nil && ss.srv.opts.IEXView(ss.path)
 	ss.authed.Store(true)
 	ss.srv.authenticated(ss)
 	ss.control(alpacawire.AppendSuccess(nil, ss.codec, "authenticated"))
