@@ -245,7 +245,7 @@ func newBenchFeed(ops []benchOp, nsym int, start int64) *benchFeed {
 // that a benchmark starts in steady state: a full window held, busy minutes
 // (past maxKept) recycled with their slices. It returns the feed time
 // reached.
-func warmUp(bl barBuilder, nsym int) int64 {
+func warmUp(bl applier, nsym int) int64 {
 	const minutes, perMinute = 17, 80
 	n := nsym * perMinute * minutes
 	f := newBenchFeed(benchStream(nsym, n, float64(nsym*perMinute)/60, mixReal), nsym, benchStart)
@@ -258,6 +258,12 @@ func warmUp(bl barBuilder, nsym int) int64 {
 	}
 	bl.Advance(f.now, out[:0])
 	return f.now
+}
+
+// applier is what warmUp drives: a builder or a Set.
+type applier interface {
+	Apply(e *market.Event)
+	Advance(now int64, out []market.Event) []market.Event
 }
 
 // next fills the feed's event with the next op and returns it.
@@ -319,6 +325,42 @@ func BenchmarkIngest(b *testing.B) {
 					b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
 				})
 			}
+		}
+	}
+}
+
+// BenchmarkSet measures a Set as the ingest pipeline drives it, Apply per
+// event and Advance every 256 events, on BenchmarkIngest's realistic
+// stream at 2 M trades/s, warmed up likewise, without IEX bars ("sip",
+// NewSet) and with them ("iex", NewSetWithIEX): the difference is the cost
+// of the IEX builder. A seventh of the stream's trades print on IEX, with
+// their share of the corrections and cancels (IEX's real share of prints
+// is smaller, so this errs on the expensive side). SetBytes is a nominal
+// 64 bytes per event, as in BenchmarkIngest.
+func BenchmarkSet(b *testing.B) {
+	for _, nsym := range []int{20, 8000} {
+		ops := benchStream(nsym, 1<<18, benchRate, mixReal)
+		for _, v := range []struct {
+			name string
+			make func() *Set
+		}{{"sip", func() *Set { return NewSet(Options{}) }}, {"iex", func() *Set { return NewSetWithIEX(Options{}) }}} {
+			b.Run(fmt.Sprintf("%s/%d/%s", mixReal.name, nsym, v.name), func(b *testing.B) {
+				s := v.make()
+				f := newBenchFeed(ops, nsym, warmUp(s, nsym))
+				var out []market.Event
+				b.ReportAllocs()
+				b.SetBytes(64)
+				n := 0
+				cpu := cpuTime()
+				for b.Loop() {
+					s.Apply(f.next())
+					if n++; n%256 == 0 {
+						out = s.Advance(f.now, out[:0])
+					}
+				}
+				b.ReportMetric(float64(cpuTime()-cpu)/float64(n), "cpu-ns/op")
+				b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+			})
 		}
 	}
 }

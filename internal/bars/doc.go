@@ -171,4 +171,17 @@
 // restart can thus reopen from a checkpoint and replay only the events
 // after it. The format is described in state.go; RestoreState checks every
 // byte and never trusts a count beyond the bytes that follow it.
+//
+// # Sets, and the iex feed's bars
+//
+// A Set is what the ingest pipeline drives: the stock Builder, the crypto
+// builder and, if enabled (NewSetWithIEX, or Set.IEX), a second stock
+// Builder for the iex feed. That one is given only the trades printed on
+// IEX (market.IEXExchange) and the corrections and cancels of them
+// (market.Event.OnIEX), builds their bars under the rules above, and its
+// events come out as the iex kinds (market.KindIEXBar,
+// market.KindIEXUpdatedBar, market.KindIEXDailyBar): Alpaca's iex feed
+// builds its bars from IEX's own trades. The Set checkpoints all of its
+// builders as one state (set.go), and still reads the state of a Set from
+// before IEX bars existed.
 package bars

@@ -43,6 +43,10 @@ type Options struct {
 	// NoState skips rebuilding the record state and the live bars (a
 	// reader such as tape export needs neither).
 	NoState bool
+	// IEXBars makes the live bars (Dir.Bars) build the iex feed's bars too
+	// (bars.NewSetWithIEX), from the trades printed on IEX: for a source
+	// whose record holds an IEX view of its own (the simulator).
+	IEXBars bool
 	Logger  *slog.Logger
 }
 
@@ -168,6 +172,9 @@ func Open(ctx context.Context, path string, o Options) (_ *Dir, err error) {
 	}
 	if !o.NoState {
 		d.Bars = bars.NewSet(bars.Options{})
+		if o.IEXBars {
+			d.Bars = bars.NewSetWithIEX(bars.Options{})
+		}
 		d.State, d.Report.State, err = ingest.Recover(ctx, d.Journal, ingest.RecoverOptions{
 			Dir: d.StateDir(), Bars: d.Bars, Logger: log})
 		if err != nil {

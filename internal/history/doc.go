@@ -1,6 +1,7 @@
 // Package history is Tape's history store: the queryable copy of every
-// trade, quote, minute bar and daily bar, of stocks and of crypto pairs,
-// that went through the ingest goroutine, answering the Alpaca REST history
+// trade, quote, minute bar and daily bar, of stocks (in their consolidated
+// and their IEX view) and of crypto pairs, that went through the ingest
+// goroutine, answering the Alpaca REST history
 // API (trades, quotes, bars of any timeframe, latest values and snapshots)
 // by symbol and time range.
 //
@@ -23,9 +24,9 @@
 //
 // # Files
 //
-// One directory per symbol, symbols/<symbol> for stocks and
-// crypto/<pair> for crypto (escaped: "BTC/USD" is crypto/BTC%2FUSD),
-// holding:
+// One directory per symbol, symbols/<symbol> for stocks, iex/<symbol> for
+// the IEX view of a stock and crypto/<pair> for crypto (escaped: "BTC/USD"
+// is crypto/BTC%2FUSD), holding:
 //
 //   - trades-YYYY-MM-DD.dat, quotes-YYYY-MM-DD.dat: one session day (the
 //     calendar day in Options.Location), fixed 48-byte records appended in
@@ -92,6 +93,22 @@
 // and their daily bars are stored as the feed stamps them. Store.Crypto
 // has the method set of the store's stock API, so one REST interface
 // serves both families.
+//
+// # The IEX view
+//
+// Alpaca serves two views of a stock: the consolidated (SIP) trades,
+// national best quotes and their bars, and IEX's own (feed=iex): the
+// trades printed on IEX, IEX's top of book and the bars of IEX's trades.
+// The iex namespace (Store.IEX) is the second: a namespace of its own in
+// the stock record format (directory iex/), fed by Apply with the iex
+// feed's quotes and bars (market.KindIEXQuote, ...) and with a copy of
+// every stock trade whose Exchange is IEX's, which the consolidated stocks
+// keep as well. Everything else (flushing, recovery, retention, latest
+// values, snapshots, aggregation) treats it as it treats the stocks, and
+// it reads back as stock events (KindTrade, KindQuote, KindBar). A record
+// of one received feed holds only IEX trades there, no IEX quotes or bars;
+// Store.HasIEX tells the two apart. A store written before the namespace
+// existed opens with an empty one.
 //
 // # Bars of other timeframes
 //

@@ -77,9 +77,11 @@ func (g *seqr) seq(evs []market.Event) []market.Event {
 	return evs
 }
 
+// trade is a trade printed on Nasdaq; a trade on IEX (see iexTrade) would
+// also go to the IEX view.
 func trade(sym string, t int64, price float64, id int64) market.Event {
 	return market.Event{Kind: market.KindTrade, Symbol: sym, Time: t,
-		Trade: market.Trade{ID: id, Price: price, Size: uint32(id%500 + 1), Exchange: 'V', Tape: 'C', Conditions: market.MakeConditions("@")}}
+		Trade: market.Trade{ID: id, Price: price, Size: uint32(id%500 + 1), Exchange: 'Q', Tape: 'C', Conditions: market.MakeConditions("@")}}
 }
 
 func quote(sym string, t int64, bid float64) market.Event {

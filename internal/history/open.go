@@ -182,6 +182,9 @@ func Open(dir string, opts Options) (*Store, error) {
 			continue
 		}
 		s.syms[sym.space][sym.name] = sym
+		if sym.space == iex && (len(sym.quoteDays) > 0 || len(sym.months) > 0 || sym.hasDaily) {
+			s.hasIEX.Store(true)
+		}
 	}
 	return s, nil
 }

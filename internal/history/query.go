@@ -24,6 +24,12 @@ type Query struct {
 	Desc    bool     // newest first (per symbol; symbols stay ascending)
 	Limit   int      // most items to return, in total across symbols; > 0
 	After   *Cursor  // resume strictly after this item; nil starts at the beginning
+
+	// iex makes a stock query read the IEX view's namespace rather than
+	// the consolidated one. Only the IEX view (Store.IEX) sets it, so a
+	// Query built by a caller always reads the consolidated stocks;
+	// combined with any class but stocks it is refused (ErrBadQuery).
+	iex bool
 }
 
 // Result is one page of a query.

@@ -46,7 +46,7 @@ type perSymbol func(sym *symState, cur *Cursor, out []market.Event, need int) ([
 // It asks the readers for Limit+1 items in total: the extra one, dropped,
 // tells whether a next page exists, so Next is nil exactly on the last page.
 func (s *Store) query(ctx context.Context, q Query, read perSymbol) (Result, error) {
-	sp, ok := spaceOf(q.Class)
+	sp, ok := spaceOf(&q)
 	if q.Limit <= 0 || !ok {
 		return Result{}, ErrBadQuery
 	}

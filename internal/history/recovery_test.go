@@ -1,6 +1,7 @@
 package history
 
 import (
+	"context"
 	"errors"
 	"math"
 	"os"
@@ -20,7 +21,19 @@ type dump struct {
 	symbols                               []string
 }
 
-func dumpStore(t *testing.T, s *Store) dump {
+// view is the stock API of the store and of its IEX view.
+type view interface {
+	Trades(ctx context.Context, q Query) (Result, error)
+	Quotes(ctx context.Context, q Query) (Result, error)
+	Bars(ctx context.Context, q Query, tf market.Timeframe) (Result, error)
+	LatestTrade(symbol string) (market.Event, bool)
+	LatestQuote(symbol string) (market.Event, bool)
+	LatestBar(symbol string) (market.Event, bool)
+	Snapshot(symbol string) (Snapshot, bool)
+	Symbols() []string
+}
+
+func dumpStore(t *testing.T, s view) dump {
 	t.Helper()
 	d := dump{latest: map[string][3]market.Event{}, snaps: map[string]Snapshot{}, symbols: s.Symbols()}
 	q := everything

@@ -64,6 +64,11 @@ type Store struct {
 	pending  int64     // Stats.PendingBytes
 	nHidden  int       // symbols with hidden set
 
+	// hasIEX says the iex namespace holds IEX quotes or bars (not only
+	// trades printed on IEX): the record has an IEX view of its own.
+	// Written under mu; read without it by HasIEX.
+	hasIEX atomic.Bool
+
 	applied    atomic.Uint64 // AppliedSeq: durable and checkpointed
 	disk       atomic.Int64  // Stats.DiskBytes
 	syncFailed atomic.Bool   // Stats.SyncFailed
@@ -84,25 +89,35 @@ type flushInfo struct {
 }
 
 // space is a symbol namespace: stocks and crypto have their own symbol
-// tables and directories, so a pair and a stock can share a name.
+// tables and directories, so a pair and a stock can share a name. iex is
+// the IEX view of the stocks (see Store.IEX): the same symbols, in the
+// stock record format, holding IEX's own trades, quotes and bars.
 type space uint8
 
 const (
 	stocks space = iota
 	crypto
+	iex
 	numSpaces
 )
 
-// spaceDirs are the namespaces' directories in the store's.
-var spaceDirs = [numSpaces]string{"symbols", "crypto"}
+// spaceDirs are the namespaces' directories in the store's. A store
+// written before a namespace existed lacks its directory; Open creates it.
+var spaceDirs = [numSpaces]string{"symbols", "crypto", "iex"}
 
-// spaceOf returns the namespace of an asset class.
-func spaceOf(c market.Class) (space, bool) {
-	switch c {
+// spaceOf returns the namespace a query reads: its asset class's, or for
+// a query of the IEX view the iex one (stocks only).
+func spaceOf(q *Query) (space, bool) {
+	switch q.Class {
 	case market.ClassStocks:
+		if q.iex {
+			return iex, true
+		}
 		return stocks, true
 	case market.ClassCrypto:
-		return crypto, true
+		if !q.iex {
+			return crypto, true
+		}
 	}
 	return 0, false
 }
@@ -191,7 +206,11 @@ func (ts *tickSeries) tail(day int32) *tickTail {
 
 // Apply stores events: trades, quotes, minute bars, updated bars (which
 // replace the minute bar of their minute) and daily bars (which replace the
-// daily bar of their day). Other kinds are ignored. Events must be sequenced
+// daily bar of their day), of stocks and of crypto pairs. The IEX view
+// (see IEX) gets the iex feed's own quotes and bars (KindIEXQuote,
+// KindIEXBar, KindIEXUpdatedBar, KindIEXDailyBar) and a copy of every
+// stock trade printed on IEX (Exchange market.IEXExchange), which the
+// stocks keep too. Other kinds are ignored. Events must be sequenced
 // (Seq > 0, increasing); an event whose Seq is not above every Seq applied
 // before (a journal replay overlapping what the store already has) is
 // skipped, which makes catch-up idempotent.
@@ -211,68 +230,89 @@ func (s *Store) Apply(events []market.Event) {
 		}
 		s.lastSeq = e.Seq
 		var sp space
+		onIEX := false
 		switch e.Kind {
-		case market.KindTrade, market.KindQuote, market.KindBar, market.KindUpdatedBar, market.KindDailyBar:
+		case market.KindTrade:
+			onIEX = e.Trade.Exchange == market.IEXExchange
+		case market.KindQuote, market.KindBar, market.KindUpdatedBar, market.KindDailyBar:
+		case market.KindIEXQuote, market.KindIEXBar, market.KindIEXUpdatedBar, market.KindIEXDailyBar:
+			sp = iex
 		case market.KindCryptoTrade, market.KindCryptoQuote, market.KindCryptoBar, market.KindCryptoUpdatedBar, market.KindCryptoDailyBar:
 			sp = crypto
 		default:
 			continue
 		}
-		sym := s.symLocked(sp, e.Symbol)
-		if sym == nil {
-			s.dropped++
+		if !s.applyTo(sp, e) {
+			s.dropped++ // a name that cannot be stored in one namespace cannot in any
 			continue
 		}
-		if sym.hidden { // pruned empty, has data again
-			sym.hidden, s.symList[sp] = false, nil
-			s.nHidden--
+		if onIEX {
+			s.applyTo(iex, e)
 		}
-		minute := floorDiv(e.Time, nsPerMinute) * nsPerMinute
-		switch e.Kind {
-		case market.KindTrade, market.KindCryptoTrade:
-			t := s.appendTick(&sym.trades, e)
-			if sp == crypto {
-				putCryptoTrade(t, e)
-			} else {
-				putTrade(t, e)
-			}
-			if !sym.hasTrade || e.Time >= recTime(sym.lastTrade[:]) {
-				copy(sym.lastTrade[:], t)
-				sym.hasTrade = true
-			}
-		case market.KindQuote, market.KindCryptoQuote:
-			t := s.appendTick(&sym.quotes, e)
-			if sp == crypto {
-				putCryptoQuote(t, e)
-			} else {
-				putQuote(t, e)
-			}
-			if !sym.hasQuote || e.Time >= recTime(sym.lastQuote[:]) {
-				copy(sym.lastQuote[:], t)
-				sym.hasQuote = true
-			}
-		case market.KindBar, market.KindUpdatedBar, market.KindCryptoBar, market.KindCryptoUpdatedBar:
-			v := barVal{Time: minute, Seq: e.Seq, Bar: e.Bar}
-			if sp == crypto {
-				v = cryptoBarVal(minute, e.Seq, e.CryptoBar)
-			}
-			sym.bars = s.upsertBar(sym.bars, v)
-			if !sym.hasBar || v.Time >= sym.lastBar.Time {
-				sym.lastBar, sym.hasBar = v, true
-			}
-		case market.KindDailyBar, market.KindCryptoDailyBar:
-			v := barVal{Time: minute, Seq: e.Seq, Bar: e.Bar}
-			if sp == crypto {
-				v = cryptoBarVal(minute, e.Seq, e.CryptoBar)
-			}
-			sym.daily = s.upsertBar(sym.daily, v)
-			sym.noteDaily(v)
-		}
-		if !sym.dirty {
-			sym.dirty = true
-			s.dirty = append(s.dirty, sym)
+		if sp == iex && !s.hasIEX.Load() {
+			s.hasIEX.Store(true)
 		}
 	}
+}
+
+// applyTo stores e in namespace sp (under mu); false if e's symbol cannot
+// be stored. An iex-feed kind is stored as the consolidated kind it
+// mirrors: the iex namespace holds stock records.
+func (s *Store) applyTo(sp space, e *market.Event) bool {
+	sym := s.symLocked(sp, e.Symbol)
+	if sym == nil {
+		return false
+	}
+	if sym.hidden { // pruned empty, has data again
+		sym.hidden, s.symList[sp] = false, nil
+		s.nHidden--
+	}
+	minute := floorDiv(e.Time, nsPerMinute) * nsPerMinute
+	switch e.Kind.Consolidated() {
+	case market.KindTrade, market.KindCryptoTrade:
+		t := s.appendTick(&sym.trades, e)
+		if sp == crypto {
+			putCryptoTrade(t, e)
+		} else {
+			putTrade(t, e)
+		}
+		if !sym.hasTrade || e.Time >= recTime(sym.lastTrade[:]) {
+			copy(sym.lastTrade[:], t)
+			sym.hasTrade = true
+		}
+	case market.KindQuote, market.KindCryptoQuote:
+		t := s.appendTick(&sym.quotes, e)
+		if sp == crypto {
+			putCryptoQuote(t, e)
+		} else {
+			putQuote(t, e)
+		}
+		if !sym.hasQuote || e.Time >= recTime(sym.lastQuote[:]) {
+			copy(sym.lastQuote[:], t)
+			sym.hasQuote = true
+		}
+	case market.KindBar, market.KindUpdatedBar, market.KindCryptoBar, market.KindCryptoUpdatedBar:
+		v := barVal{Time: minute, Seq: e.Seq, Bar: e.Bar}
+		if sp == crypto {
+			v = cryptoBarVal(minute, e.Seq, e.CryptoBar)
+		}
+		sym.bars = s.upsertBar(sym.bars, v)
+		if !sym.hasBar || v.Time >= sym.lastBar.Time {
+			sym.lastBar, sym.hasBar = v, true
+		}
+	case market.KindDailyBar, market.KindCryptoDailyBar:
+		v := barVal{Time: minute, Seq: e.Seq, Bar: e.Bar}
+		if sp == crypto {
+			v = cryptoBarVal(minute, e.Seq, e.CryptoBar)
+		}
+		sym.daily = s.upsertBar(sym.daily, v)
+		sym.noteDaily(v)
+	}
+	if !sym.dirty {
+		sym.dirty = true
+		s.dirty = append(s.dirty, sym)
+	}
+	return true
 }
 
 // appendTick reserves the next record of e's day in ts and returns it.
@@ -461,6 +501,9 @@ type Stats struct {
 	// LastSeq is the highest seq applied, durable or not: what queries see.
 	// LastSeq - AppliedSeq is the replay a crash would cost.
 	LastSeq uint64
+	// Symbols counts the symbols with data in every namespace: stocks,
+	// crypto pairs and the IEX view's stocks (a stock with IEX data counts
+	// once in each view).
 	Symbols int
 	// PendingBytes is the applied data not yet in files, at its size in
 	// them: 48 bytes per trade or quote, 64 per minute or daily bar. It
@@ -498,8 +541,11 @@ type Stats struct {
 // flush.
 func (s *Store) Stats() Stats {
 	s.mu.RLock()
-	st := Stats{AppliedSeq: s.applied.Load(), LastSeq: s.lastSeq, Symbols: len(s.syms[stocks]) + len(s.syms[crypto]) - s.nHidden, Dropped: s.dropped,
+	st := Stats{AppliedSeq: s.applied.Load(), LastSeq: s.lastSeq, Symbols: -s.nHidden, Dropped: s.dropped,
 		PendingBytes: s.pending}
+	for _, m := range s.syms {
+		st.Symbols += len(m)
+	}
 	s.mu.RUnlock()
 	s.infoMu.Lock()
 	in := s.info

@@ -61,7 +61,7 @@ func (h *Handler) cryptoHistory(k kind) endpoint {
 			h.fail(w, r, e)
 			return
 		}
-		req, aerr := h.parser.parseHistory(v, k, "")
+		req, aerr := h.parser.parseHistory(v, k, "", false)
 		if aerr != nil {
 			h.fail(w, r, aerr)
 			return

@@ -8,8 +8,9 @@
 //
 // # Endpoints
 //
-// All are GET. Stock data, from Options.Store (the multi-symbol forms take
-// symbols=A,B,…):
+// All are GET. Stock data, from Options.Store, or with feed=iex from the
+// IEX view (Options.IEX) where the record has one (the multi-symbol forms
+// take symbols=A,B,…):
 //
 //	/v2/stocks/bars              /v2/stocks/{symbol}/bars
 //	/v2/stocks/trades            /v2/stocks/{symbol}/trades
@@ -90,7 +91,15 @@
 //
 //   - feed is validated as Alpaca validates it (iex, sip, otc and boats on
 //     the historical endpoints; also delayed_sip and overnight on latest
-//     and snapshot endpoints) and then ignored: Tape has one source.
+//     and snapshot endpoints), but it selects only between the record's
+//     two views. feed=iex reads the IEX view (IEX's own trades, quotes and
+//     bars, Options.IEX) where the record has one, as a simulated record
+//     does; a record of one received feed has only that feed, which
+//     feed=iex then reads too. Every other feed, and no feed, reads the
+//     consolidated view (Options.Store): Tape's default is sip, the best
+//     feed, as Alpaca's is for a plan that has it (Alpaca's free plan
+//     defaults to iex), and Tape records no separate OTC, BOATS, delayed
+//     or overnight data. A page token is bound to the view it walks.
 //   - adjustment accepts raw, split, dividend, spin-off and all, alone or
 //     comma-combined, and always returns raw bars: Tape keeps no corporate
 //     actions, and for the periods a hub holds the difference is nil. For
@@ -109,7 +118,8 @@
 //     default start.
 //   - Page tokens bind to their query and carry its resolved time range
 //     (see token.go). A token replayed with other symbols, timeframe,
-//     start, end or sort is 422 "invalid page token"; a walk whose end
+//     start, end, sort or view (feed=iex against another feed, where there
+//     is an IEX view) is 422 "invalid page token"; a walk whose end
 //     defaulted to "now" keeps its first page's end.
 //   - A single-symbol latest or snapshot request for a symbol without data
 //     is 404; the multi forms leave such symbols out (latest, crypto

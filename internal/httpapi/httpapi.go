@@ -20,7 +20,7 @@ import (
 // Snapshot report false when they have nothing for the symbol. Symbols
 // lists the symbols the store has data for (the screener ranks them, and
 // /v2/assets lists them unless Options.StockSymbols says otherwise).
-// *history.Store implements it.
+// *history.Store implements it, and so does its IEX view (history.IEX).
 type Store interface {
 	Trades(ctx context.Context, q history.Query) (history.Result, error)
 	Quotes(ctx context.Context, q history.Query) (history.Result, error)
@@ -35,8 +35,21 @@ type Store interface {
 // Options configures a Handler. Zero fields take the documented defaults;
 // an optional store left nil turns its endpoints into 404s that say so.
 type Options struct {
-	// Store answers the stock endpoints. Required.
+	// Store answers the stock endpoints: the record's consolidated view,
+	// which every feed but iex reads (sip, otc, boats, delayed_sip,
+	// overnight, and no feed: Tape's default is sip, the best feed, as
+	// Alpaca's is for a plan that has it). Required.
 	Store Store
+	// IEX returns the IEX view, which answers the stock endpoints
+	// (history, latest, snapshots) when a request asks for feed=iex:
+	// IEX's own trades, quotes and bars, as history.Store.IEX serves
+	// them. It is called once per request, so that the view can appear
+	// while Tape runs (a record learns whether it has one as it is
+	// written: see history.Store.HasIEX). Nil, or a nil result (an untyped
+	// nil: not a nil pointer in a Store), means the record has no IEX view
+	// of its own, and feed=iex reads Store, the one feed recorded. The
+	// screener, auctions and assets always read Store.
+	IEX func() Store
 	// Crypto answers /v1beta3/crypto/{loc}/…. Nil: not served.
 	Crypto CryptoStore
 	// News answers /v1beta1/news. Nil: not served.
@@ -275,11 +288,25 @@ func credentials(r *http.Request) (key, secret string, ok bool) {
 	return "", "", r.Header.Get("Authorization") != ""
 }
 
+// stockStore returns the store that answers a stock request for feed (as
+// the request gives it; an invalid one is refused later, by the parser)
+// and whether that is the IEX view: for feed=iex the IEX view if there is
+// one, else, and for every other feed, Options.Store.
+func (h *Handler) stockStore(feed string) (Store, bool) {
+	if feed == "iex" && h.opts.IEX != nil {
+		if s := h.opts.IEX(); s != nil {
+			return s, true
+		}
+	}
+	return h.opts.Store, false
+}
+
 // history serves the trades, quotes or bars of kind k, in the multi-symbol
 // form or, with a {symbol} in the path, the single-symbol form.
 func (h *Handler) history(k kind) endpoint {
 	return func(w http.ResponseWriter, r *http.Request, v url.Values) {
-		req, aerr := h.parser.parseHistory(v, k, r.PathValue("symbol"))
+		store, iex := h.stockStore(v.Get("feed"))
+		req, aerr := h.parser.parseHistory(v, k, r.PathValue("symbol"), iex)
 		if aerr != nil {
 			h.fail(w, r, aerr)
 			return
@@ -290,11 +317,11 @@ func (h *Handler) history(k kind) endpoint {
 		var err error
 		switch k {
 		case kindTrades:
-			res, err = h.opts.Store.Trades(ctx, req.query)
+			res, err = store.Trades(ctx, req.query)
 		case kindQuotes:
-			res, err = h.opts.Store.Quotes(ctx, req.query)
+			res, err = store.Quotes(ctx, req.query)
 		default:
-			res, err = h.opts.Store.Bars(ctx, req.query, req.tf)
+			res, err = store.Bars(ctx, req.query, req.tf)
 		}
 		if err != nil {
 			h.storeFailed(ctx, w, r, err)
@@ -323,12 +350,12 @@ func (h *Handler) writePage(w http.ResponseWriter, r *http.Request, req *history
 // multi form leaves out symbols without data (the SDK's GetLatestTrade
 // turns a missing key into nil, nil); the single form answers them 404.
 func (h *Handler) latest(k kind) endpoint {
-	get := h.opts.Store.LatestTrade
+	latestOf := Store.LatestTrade
 	switch k {
 	case kindQuotes:
-		get = h.opts.Store.LatestQuote
+		latestOf = Store.LatestQuote
 	case kindBars:
-		get = h.opts.Store.LatestBar
+		latestOf = Store.LatestBar
 	}
 	return func(w http.ResponseWriter, r *http.Request, v url.Values) {
 		symbol := r.PathValue("symbol")
@@ -337,6 +364,8 @@ func (h *Handler) latest(k kind) endpoint {
 			h.fail(w, r, aerr)
 			return
 		}
+		store, _ := h.stockStore(v.Get("feed"))
+		get := func(sym string) (market.Event, bool) { return latestOf(store, sym) }
 		buf := getBuffer()
 		defer putBuffer(buf)
 		if symbol != "" {
@@ -368,11 +397,12 @@ func (h *Handler) snapshots(w http.ResponseWriter, r *http.Request, v url.Values
 		h.fail(w, r, aerr)
 		return
 	}
+	store, _ := h.stockStore(v.Get("feed"))
 	buf := getBuffer()
 	defer putBuffer(buf)
 	if symbol != "" {
 		sym := req.symbols[0]
-		s, ok := h.opts.Store.Snapshot(sym)
+		s, ok := store.Snapshot(sym)
 		if !ok {
 			h.fail(w, r, noData("snapshot", sym))
 			return
@@ -382,7 +412,7 @@ func (h *Handler) snapshots(w http.ResponseWriter, r *http.Request, v url.Values
 		items := make([]snapshotItem, len(req.symbols))
 		for i, sym := range req.symbols {
 			items[i].symbol = sym
-			items[i].snap, items[i].ok = h.opts.Store.Snapshot(sym)
+			items[i].snap, items[i].ok = store.Snapshot(sym)
 		}
 		*buf = appendSnapshots((*buf)[:0], items)
 	}

@@ -82,9 +82,13 @@ const (
 
 // Feeds Alpaca's stock endpoints accept. The historical endpoints take
 // only the first four; delayed_sip and overnight exist only for the latest
-// endpoints (and the stream), as the SDK's Feed constants document. Tape
-// has one source, so the feed selects nothing; it is validated so that a
-// client's typo fails here as it would at Alpaca.
+// endpoints (and the stream), as the SDK's Feed constants document. Every
+// value is validated, so that a client's typo fails here as it would at
+// Alpaca, but only iex selects anything: the IEX view (Options.IEX) where
+// the record has one. The others, and no feed at all, read the record's
+// consolidated view (Options.Store): Tape's default is sip, the best feed,
+// as it is at Alpaca for a plan that has it, and Tape records no separate
+// OTC, BOATS, delayed or overnight data.
 var (
 	historicalFeeds = []string{"iex", "sip", "otc", "boats"}
 	latestFeeds     = []string{"iex", "sip", "otc", "boats", "delayed_sip", "overnight"}
@@ -116,10 +120,11 @@ type parser struct {
 
 // parseHistory validates a history request. symbol is the path symbol of
 // the single-symbol form, "" for the multi form (which reads "symbols").
-// Parameters are checked in a fixed order so a request with several
-// faults always gets the same error. Unknown parameters are ignored, as
-// Alpaca ignores them.
-func (p *parser) parseHistory(v url.Values, k kind, symbol string) (historyRequest, *apiError) {
+// iex says the IEX view serves the request (see Handler.stockStore): its
+// page tokens are its own. Parameters are checked in a fixed order so a
+// request with several faults always gets the same error. Unknown
+// parameters are ignored, as Alpaca ignores them.
+func (p *parser) parseHistory(v url.Values, k kind, symbol string, iex bool) (historyRequest, *apiError) {
 	req := historyRequest{kind: k, single: symbol != ""}
 	var err *apiError
 	switch {
@@ -175,7 +180,7 @@ func (p *parser) parseHistory(v url.Values, k kind, symbol string) (historyReque
 			return req, err
 		}
 	}
-	req.hash = queryHash(k, req.query.Symbols, req.tf, rawStart, rawEnd, sort)
+	req.hash = queryHash(k, iex, req.query.Symbols, req.tf, rawStart, rawEnd, sort)
 	if tok := v.Get("page_token"); tok != "" {
 		t, ok := decodeToken(tok, req.hash)
 		if !ok || t.cursor.Symbol == "" {

@@ -616,3 +616,100 @@ func sdkRequests(avail, total, page int) int {
 		}
 	}
 }
+
+// TestSDKFeed checks that the SDK's Feed selects the view: IEX gets the
+// IEX view's trades, quotes and bars, SIP and the default (no feed) the
+// consolidated ones, on every stock endpoint the SDK calls, over pages
+// the SDK follows with the feed's tokens; and that a client whose default
+// feed is IEX (ClientOpts.Feed) gets the IEX view too.
+func TestSDKFeed(t *testing.T) {
+	iexStore := &fakeStore{data: sharedIEXData()}
+	e := newEnv(t, httpapi.Options{IEX: func() httpapi.Store { return iexStore }})
+	d, x := sharedData(), sharedIEXData()
+	iexClient := e.newClient(marketdata.ClientOpts{APIKey: "k", APISecret: "s", Feed: marketdata.IEX})
+	all := []string{"AAPL", "BRK.B", "MSFT", "SPY"}
+	start, end := dataStart, dataStart.Add(24*time.Hour)
+	lastOf := func(evs []market.Event) market.Event { return evs[len(evs)-1] }
+	for _, tc := range []struct {
+		name   string
+		client *marketdata.Client
+		feed   marketdata.Feed
+		data   *dataset
+		param  string // the feed parameter the requests must carry
+	}{
+		{"iex", e.client, marketdata.IEX, x, "iex"},
+		{"client default iex", iexClient, "", x, "iex"},
+		{"sip", e.client, marketdata.SIP, d, "sip"},
+		{"default", e.client, "", d, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.client
+			e.requests()
+			for _, tf := range []marketdata.TimeFrame{marketdata.OneMin, marketdata.OneHour, marketdata.OneDay} {
+				mtf, err := market.ParseTimeframe(tf.String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := c.GetMultiBars(all, marketdata.GetBarsRequest{TimeFrame: tf, Start: minute(-1), End: minute(40_000),
+					PageLimit: 3_000, Feed: tc.feed})
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkGroups(t, got, sdkBarRow, groupRows(expect(tc.data.bars[mtf], all, minute(-1).UnixNano(), minute(40_000).UnixNano(), false, 0), barRowOf))
+			}
+			trades, err := c.GetMultiTrades(all, marketdata.GetTradesRequest{Start: start, End: end, PageLimit: 500, Feed: tc.feed})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkGroups(t, trades, sdkTradeRow, groupRows(expect(tc.data.trades, all, start.UnixNano(), end.UnixNano(), false, 0), tradeRowOf))
+			quotes, err := c.GetQuotes("MSFT", marketdata.GetQuotesRequest{Start: start, End: end, PageLimit: 400, Sort: marketdata.SortDesc, Feed: tc.feed})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkRows(t, "MSFT quotes", mapRows(quotes, sdkQuoteRow), mapRows(expect(tc.data.quotes, []string{"MSFT"}, start.UnixNano(), end.UnixNano(), true, 0), quoteRowOf))
+
+			lt, err := c.GetLatestTrades(all, marketdata.GetLatestTradeRequest{Feed: tc.feed})
+			if err != nil {
+				t.Fatal(err)
+			}
+			lq, err := c.GetLatestQuotes(all, marketdata.GetLatestQuoteRequest{Feed: tc.feed})
+			if err != nil {
+				t.Fatal(err)
+			}
+			lb, err := c.GetLatestBars(all, marketdata.GetLatestBarRequest{Feed: tc.feed})
+			if err != nil {
+				t.Fatal(err)
+			}
+			snaps, err := c.GetSnapshots(all, marketdata.GetSnapshotRequest{Feed: tc.feed})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, sym := range all {
+				wt, wq, wb := lastOf(tc.data.trades[sym]), lastOf(tc.data.quotes[sym]), lastOf(tc.data.bars[market.OneMinute][sym])
+				days := tc.data.bars[market.OneDay][sym]
+				if sdkTradeRow(lt[sym]) != tradeRowOf(wt) || sdkQuoteRow(lq[sym]) != quoteRowOf(wq) || sdkBarRow(lb[sym]) != barRowOf(wb) {
+					t.Fatalf("%s latest: %+v %+v %+v", sym, lt[sym], lq[sym], lb[sym])
+				}
+				s := snaps[sym]
+				if s == nil || s.LatestTrade == nil || s.LatestQuote == nil || s.MinuteBar == nil || s.DailyBar == nil || s.PrevDailyBar == nil ||
+					sdkTradeRow(*s.LatestTrade) != tradeRowOf(wt) || sdkQuoteRow(*s.LatestQuote) != quoteRowOf(wq) ||
+					sdkBarRow(*s.MinuteBar) != barRowOf(wb) || sdkBarRow(*s.DailyBar) != barRowOf(lastOf(days)) ||
+					sdkBarRow(*s.PrevDailyBar) != barRowOf(days[len(days)-2]) {
+					t.Fatalf("%s snapshot: %+v", sym, s)
+				}
+			}
+			tokens := 0
+			for _, r := range e.requests() {
+				if got := r.Query().Get("feed"); got != tc.param {
+					t.Fatalf("request %s has feed %q, want %q", r, got, tc.param)
+				}
+				if r.Query().Get("page_token") != "" {
+					tokens++
+				}
+			}
+			if tokens < 5 {
+				t.Fatalf("only %d requests followed a page token", tokens)
+			}
+		})
+	}
+}

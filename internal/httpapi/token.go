@@ -24,7 +24,11 @@ import (
 // silently resuming somewhere meaningless. It also catches a token that was
 // truncated or altered. Parameters that do not change the result are left
 // out of the query hash: limit (the SDK lowers it on the last page of a
-// TotalLimit), feed, adjustment, asof and currency.
+// TotalLimit), adjustment, asof and currency. The feed is in it as the
+// view it selects: a walk of the IEX view (feed=iex where Options.IEX has
+// one) and a walk of the consolidated view (sip, otc, boats, no feed, and
+// iex where there is no IEX view) do not take each other's tokens, as
+// their cursors point into different series.
 //
 // The token also carries the resolved time range, so a walk whose start or
 // end was defaulted ("today", "now") keeps the range of its first page.
@@ -101,9 +105,15 @@ func tokenTagOf(query uint64, body []byte) uint64 {
 	return h.Sum64()
 }
 
-// queryHash hashes what defines a history query's result stream.
-func queryHash(k kind, symbols []string, tf market.Timeframe, start, end, sort string) uint64 {
-	return hashQuery(k.series(), symbols, tf.String(), start, end, sort)
+// queryHash hashes what defines a history query's result stream; iex says
+// the IEX view serves it. The consolidated view's hashes are those of
+// tokens issued before there was an IEX view, so those stay valid.
+func queryHash(k kind, iex bool, symbols []string, tf market.Timeframe, start, end, sort string) uint64 {
+	series := k.series()
+	if iex {
+		series = "iex/" + series
+	}
+	return hashQuery(series, symbols, tf.String(), start, end, sort)
 }
 
 // hashQuery hashes the series a walk reads ("trades", "news"), the

@@ -9,7 +9,7 @@ import (
 )
 
 func TestPageToken(t *testing.T) {
-	q := queryHash(kindBars, []string{"AAPL", "BRK.B"}, market.OneMinute, "2024-01-02", "", "asc")
+	q := queryHash(kindBars, false, []string{"AAPL", "BRK.B"}, market.OneMinute, "2024-01-02", "", "asc")
 	want := pageToken{start: -5, end: 1 << 62, cursor: history.Cursor{Symbol: "BRK.B", Time: 1_700_000_000_123_456_789, Seq: 1<<64 - 1}}
 	tok := encodeToken(&want, q)
 	got, ok := decodeToken(tok, q)
@@ -38,10 +38,11 @@ func TestPageToken(t *testing.T) {
 }
 
 func TestQueryHashSeparatesFields(t *testing.T) {
-	a := queryHash(kindTrades, []string{"AB", "C"}, market.Timeframe{}, "", "", "asc")
-	b := queryHash(kindTrades, []string{"A", "BC"}, market.Timeframe{}, "", "", "asc")
-	c := queryHash(kindQuotes, []string{"AB", "C"}, market.Timeframe{}, "", "", "asc")
-	if a == b || a == c {
+	a := queryHash(kindTrades, false, []string{"AB", "C"}, market.Timeframe{}, "", "", "asc")
+	b := queryHash(kindTrades, false, []string{"A", "BC"}, market.Timeframe{}, "", "", "asc")
+	c := queryHash(kindQuotes, false, []string{"AB", "C"}, market.Timeframe{}, "", "", "asc")
+	d := queryHash(kindTrades, true, []string{"AB", "C"}, market.Timeframe{}, "", "", "asc")
+	if a == b || a == c || a == d {
 		t.Fatal("distinct queries hash alike")
 	}
 }

@@ -41,7 +41,9 @@ const (
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // BarState is the part of the bar builder a checkpoint holds.
-// *bars.Builder implements it.
+// *bars.Builder and *bars.Set implement it; a Set's state holds its IEX
+// builder too, if it has one, and a Set with IEX restores the state of one
+// without (an older checkpoint) with a fresh IEX builder.
 type BarState interface {
 	AppendState(dst []byte) []byte
 	RestoreState(p []byte) error
@@ -162,7 +164,11 @@ type RecoverOptions struct {
 	Dir string
 	// Bars is the live bar builder to bring back: restored from the
 	// checkpoint when it implements BarState, then fed the journal after
-	// it. nil: no bars.
+	// it. nil: no bars. A *bars.Set with IEX (bars.NewSetWithIEX) gets its
+	// IEX builder back too; from a checkpoint written without one (before
+	// IEX bars, or with them off) that builder starts fresh at the
+	// checkpoint, so its bars of the minutes and day then in progress lack
+	// the IEX trades before it.
 	Bars BarApplier
 	// Logger; nil logs nothing.
 	Logger *slog.Logger
@@ -291,11 +297,19 @@ func Recover(ctx context.Context, j RecoverJournal, o RecoverOptions) (*State, R
 		}
 		switch e.Kind {
 		case market.KindTrade, market.KindCorrection, market.KindCancelError:
+			// A *bars.Set routes them, the IEX ones to its IEX builder too.
 			o.Bars.Apply(&e)
 			eventNs = max(eventNs, e.Time)
-		case market.KindBar, market.KindUpdatedBar, market.KindDailyBar:
+		case market.KindBar, market.KindUpdatedBar, market.KindDailyBar,
+			market.KindIEXBar, market.KindIEXUpdatedBar, market.KindIEXDailyBar:
 			// The sequencer stamps derived bars with the batch clock that
-			// emitted them: advancing to it replays that Advance.
+			// emitted them: advancing to it replays that Advance. The IEX
+			// builder may emit at a clock where the consolidated one did
+			// not (an IEX correction that changes nothing consolidated).
+			// Advancing a Set advances all its builders, some at a clock
+			// that emitted nothing of theirs; the live run advanced every
+			// builder at every batch clock, so each clock replayed brings
+			// the replay closer to it.
 			if rec.TS != lastTS {
 				scratch = o.Bars.Advance(rec.TS, scratch[:0])
 				lastTS = rec.TS

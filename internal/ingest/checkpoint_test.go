@@ -38,18 +38,61 @@ type discard struct{}
 
 func (discard) Publish([]market.Event) {}
 
+// liveBars is a bar builder a pipeline derives bars with and checkpoints.
+type liveBars interface {
+	Bars
+	BarState
+}
+
 // TestRecoverFromCheckpoint: a pipeline runs with checkpoints, stops, then
 // sequences more batches without cutting one (as if killed before the next
 // checkpoint). Recover rebuilds, from the checkpoint plus the journal after
 // it, a State equal to the live one and a bar builder that emits exactly
-// what the live builder emits for the batches that follow.
+// what the live builder emits for the batches that follow: a Builder, or a
+// Set with IEX bars (whose IEX builder must come back as well).
 func TestRecoverFromCheckpoint(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		make func() liveBars
+	}{
+		{"builder", func() liveBars { return bars.New(bars.Options{}) }},
+		{"set with IEX", func() liveBars { return bars.NewSetWithIEX(bars.Options{}) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			outLive, outRebuilt := recoverFromCheckpoint(t, tc.make(), tc.make())
+			if !reflect.DeepEqual(outLive, outRebuilt) {
+				t.Fatalf("the recovered bar builder emits %d events, the live one %d (or different ones)", len(outRebuilt), len(outLive))
+			}
+			if _, ok := tc.make().(*bars.Set); ok && countIEX(outLive) == 0 {
+				t.Fatal("no IEX bars in the last two minutes")
+			}
+		})
+	}
+}
+
+// countIEX counts the events of the iex feed's kinds.
+func countIEX(evs []market.Event) int {
+	n := 0
+	for _, e := range evs {
+		if e.Kind.IsIEX() {
+			n++
+		}
+	}
+	return n
+}
+
+// recoverFromCheckpoint runs six simulated minutes through a pipeline with
+// checkpoints, deriving bars with live, kills it after four (a journal
+// tail past the last checkpoint), recovers rebuilt from the checkpoint and
+// the journal, and returns what live and rebuilt then emit for the last two
+// minutes' batches.
+func recoverFromCheckpoint(t *testing.T, live, rebuilt liveBars) (outLive, outRebuilt []market.Event) {
+	t.Helper()
 	dir := t.TempDir()
 	j := journal.NewMemory(journal.Options{})
 	defer j.Close()
 	start := time.Date(2026, 11, 24, 14, 55, 0, 0, time.UTC)
 	batches := simBatches(t, 9, start, 36_000) // six simulated minutes
-	live := bars.New(bars.Options{})
 	st := NewState()
 	p := New(Options{Publish: discard{}, Journal: j, State: st, Bars: live,
 		Checkpoint: &Checkpoint{Dir: dir, Bars: live, Every: 20_000}})
@@ -73,7 +116,6 @@ func TestRecoverFromCheckpoint(t *testing.T) {
 		}
 	}
 
-	rebuilt := bars.New(bars.Options{})
 	got, rep, err := Recover(context.Background(), j, RecoverOptions{Dir: dir, Bars: rebuilt})
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +129,6 @@ func TestRecoverFromCheckpoint(t *testing.T) {
 			got.Seq, got.Clock, len(got.syms), st.Seq, st.Clock, len(st.syms))
 	}
 	// The two builders now see the same future.
-	var outLive, outRebuilt []market.Event
 	for _, b := range batches[24_000:] {
 		bl, br := cloneBatch(b), cloneBatch(b)
 		for i := range bl.Events {
@@ -100,9 +141,7 @@ func TestRecoverFromCheckpoint(t *testing.T) {
 	if len(outLive) == 0 {
 		t.Fatal("no bars in the last two minutes")
 	}
-	if !reflect.DeepEqual(outLive, outRebuilt) {
-		t.Fatalf("the recovered bar builder emits %d events, the live one %d (or different ones)", len(outRebuilt), len(outLive))
-	}
+	return outLive, outRebuilt
 }
 
 // TestRecoverIgnoresABadCheckpoint: a damaged checkpoint, or one beyond

@@ -42,7 +42,11 @@ type Journal interface {
 	WaitSynced(ctx context.Context, seq uint64) error
 }
 
-// Bars is the bar builder the pipeline derives bars with (*bars.Builder).
+// Bars is the bar builder the pipeline derives bars with (*bars.Builder,
+// or the *bars.Set of every class's builders). The pipeline sequences,
+// journals and publishes whatever kinds it emits: a Set with IEX bars
+// (bars.NewSetWithIEX) adds the iex feed's bars (market.KindIEXBar, ...)
+// to the consolidated ones, with nothing else to configure.
 type Bars interface {
 	Apply(e *market.Event)
 	Advance(now int64, out []market.Event) []market.Event
@@ -55,7 +59,9 @@ type Checkpoint struct {
 	Dir string
 	// Bars is the live bar builder whose state the checkpoint holds; it may
 	// differ from Options.Bars (an import derives its bars with a builder
-	// of its own and carries the live one over untouched). nil: none.
+	// of its own and carries the live one over untouched). nil: none. A
+	// *bars.Set checkpoints its IEX builder with the others; give Recover
+	// (RecoverOptions.Bars) a Set made the same way, with or without IEX.
 	Bars BarState
 	// Every and Interval: a checkpoint is cut after Every events (default
 	// 1,000,000) or Interval of wall time with at least one event (default
@@ -72,7 +78,11 @@ type Options struct {
 	// Also receive the released events after Publish (the history store).
 	Also []Publisher
 	// Bars builds minute, updated and daily bars from trades; nil disables
-	// bar building (for feeds whose upstream already sends bars).
+	// bar building (for feeds whose upstream already sends bars). With a
+	// *bars.Set made by bars.NewSetWithIEX it builds the iex feed's bars
+	// too (KindIEXBar, KindIEXUpdatedBar, KindIEXDailyBar), which are
+	// sequenced, stamped, flagged, counted (Stats.ByKind) and journaled
+	// like the consolidated ones.
 	Bars Bars
 	// Journal, if set, gets every event before it is published; the first
 	// sequence number is then Journal.Last()+1.

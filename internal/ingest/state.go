@@ -49,7 +49,7 @@ type SymbolState struct {
 	LastPrice   float64 // the latest trade by event time
 	LastSize    float64
 	LastTime    int64
-	BidPrice    float64 // the latest quote by event time
+	BidPrice    float64 // the latest quote (NBBO; IEX quotes aside) by event time
 	AskPrice    float64
 	BidSize     float64
 	AskSize     float64
@@ -90,7 +90,8 @@ func isTick(k market.Kind) bool {
 	switch k {
 	case market.KindTrade, market.KindQuote, market.KindStatus, market.KindLULD, market.KindCorrection,
 		market.KindCancelError, market.KindImbalance, market.KindCryptoTrade, market.KindCryptoQuote,
-		market.KindCryptoOrderbook, market.KindCryptoPricing, market.KindOptionTrade, market.KindOptionQuote:
+		market.KindCryptoOrderbook, market.KindCryptoPricing, market.KindOptionTrade, market.KindOptionQuote,
+		market.KindIEXQuote:
 		return true
 	}
 	return false
@@ -101,7 +102,8 @@ func isTick(k market.Kind) bool {
 // closed.
 func sendTime(e *market.Event) int64 {
 	switch e.Kind {
-	case market.KindBar, market.KindUpdatedBar, market.KindCryptoBar, market.KindCryptoUpdatedBar:
+	case market.KindBar, market.KindUpdatedBar, market.KindCryptoBar, market.KindCryptoUpdatedBar,
+		market.KindIEXBar, market.KindIEXUpdatedBar:
 		return e.Time + int64(time.Minute)
 	}
 	return e.Time
@@ -158,6 +160,9 @@ func (s *State) observe(e *market.Event) {
 		if c := e.CancelError; c != nil {
 			y.MaxTradeID = max(y.MaxTradeID, c.ID)
 		}
+	case market.KindIEXQuote:
+		// IEX's own top of book, not the NBBO the simulator resumes
+		// from: it must not replace the symbol's quote.
 	case market.KindQuote:
 		if e.Time >= y.QuoteTime {
 			q := &e.Quote

@@ -129,7 +129,7 @@ func TestClusterFailover(t *testing.T) {
 	syms := []string{"AAPL", "MSFT"}
 	up, _ := start(t, Options{Symbols: syms, Seed: 21, Rate: 60, Speed: 1, SimStart: regularSession(), CryptoSymbols: []string{}})
 	node := func(name string) Options {
-		return Options{DataDir: t.TempDir(), Feed: "alpaca", AlpacaStreamURL: "ws://" + up.Addr().String() + "/v2", AlpacaFeed: "iex",
+		return Options{DataDir: t.TempDir(), Feed: "alpaca", AlpacaStreamURL: "ws://" + up.Addr().String() + "/v2", AlpacaFeed: "sip",
 			AlpacaDataURL: "http://" + up.Addr().String(), AlpacaKey: "k", AlpacaSecret: "s", Symbols: syms,
 			NATS: nats.URL(), NATSReplicas: 3, NATSFailover: true, NATSLeaseTTL: 2 * time.Second, NATSNode: name, NATSStream: "FAILOVER"}
 	}

@@ -14,7 +14,7 @@ func (s *Server) openData(ctx context.Context) (*datadir.Dir, error) {
 	policy, _ := journal.ParseFsyncPolicy(s.opts.Fsync) // validated in New
 	d, err := datadir.Open(ctx, s.opts.DataDir, datadir.Options{Create: true, Holder: "tape serve",
 		Fsync: policy, RetainAge: s.opts.RetainAge,
-		NoState: !s.kind.journals(), Logger: s.log})
+		NoState: !s.kind.journals(), IEXBars: s.kind.derivesBars(), Logger: s.log})
 	if err != nil {
 		return nil, err
 	}

@@ -39,7 +39,7 @@ func tradesIn(t *testing.T, h *history.Store, syms []string, lo, hi int64) map[s
 func TestGapFillSingleTape(t *testing.T) {
 	syms := []string{"AAPL", "MSFT"}
 	up, _ := start(t, Options{Symbols: syms, Seed: 11, Rate: 400, Speed: 1, SimStart: regularSession(), CryptoSymbols: []string{}})
-	proxy, _ := start(t, Options{Feed: "alpaca", AlpacaStreamURL: "ws://" + up.Addr().String() + "/v2", AlpacaFeed: "iex",
+	proxy, _ := start(t, Options{Feed: "alpaca", AlpacaStreamURL: "ws://" + up.Addr().String() + "/v2", AlpacaFeed: "sip",
 		AlpacaDataURL: "http://" + up.Addr().String(), AlpacaKey: "k", AlpacaSecret: "s", Symbols: syms})
 	f := proxy.src.main.(*alpaca.Feed)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)

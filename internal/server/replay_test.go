@@ -53,18 +53,47 @@ func TestReplayYieldsTheRecording(t *testing.T) {
 		t.Fatalf("recorded only %d events", len(want))
 	}
 
+	// The sip feed replays every consolidated event; the iex feed IEX's
+	// own: the trades (corrections, cancels) printed on IEX, IEX quotes
+	// and bars (as Alpaca's ordinary messages), and the statuses, LULDs and
+	// imbalances both feeds carry.
+	var sip, iex []market.Event
+	for _, e := range want {
+		if !e.Kind.IsIEX() {
+			sip = append(sip, e)
+		}
+		switch ch := e.Kind.Channel(); {
+		case e.Kind.IsIEX():
+			e.Kind = e.Kind.Consolidated()
+			iex = append(iex, e)
+		case e.OnIEX(), ch == market.ChanStatuses || ch == market.ChanLULDs || ch == market.ChanImbalances:
+			iex = append(iex, e)
+		}
+	}
+	if len(iex) < 1000 || len(iex) > len(sip)/2 {
+		t.Fatalf("recorded %d events of the iex feed, %d consolidated", len(iex), len(sip))
+	}
+	replayFeed(t, dir, start0, "sip", sip)
+	replayFeed(t, dir, start0, "iex", iex)
+}
+
+// replayFeed replays the record in dir on a stream feed and checks a
+// client subscribed to everything receives want, in order.
+func replayFeed(t *testing.T, dir string, start0 time.Time, feed string, want []market.Event) {
+	t.Helper()
 	// From a minute early: the first late trades are stamped before the
 	// simulator's start.
-	rs, _ := start(t, Options{DataDir: dir, Feed: "replay", ReplayFrom: start0.Add(-time.Minute), Speed: math.Inf(1)})
+	rs, stop := start(t, Options{DataDir: dir, Feed: "replay", ReplayFrom: start0.Add(-time.Minute), Speed: math.Inf(1)})
+	defer stop()
 	var sub alpacawire.Subscription
 	for _, c := range alpacawire.StreamStocks.Channels() { // every channel of the stock stream it dials
 		sub[c] = []string{"*"}
 	}
-	c, _ := streamclient.New(streamclient.Options{URL: "ws://" + rs.Addr().String() + "/v2/iex", Subscription: sub})
+	c, _ := streamclient.New(streamclient.Options{URL: "ws://" + rs.Addr().String() + "/v2/" + feed, Subscription: sub})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var got []market.Event
-	err = c.Run(ctx, func(msgs []alpacawire.Message) {
+	err := c.Run(ctx, func(msgs []alpacawire.Message) {
 		for _, m := range msgs {
 			if m.Event.Kind != market.KindInvalid {
 				e := m.Event
@@ -77,11 +106,11 @@ func TestReplayYieldsTheRecording(t *testing.T) {
 		}
 	})
 	if len(got) != len(want) {
-		t.Fatalf("replayed %d events, recorded %d (run: %v)", len(got), len(want), err)
+		t.Fatalf("%s: replayed %d events, recorded %d (run: %v)", feed, len(got), len(want), err)
 	}
 	for i := range want {
 		if !sameEvent(got[i], want[i]) {
-			t.Fatalf("event %d: replayed %+v, recorded %+v", i, got[i], want[i])
+			t.Fatalf("%s: event %d: replayed %+v, recorded %+v", feed, i, got[i], want[i])
 		}
 	}
 }

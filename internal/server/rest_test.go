@@ -33,7 +33,7 @@ func TestRESTBarsEqualStreamed(t *testing.T) {
 		streamed[key{b.Symbol, b.Timestamp.UnixNano()}] = b
 		mu.Unlock()
 	}
-	sc := stream.NewStocksClient("iex", stream.WithBaseURL(baseURL(srv)), stream.WithCredentials("k", "s"),
+	sc := stream.NewStocksClient("sip", stream.WithBaseURL(baseURL(srv)), stream.WithCredentials("k", "s"),
 		stream.WithLogger(stream.ErrorOnlyLogger()), stream.WithBars(keep, "*"), stream.WithUpdatedBars(keep, "*"))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

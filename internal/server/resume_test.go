@@ -22,7 +22,7 @@ func dialSeq(t *testing.T, srv *Server) *seqClient {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	conn, _, err := websocket.Dial(ctx, "ws://"+srv.Addr().String()+"/v2/iex?tape_seq=1", nil)
+	conn, _, err := websocket.Dial(ctx, "ws://"+srv.Addr().String()+"/v2/sip?tape_seq=1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -124,7 +125,8 @@ func (s *Server) build(d *datadir.Dir) error {
 		s.pipeline.Store(s.newPipeline(s.kind == srcEdge))
 	}
 
-	ws := wsapi.Options{Hub: s.hub, Keys: s.keys, Logger: s.log, MaxSymbols: s.opts.MaxSymbols, Journal: d.Journal}
+	ws := wsapi.Options{Hub: s.hub, Keys: s.keys, Logger: s.log, MaxSymbols: s.opts.MaxSymbols, Journal: d.Journal,
+		IEXView: s.iexStream}
 	if src.alpha != nil {
 		ws.Upstream = src.alpha
 	}
@@ -152,7 +154,13 @@ func (s *Server) build(d *datadir.Dir) error {
 			paths: []string{"/v1beta1/news", "/news"}})
 	}
 	ro := httpapi.Options{Store: d.History, Keys: s.keys, Logger: s.log, Now: s.feedClock,
-		Crypto: cryptoStore{c: d.History.Crypto(), books: s.hub}, News: d.News}
+		Crypto: cryptoStore{c: d.History.Crypto(), books: s.hub}, News: d.News,
+		IEX: func() httpapi.Store {
+			if s.hasIEXView() {
+				return d.History.IEX()
+			}
+			return nil
+		}}
 	if syms := s.opts.Symbols; len(syms) > 0 {
 		ro.StockSymbols = func() []string { return syms }
 	}
@@ -162,6 +170,23 @@ func (s *Server) build(d *datadir.Dir) error {
 	rest := httpapi.New(ro)
 	s.mux = s.routes(rest)
 	return nil
+}
+
+// hasIEXView reports whether the record holds an IEX view of its own —
+// IEX quotes and bars beside the consolidated ones — so that the iex feed
+// (stream and REST) serves IEX's market rather than the consolidated one:
+// a source Tape derives bars for (the simulator) makes one; a record that
+// followed or recorded such a source has one once its history holds IEX
+// quotes or bars. A record of one received feed (Alpaca, polling) is that
+// feed and nothing else, served on every feed's path as before.
+func (s *Server) hasIEXView() bool {
+	return s.kind.derivesBars() || s.dir.History.HasIEX()
+}
+
+// iexStream reports whether a stream session on path is a client of the
+// iex feed's own view (wsapi.Options.IEXView).
+func (s *Server) iexStream(p string) bool {
+	return path.Base(p) == "iex" && s.hasIEXView()
 }
 
 // alsoPublish are the stores released events go to after the hub.

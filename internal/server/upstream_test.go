@@ -126,7 +126,7 @@ func TestProxyUpstreamRefusal(t *testing.T) {
 func TestProxyResumeAcrossReconnect(t *testing.T) {
 	upDir := t.TempDir()
 	up, stopUp := start(t, Options{DataDir: upDir, Source: simSource(t, 2000, 10)})
-	proxy, _ := start(t, Options{Feed: "alpaca", AlpacaStreamURL: "ws://" + up.Addr().String() + "/v2", AlpacaFeed: "iex",
+	proxy, _ := start(t, Options{Feed: "alpaca", AlpacaStreamURL: "ws://" + up.Addr().String() + "/v2", AlpacaFeed: "sip",
 		AlpacaKey: "k", AlpacaSecret: "s", UpstreamResume: true})
 	type tradeKey struct {
 		sym string
@@ -206,7 +206,7 @@ func TestProxyResumeAcrossReconnect(t *testing.T) {
 // shows it, and the history API still works.
 func TestProxyFatalUpstream(t *testing.T) {
 	up, _ := start(t, Options{Source: simSource(t, 100, 1), Keys: map[string]string{"right": "key"}})
-	proxy, _ := start(t, Options{Feed: "alpaca", AlpacaStreamURL: "ws://" + up.Addr().String() + "/v2", AlpacaFeed: "iex",
+	proxy, _ := start(t, Options{Feed: "alpaca", AlpacaStreamURL: "ws://" + up.Addr().String() + "/v2", AlpacaFeed: "sip",
 		AlpacaKey: "wrong", AlpacaSecret: "key"})
 	base := "http://" + proxy.Addr().String()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
