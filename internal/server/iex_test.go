@@ -171,3 +171,51 @@ func TestIEXFeed(t *testing.T) {
 		t.Fatalf("latest trade feed=iex %+v, %v", lt, err)
 	}
 }
+
+// TestEdgeServesTheIEXView: an edge following a simulated origin over
+// NATS has the origin's IEX view (its journal is the origin's), so its
+// iex feed — stream and REST — is IEX's own market too.
+func TestEdgeServesTheIEXView(t *testing.T) {
+	origin, _ := start(t, Options{Symbols: []string{"AAPL"}, Seed: 5, Rate: 500, Speed: 60, SimStart: regularSession(),
+		CryptoSymbols: []string{}, NATS: "embedded", NATSListen: "127.0.0.1:0"})
+	edge, _ := start(t, Options{Feed: "nats", NATS: origin.link.emb.ClientURL()})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	waitFor(t, ctx, "the edge's history to hold the IEX view", edge.dir.History.HasIEX, nil)
+	var mu sync.Mutex
+	var trades []stream.Trade
+	var quotes []stream.Quote
+	c := stream.NewStocksClient(marketdata.IEX, stream.WithBaseURL(baseURL(edge)), stream.WithCredentials("k", "s"),
+		stream.WithLogger(stream.ErrorOnlyLogger()),
+		stream.WithTrades(func(x stream.Trade) { mu.Lock(); trades = append(trades, x); mu.Unlock() }, "AAPL"),
+		stream.WithQuotes(func(x stream.Quote) { mu.Lock(); quotes = append(quotes, x); mu.Unlock() }, "AAPL"))
+	if err := c.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "IEX trades and quotes at the edge", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(trades) >= 5 && len(quotes) >= 5
+	}, nil)
+	mu.Lock()
+	for _, x := range trades {
+		if x.Exchange != "V" {
+			t.Fatalf("edge iex feed: a trade on %q", x.Exchange)
+		}
+	}
+	for _, q := range quotes {
+		if q.BidExchange != "V" || q.AskExchange != "V" {
+			t.Fatalf("edge iex feed: quote %+v", q)
+		}
+	}
+	mu.Unlock()
+	rc := marketdata.NewClient(marketdata.ClientOpts{BaseURL: "http://" + edge.Addr().String(), APIKey: "k", APISecret: "s"})
+	lq, err := rc.GetLatestQuote("AAPL", marketdata.GetLatestQuoteRequest{Feed: marketdata.IEX})
+	if err != nil || lq.BidExchange != "V" {
+		t.Fatalf("edge latest quote feed=iex %+v, %v", lq, err)
+	}
+	lq, err = rc.GetLatestQuote("AAPL", marketdata.GetLatestQuoteRequest{Feed: marketdata.SIP})
+	if err != nil || lq.BidPrice <= 0 {
+		t.Fatalf("edge latest quote feed=sip %+v, %v", lq, err)
+	}
+}
