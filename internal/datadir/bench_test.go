@@ -107,7 +107,7 @@ func BenchmarkReopen(b *testing.B) {
 
 // BenchmarkIngest measures the whole ingest path at full speed: the
 // simulator (generating as it goes: nothing pre-generated) → the sequencer
-// (record clock, state, stock and crypto bars) → the journal (group
+// (record clock, state, consolidated, IEX and crypto bars) → the journal (group
 // commit, fsync every 100 ms) → the releaser → the hub (one msgpack
 // subscriber of everything, drained by a reader goroutine) → the history
 // and news stores (flushed by their own goroutines). One op is one event;
@@ -116,7 +116,8 @@ func BenchmarkIngest(b *testing.B) {
 	for _, crypto := range []bool{false, true} {
 		b.Run(fmt.Sprintf("crypto=%v", crypto), func(b *testing.B) {
 			dir := b.TempDir()
-			d, err := Open(context.Background(), dir, Options{Create: true})
+			// As tape serve opens a simulator's record: with IEX bars.
+			d, err := Open(context.Background(), dir, Options{Create: true, IEXBars: true})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -263,6 +263,9 @@ func (h *Hub) Publish(events []market.Event) {
 		return
 	}
 	h.mu.RLock()
+	// Whether anyone follows the iex feed's trades: most deployments have
+	// no such subscriber, and then a trade costs nothing more.
+	iexTrades := len(h.wild[market.ChanIEXTrades]) > 0 || len(h.index[market.ChanIEXTrades]) > 0
 	for i := range events {
 		e := &events[i]
 		ch := e.Kind.Channel()
@@ -278,22 +281,17 @@ func (h *Hub) Publish(events []market.Event) {
 		}
 		bySym := h.index[ch][e.Symbol]
 		wild := h.wild[ch]
-		// A trade printed on IEX is also the iex feed's trade: its
-		// subscribers (market.ChanIEXTrades) get the same encoding. No
-		// subscriber is on both channels (a session serves one feed).
-		var iexSym, iexWild []*Subscriber
-		if e.OnIEX() {
-			iexSym, iexWild = h.index[market.ChanIEXTrades][e.Symbol], h.wild[market.ChanIEXTrades]
+		if iexTrades && e.OnIEX() {
+			h.publishIEXTrade(e, ch, bySym, wild)
+			continue
 		}
-		if len(bySym) == 0 && len(wild) == 0 && len(iexSym) == 0 && len(iexWild) == 0 {
+		if len(bySym) == 0 && len(wild) == 0 {
 			continue
 		}
 		clear(h.enc)
 		lossless := ch.Lossless()
 		h.deliver(bySym, e, lossless)
 		h.deliver(wild, e, lossless)
-		h.deliver(iexSym, e, lossless)
-		h.deliver(iexWild, e, lossless)
 	}
 	// Stored before unlocking: Update reads it under the write lock as the
 	// exact boundary between what a new subscription gets live and what a
@@ -335,6 +333,25 @@ func (h *Hub) deliver(subs []*Subscriber, e *market.Event, lossless bool) {
 		}
 		s.pending = append(s.pending, pendingItem{item: item{c: c, off: h.encOff[f], n: uint32(len(msg)), count: 1}, sym: e.Symbol, lossless: lossless})
 	}
+}
+
+// publishIEXTrade delivers a trade (correction, cancel) printed on IEX to
+// the subscribers of its channel (bySym, wild) and to those of the iex
+// feed's trades (market.ChanIEXTrades), from one encoding: no subscriber
+// is on both (a session serves one feed). Out of Publish's loop, which
+// stays as tight as before for everything else. Caller holds h.mu for
+// reading.
+func (h *Hub) publishIEXTrade(e *market.Event, ch market.Channel, bySym, wild []*Subscriber) {
+	iexSym, iexWild := h.index[market.ChanIEXTrades][e.Symbol], h.wild[market.ChanIEXTrades]
+	if len(bySym) == 0 && len(wild) == 0 && len(iexSym) == 0 && len(iexWild) == 0 {
+		return
+	}
+	clear(h.enc)
+	lossless := ch.Lossless()
+	h.deliver(bySym, e, lossless)
+	h.deliver(wild, e, lossless)
+	h.deliver(iexSym, e, lossless)
+	h.deliver(iexWild, e, lossless)
 }
 
 // publishMulti delivers an event that concerns several symbols (a news

@@ -242,55 +242,41 @@ func ChannelIn(cl Class, s string) (Channel, bool) {
 }
 
 // Channel returns the subscription channel that carries events of kind k
-// (NumChannels for KindInvalid).
+// (NumChannels for KindInvalid). A table, not a switch: the hub asks it
+// for every event it publishes.
 func (k Kind) Channel() Channel {
-	switch k {
-	case KindTrade, KindCorrection, KindCancelError:
-		return ChanTrades
-	case KindQuote:
-		return ChanQuotes
-	case KindBar:
-		return ChanBars
-	case KindUpdatedBar:
-		return ChanUpdatedBars
-	case KindDailyBar:
-		return ChanDailyBars
-	case KindStatus:
-		return ChanStatuses
-	case KindLULD:
-		return ChanLULDs
-	case KindImbalance:
-		return ChanImbalances
-	case KindCryptoTrade:
-		return ChanCryptoTrades
-	case KindCryptoQuote:
-		return ChanCryptoQuotes
-	case KindCryptoBar:
-		return ChanCryptoBars
-	case KindCryptoUpdatedBar:
-		return ChanCryptoUpdatedBars
-	case KindCryptoDailyBar:
-		return ChanCryptoDailyBars
-	case KindCryptoOrderbook:
-		return ChanCryptoOrderbooks
-	case KindCryptoPricing:
-		return ChanCryptoPricing
-	case KindOptionTrade:
-		return ChanOptionTrades
-	case KindOptionQuote:
-		return ChanOptionQuotes
-	case KindNews:
-		return ChanNews
-	case KindIEXQuote:
-		return ChanIEXQuotes
-	case KindIEXBar:
-		return ChanIEXBars
-	case KindIEXUpdatedBar:
-		return ChanIEXUpdatedBars
-	case KindIEXDailyBar:
-		return ChanIEXDailyBars
+	if k >= NumKinds {
+		return NumChannels
 	}
-	return NumChannels
+	return kindChannels[k]
+}
+
+var kindChannels = [NumKinds]Channel{
+	KindInvalid:          NumChannels,
+	KindTrade:            ChanTrades,
+	KindQuote:            ChanQuotes,
+	KindBar:              ChanBars,
+	KindUpdatedBar:       ChanUpdatedBars,
+	KindDailyBar:         ChanDailyBars,
+	KindStatus:           ChanStatuses,
+	KindLULD:             ChanLULDs,
+	KindCorrection:       ChanTrades, // corrections and cancels ride on trades
+	KindCancelError:      ChanTrades,
+	KindImbalance:        ChanImbalances,
+	KindCryptoTrade:      ChanCryptoTrades,
+	KindCryptoQuote:      ChanCryptoQuotes,
+	KindCryptoBar:        ChanCryptoBars,
+	KindCryptoUpdatedBar: ChanCryptoUpdatedBars,
+	KindCryptoDailyBar:   ChanCryptoDailyBars,
+	KindCryptoOrderbook:  ChanCryptoOrderbooks,
+	KindCryptoPricing:    ChanCryptoPricing,
+	KindOptionTrade:      ChanOptionTrades,
+	KindOptionQuote:      ChanOptionQuotes,
+	KindNews:             ChanNews,
+	KindIEXQuote:         ChanIEXQuotes,
+	KindIEXBar:           ChanIEXBars,
+	KindIEXUpdatedBar:    ChanIEXUpdatedBars,
+	KindIEXDailyBar:      ChanIEXDailyBars,
 }
 
 // IEXExchange is IEX's exchange code: its trades are the iex feed's trades.
@@ -356,9 +342,15 @@ func (c Channel) IEX() Channel {
 // OnIEX reports whether e belongs to the iex feed's trades: a stock trade,
 // correction or cancel printed on IEX.
 func (e *Event) OnIEX() bool {
-	switch e.Kind {
-	case KindTrade:
+	if e.Kind == KindTrade { // the hot case, inlined
 		return e.Trade.Exchange == IEXExchange
+	}
+	return e.Kind > KindTrade && e.rareOnIEX()
+}
+
+//go:noinline
+func (e *Event) rareOnIEX() bool { // kept out of line: OnIEX's callers are hot loops
+	switch e.Kind {
 	case KindCorrection:
 		return e.Correction != nil && e.Correction.Exchange == IEXExchange
 	case KindCancelError:
