@@ -43,7 +43,7 @@ func main() {
 	var o options
 	var symbols string
 	flag.StringVar(&o.url, "url", "", "stream base URL of a running Tape, e.g. ws://127.0.0.1:8080/v2 (default: start one in-process)")
-	flag.StringVar(&o.feed, "feed", "iex", "feed to connect to")
+	flag.StringVar(&o.feed, "feed", "sip", "feed to connect to: sip (every exchange) or iex (IEX's own trades, quotes and bars)")
 	flag.StringVar(&symbols, "symbols", "AAPL,MSFT,NVDA", "comma-separated symbols")
 	flag.DurationVar(&o.duration, "duration", 0, "stop after this long (default: until Ctrl-C)")
 	flag.Float64Var(&o.speed, "speed", 1, "simulated seconds per second for the in-process Tape")
@@ -68,11 +68,6 @@ type update struct {
 // run streams until ctx ends or o.duration passes, printing one line per
 // update to w. It returns nil on a clean stop.
 func run(ctx context.Context, w io.Writer, o options) error {
-	if o.duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, o.duration)
-		defer cancel()
-	}
 	base := o.url
 	if base == "" {
 		addr, stopTape, err := startTape(ctx, o.speed)
@@ -82,6 +77,12 @@ func run(ctx context.Context, w io.Writer, o options) error {
 		defer stopTape()
 		base = "ws://" + addr + "/v2"
 		fmt.Fprintf(w, "started Tape in-process at %s\n", addr)
+	}
+	// The duration is streaming time: starting Tape does not count.
+	if o.duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.duration)
+		defer cancel()
 	}
 
 	// The SDK must never wait for us: a full channel drops the update and

@@ -16,7 +16,7 @@ func TestMain(m *testing.M) { aiotest.VerifyTestMain(m) }
 func TestRun(t *testing.T) {
 	aiotest.NoLeak(t)
 	var out bytes.Buffer
-	err := run(t.Context(), &out, options{feed: "iex", symbols: []string{"AAPL", "SPY"}, duration: 1500 * time.Millisecond, speed: 60})
+	err := run(t.Context(), &out, options{feed: "sip", symbols: []string{"AAPL", "SPY"}, duration: 1500 * time.Millisecond, speed: 60})
 	if err != nil {
 		t.Fatal(err)
 	}
