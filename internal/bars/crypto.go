@@ -152,7 +152,15 @@ func (b *CryptoBuilder) Apply(e *market.Event) {
 			s.day.add(t.Price, t.Size)
 		}
 	case market.KindCryptoBar:
-		if r := e.CryptoBar; r != nil && r.TradeCount > 0 && (b.minute == unset || e.Time < b.minute) {
+		// A bar from the feed counts towards its day when its minute is
+		// one this builder does not build from trades: a minute before
+		// its clock, or any minute of the simulator's synthetic past.
+		// The past comes in batches spanning hours, applied before the
+		// batch's clock advances this builder, so the clock alone would
+		// leave the day's earlier minutes out of the daily bar the live
+		// run continues.
+		if r := e.CryptoBar; r != nil && r.TradeCount > 0 &&
+			(b.minute == unset || e.Time < b.minute || e.Flags.Has(market.FlagSynthetic)) {
 			s := b.symbol(e.Symbol)
 			d := b.days.start(e.Time)
 			if d > s.dayStart {

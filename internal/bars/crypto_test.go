@@ -118,3 +118,42 @@ func TestCryptoDayIncludesGivenMinutes(t *testing.T) {
 		t.Fatalf("daily bar %+v", daily)
 	}
 }
+
+// TestCryptoDayIncludesSyntheticMinutesAheadOfTheClock: the simulator's
+// past arrives in batches spanning hours, applied before the batch clock
+// advances the builder, so its minutes are often at or after the builder's
+// clock. They still count towards the day; a feed's bar for a minute the
+// builder is building from trades does not.
+func TestCryptoDayIncludesSyntheticMinutesAheadOfTheClock(t *testing.T) {
+	noon := time.Date(2026, 12, 5, 18, 0, 0, 0, time.UTC) // noon in Chicago
+	for _, tc := range []struct {
+		flags market.Flags
+		want  market.CryptoBar
+	}{
+		{market.FlagSynthetic, market.CryptoBar{Open: 90, High: 120, Low: 80, Close: 110, Volume: 11, TradeCount: 41}},
+		{0, market.CryptoBar{Open: 110, High: 110, Low: 110, Close: 110, Volume: 1, TradeCount: 1}},
+	} {
+		b := NewCryptoBuilder()
+		b.Advance(noon.Add(-3*time.Hour).UnixNano(), nil) // the clock of the previous batch
+		past := market.Event{Kind: market.KindCryptoBar, Symbol: "BTC/USD", Time: noon.Add(-time.Hour).UnixNano(), Flags: tc.flags,
+			CryptoBar: &market.CryptoBar{Open: 90, High: 120, Low: 80, Close: 100, Volume: 10, VWAP: 100, TradeCount: 40}}
+		b.Apply(&past)
+		b.Advance(noon.UnixNano(), nil)
+		e := cTrade("BTC/USD", noon.Add(time.Second), 110, 1)
+		b.Apply(&e)
+		var daily *market.CryptoBar
+		for _, e := range b.Advance(noon.Add(time.Minute).UnixNano(), nil) {
+			if e.Kind == market.KindCryptoDailyBar {
+				daily = e.CryptoBar
+			}
+		}
+		if daily == nil {
+			t.Fatalf("flags %v: no daily bar", tc.flags)
+		}
+		got := *daily
+		got.VWAP = 0
+		if got != tc.want {
+			t.Errorf("flags %v: daily bar %+v, want %+v", tc.flags, got, tc.want)
+		}
+	}
+}

@@ -296,12 +296,16 @@ func Recover(ctx context.Context, j RecoverJournal, o RecoverOptions) (*State, R
 			continue
 		}
 		switch e.Kind {
-		case market.KindTrade, market.KindCorrection, market.KindCancelError:
-			// A *bars.Set routes them, the IEX ones to its IEX builder too.
+		case market.KindTrade, market.KindCorrection, market.KindCancelError,
+			market.KindCryptoTrade, market.KindCryptoQuote:
+			// A *bars.Set routes them: IEX's trades to its IEX builder
+			// too, crypto trades (and quotes, whose mid prices a pair's
+			// flat bars) to its crypto builder.
 			o.Bars.Apply(&e)
 			eventNs = max(eventNs, e.Time)
 		case market.KindBar, market.KindUpdatedBar, market.KindDailyBar,
-			market.KindIEXBar, market.KindIEXUpdatedBar, market.KindIEXDailyBar:
+			market.KindIEXBar, market.KindIEXUpdatedBar, market.KindIEXDailyBar,
+			market.KindCryptoBar, market.KindCryptoUpdatedBar, market.KindCryptoDailyBar:
 			// The sequencer stamps derived bars with the batch clock that
 			// emitted them: advancing to it replays that Advance. The IEX
 			// builder may emit at a clock where the consolidated one did
@@ -310,6 +314,13 @@ func Recover(ctx context.Context, j RecoverJournal, o RecoverOptions) (*State, R
 			// that emitted nothing of theirs; the live run advanced every
 			// builder at every batch clock, so each clock replayed brings
 			// the replay closer to it.
+			//
+			// A bar from the feed (the simulator's synthetic past) was
+			// applied live too: a crypto builder counts its minute
+			// towards the day's bar.
+			if e.Flags.Has(market.FlagSynthetic) {
+				o.Bars.Apply(&e)
+			}
 			if rec.TS != lastTS {
 				scratch = o.Bars.Advance(rec.TS, scratch[:0])
 				lastTS = rec.TS

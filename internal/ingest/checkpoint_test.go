@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -16,9 +17,9 @@ import (
 )
 
 // simBatches generates n batches of a busy simulated session from start.
-func simBatches(t *testing.T, seed int64, start time.Time, n int) []feed.Batch {
+func simBatches(t *testing.T, seed int64, start time.Time, n int, crypto ...string) []feed.Batch {
 	t.Helper()
-	s, err := sim.New(sim.Options{Seed: seed, Rate: 400, Start: start, Symbols: []string{"AAPL", "MSFT", "SPY"}})
+	s, err := sim.New(sim.Options{Seed: seed, Rate: 400, Start: start, Symbols: []string{"AAPL", "MSFT", "SPY"}, CryptoSymbols: crypto})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,19 +53,27 @@ type liveBars interface {
 // Set with IEX bars (whose IEX builder must come back as well).
 func TestRecoverFromCheckpoint(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		make func() liveBars
+		name   string
+		make   func() liveBars
+		crypto []string
 	}{
-		{"builder", func() liveBars { return bars.New(bars.Options{}) }},
-		{"set with IEX", func() liveBars { return bars.NewSetWithIEX(bars.Options{}) }},
+		{"builder", func() liveBars { return bars.New(bars.Options{}) }, nil},
+		{"set with IEX", func() liveBars { return bars.NewSetWithIEX(bars.Options{}) }, nil},
+		// Crypto trades feed the Set's crypto builder; the replay must
+		// apply them too, or the recovered crypto bars of the minute in
+		// progress lack the trades journaled before the crash.
+		{"set with IEX and crypto", func() liveBars { return bars.NewSetWithIEX(bars.Options{}) }, []string{"BTC/USD", "ETH/USD"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			outLive, outRebuilt := recoverFromCheckpoint(t, tc.make(), tc.make())
+			outLive, outRebuilt := recoverFromCheckpoint(t, tc.make(), tc.make(), tc.crypto...)
 			if !reflect.DeepEqual(outLive, outRebuilt) {
 				t.Fatalf("the recovered bar builder emits %d events, the live one %d (or different ones)", len(outRebuilt), len(outLive))
 			}
 			if _, ok := tc.make().(*bars.Set); ok && countIEX(outLive) == 0 {
 				t.Fatal("no IEX bars in the last two minutes")
+			}
+			if len(tc.crypto) > 0 && countClass(outLive, market.ClassCrypto) == 0 {
+				t.Fatal("no crypto bars in the last two minutes")
 			}
 		})
 	}
@@ -81,18 +90,29 @@ func countIEX(evs []market.Event) int {
 	return n
 }
 
+// countClass counts the events of class c.
+func countClass(evs []market.Event, c market.Class) int {
+	n := 0
+	for _, e := range evs {
+		if e.Kind.Class() == c {
+			n++
+		}
+	}
+	return n
+}
+
 // recoverFromCheckpoint runs six simulated minutes through a pipeline with
 // checkpoints, deriving bars with live, kills it after four (a journal
 // tail past the last checkpoint), recovers rebuilt from the checkpoint and
 // the journal, and returns what live and rebuilt then emit for the last two
 // minutes' batches.
-func recoverFromCheckpoint(t *testing.T, live, rebuilt liveBars) (outLive, outRebuilt []market.Event) {
+func recoverFromCheckpoint(t *testing.T, live, rebuilt liveBars, crypto ...string) (outLive, outRebuilt []market.Event) {
 	t.Helper()
 	dir := t.TempDir()
 	j := journal.NewMemory(journal.Options{})
 	defer j.Close()
 	start := time.Date(2026, 11, 24, 14, 55, 0, 0, time.UTC)
-	batches := simBatches(t, 9, start, 36_000) // six simulated minutes
+	batches := simBatches(t, 9, start, 36_000, crypto...) // six simulated minutes
 	st := NewState()
 	p := New(Options{Publish: discard{}, Journal: j, State: st, Bars: live,
 		Checkpoint: &Checkpoint{Dir: dir, Bars: live, Every: 20_000}})
@@ -192,4 +212,91 @@ func FuzzDecodeCheckpoint(f *testing.F) {
 		}
 		DecodeState(c.state)
 	})
+}
+
+// TestRecoverAfterThePast: a fresh simulated record begins with its
+// synthetic past (stock and crypto bars, flagged synthetic) and goes on
+// live; killed before any checkpoint, it is rebuilt from the journal alone.
+// The crypto builder folds the past's crypto bars of the day into the
+// pair's daily bar; a rebuild that skipped them (or took them for derived
+// bars) would emit a different daily bar once the live run goes on.
+func TestRecoverAfterThePast(t *testing.T) {
+	start := time.Date(2026, 11, 24, 14, 55, 0, 0, time.UTC)
+	past, err := sim.NewPast(sim.PastOptions{Symbols: []string{"AAPL", "MSFT", "SPY"}, CryptoSymbols: []string{"BTC/USD"},
+		Seed: 9, Rate: 400, End: start, Days: 3, MinuteDays: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		batches   []feed.Batch
+		synthetic int
+		pastBars  []market.Event // BTC/USD's minute bars
+	)
+	for !past.Done() {
+		evs, now := past.Next(nil)
+		synthetic += len(evs)
+		batches = append(batches, feed.Batch{Events: evs, Now: now})
+		for _, e := range evs {
+			if e.Kind == market.KindCryptoBar {
+				pastBars = append(pastBars, e)
+			}
+		}
+	}
+	live, err := sim.New(sim.Options{Seed: 9, Rate: 400, Start: start, Symbols: []string{"AAPL", "MSFT", "SPY"},
+		CryptoSymbols: []string{"BTC/USD"}, Resume: past.Resume()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nPast := len(batches)
+	for range 24_000 { // four simulated minutes
+		evs, now := live.Next(nil)
+		batches = append(batches, feed.Batch{Events: evs, Now: now})
+	}
+	j := journal.NewMemory(journal.Options{})
+	defer j.Close()
+	liveBars := bars.NewSetWithIEX(bars.Options{})
+	p := New(Options{Publish: discard{}, Journal: j, State: NewState(), Bars: liveBars})
+	cut := nPast + 12_000
+	for _, b := range batches[:cut] {
+		if err := p.Process(cloneBatch(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rebuilt := bars.NewSetWithIEX(bars.Options{})
+	_, rep, err := Recover(context.Background(), j, RecoverOptions{Dir: t.TempDir(), Bars: rebuilt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.CheckpointSeq != 0 || rep.BarsFrom == 0 || rep.BarsFrom > uint64(synthetic) {
+		t.Fatalf("report %+v: want a rebuild from the journal that starts in the past (%d synthetic events)", rep, synthetic)
+	}
+	var outLive, outRebuilt []market.Event
+	for _, b := range batches[cut:] {
+		bl, br := cloneBatch(b), cloneBatch(b)
+		for i := range bl.Events {
+			liveBars.Apply(&bl.Events[i])
+			rebuilt.Apply(&br.Events[i])
+		}
+		outLive = liveBars.Advance(b.Now, outLive)
+		outRebuilt = rebuilt.Advance(b.Now, outRebuilt)
+	}
+	// The live daily bar continues the day the past began: it opens at
+	// the open of the past's first minute of that day.
+	i := slices.IndexFunc(outLive, func(e market.Event) bool { return e.Kind == market.KindCryptoDailyBar })
+	if i < 0 {
+		t.Fatal("no crypto daily bar in the last two minutes")
+	}
+	day := outLive[i]
+	j0 := slices.IndexFunc(pastBars, func(e market.Event) bool { return e.Time >= day.Time })
+	if j0 < 0 || day.CryptoBar.Open != pastBars[j0].CryptoBar.Open || day.CryptoBar.TradeCount <= pastBars[j0].CryptoBar.TradeCount {
+		t.Fatalf("the live daily bar %+v does not continue the past's day (first minute %+v)", *day.CryptoBar, pastBars[j0])
+	}
+	if !reflect.DeepEqual(outLive, outRebuilt) {
+		for i := range min(len(outLive), len(outRebuilt)) {
+			if !reflect.DeepEqual(outLive[i], outRebuilt[i]) {
+				t.Fatalf("event %d: live %v %s %+v, rebuilt %v %s %+v", i, outLive[i].Kind, outLive[i].Symbol, outLive[i].CryptoBar, outRebuilt[i].Kind, outRebuilt[i].Symbol, outRebuilt[i].CryptoBar)
+			}
+		}
+		t.Fatalf("the rebuilt bars emit %d events, the live ones %d", len(outRebuilt), len(outLive))
+	}
 }
