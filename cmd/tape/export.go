@@ -28,6 +28,7 @@ type exportOptions struct {
 	url, key, secret string
 	dataDir          string // non-empty: read the store directly, offline
 	symbols          []string
+	feed             string // "", "sip" or "iex" (others pass through to --url)
 	start, end       time.Time
 	kind             tickfile.Kind
 	timeframe        market.Timeframe
@@ -60,6 +61,12 @@ Columns (docs/tickfile.md has the details):
 t is the time in UTC (a bar's start), with nanoseconds. Rows are ordered by
 symbol, then time.
 
+--feed picks the market, as the REST API's feed parameter does: sip (the
+default) is the consolidated market, every exchange's trades and the NBBO;
+iex is IEX's own trades, quotes and bars, which a simulated record holds
+beside them. A record received from one Alpaca feed is that feed's market
+either way.
+
 By default export reads through the REST API of the Tape running at --url, so
 it works while tape serve runs. With --data DIR it opens the data directory
 itself instead, which only works while no tape serve uses it. Either way it
@@ -71,6 +78,7 @@ The format comes from --format, else from the --out extension (.parquet,
   tape export --symbols AAPL,MSFT --start 2026-11-24 --end 2026-11-25 --kind trades --out trades.parquet
   tape export --symbols SPY --start 2026-11-24T14:30:00Z --end 2026-11-24T15:00:00Z --kind quotes > spy-quotes.csv
   tape export --symbols AAPL --start 2026-11-01 --kind bars --timeframe 1Day --out daily.csv
+  tape export --symbols AAPL --start 2026-11-24 --kind quotes --feed iex --out aapl-iex-quotes.parquet
   tape export --data ~/.local/share/tape --symbols AAPL --start 2026-11-24 --out aapl.parquet   # offline`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -105,6 +113,9 @@ The format comes from --format, else from the --out extension (.parquet,
 			if !o.end.IsZero() && o.end.Before(o.start) {
 				return fmt.Errorf("--end %s is before --start %s", o.end.Format(time.RFC3339), o.start.Format(time.RFC3339))
 			}
+			if o.feed, err = exportFeed(o.feed, o.dataDir != ""); err != nil {
+				return err
+			}
 			if o.kind, err = tickfile.ParseKind(kind); err != nil {
 				return fmt.Errorf("--kind: %w", err)
 			}
@@ -127,6 +138,7 @@ The format comes from --format, else from the --out extension (.parquet,
 	f.StringVar(&start, "start", "", "first time: a date (2026-11-24, midnight New York time) or an RFC 3339 time (required)")
 	f.StringVar(&end, "end", "", "last time, inclusive: a date (its whole day) or an RFC 3339 time (default: the end of the record)")
 	f.StringVar(&kind, "kind", "bars", "what to export: trades, quotes or bars")
+	f.StringVar(&o.feed, "feed", "", "the market: sip (consolidated; the default) or iex (IEX's own trades, quotes and bars)")
 	f.StringVar(&tf, "timeframe", "1Min", "bars: 1Min..59Min, 1Hour..23Hour, 1Day, 1Week, 1Month..12Month")
 	f.StringVar(&fmt_, "format", "", "parquet or csv (default: from the --out extension, else csv)")
 	f.StringVar(&o.out, "out", "", "file to write (default: standard output, CSV only); it appears only once complete")
@@ -202,6 +214,9 @@ func (r *exportResult) summary(o exportOptions) string {
 	if o.kind == tickfile.KindBars {
 		what = o.timeframe.String() + " bars"
 	}
+	if o.feed != "" && o.feed != "sip" {
+		what = o.feed + " " + what // "iex quotes": not the consolidated market
+	}
 	if r.rows == 0 {
 		return fmt.Sprintf("tape export: no %s for %s from %s to %s (check --symbols, --start and --end; a date means midnight New York time)",
 			what, strings.Join(o.symbols, ","), o.start.UTC().Format(time.RFC3339), endString(o.end))
@@ -248,7 +263,7 @@ func runExport(ctx context.Context, stdout, stderr io.Writer, o exportOptions, m
 			return nil, err
 		default:
 			defer d.Close()
-			src = &storePager{s: d.History, o: o}
+			src = &storePager{s: storeView(d.History, o.feed), o: o}
 		}
 	}
 	if src == nil {
@@ -397,9 +412,42 @@ func (s exportSpan) at(e *market.Event) int64 {
 	return int64((float64(i) + f) / float64(n) * spanUnits)
 }
 
+// exportFeed checks --feed: sip or iex, and through --url also the other
+// feeds Alpaca's own API knows (export can read from it). Empty is the
+// API's default: sip at Tape, the best the plan allows at Alpaca.
+func exportFeed(feed string, offline bool) (string, error) {
+	switch feed = strings.ToLower(strings.TrimSpace(feed)); feed {
+	case "", "sip", "iex":
+		return feed, nil
+	case "otc", "boats":
+		if !offline {
+			return feed, nil
+		}
+	}
+	return "", fmt.Errorf("--feed %q: want sip (the consolidated market) or iex (IEX's own)", feed)
+}
+
+// historyView is what storePager reads: the history store, or its IEX
+// view.
+type historyView interface {
+	Trades(ctx context.Context, q history.Query) (history.Result, error)
+	Quotes(ctx context.Context, q history.Query) (history.Result, error)
+	Bars(ctx context.Context, q history.Query, tf market.Timeframe) (history.Result, error)
+}
+
+// storeView returns the view of h that --feed names: for iex the IEX view
+// where the record has one (a simulated record), as the server answers
+// feed=iex, and otherwise the record itself.
+func storeView(h *history.Store, feed string) historyView {
+	if feed == "iex" && h.HasIEX() {
+		return h.IEX()
+	}
+	return h
+}
+
 // storePager pages through the history store directly (--data).
 type storePager struct {
-	s      *history.Store
+	s      historyView
 	o      exportOptions
 	cursor *history.Cursor
 	done   bool

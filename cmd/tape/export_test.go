@@ -161,13 +161,17 @@ func TestExportURLMatchesData(t *testing.T) {
 		kind tickfile.Kind
 		tf   market.Timeframe
 		ext  string
+		feed string
 	}
-	exps := []exp{{tickfile.KindTrades, market.Timeframe{}, "csv"}, {tickfile.KindQuotes, market.Timeframe{}, "parquet"},
-		{tickfile.KindBars, market.OneMinute, "csv"}, {tickfile.KindBars, market.Timeframe{N: 2, Unit: market.Minute}, "parquet"}}
+	exps := []exp{{tickfile.KindTrades, market.Timeframe{}, "csv", ""}, {tickfile.KindQuotes, market.Timeframe{}, "parquet", ""},
+		{tickfile.KindBars, market.OneMinute, "csv", ""}, {tickfile.KindBars, market.Timeframe{N: 2, Unit: market.Minute}, "parquet", ""},
+		// IEX's own market (--feed iex), exported and moved below.
+		{tickfile.KindTrades, market.Timeframe{}, "csv", "iex"}, {tickfile.KindQuotes, market.Timeframe{}, "parquet", "iex"},
+		{tickfile.KindBars, market.OneMinute, "csv", "iex"}}
 	tmp := t.TempDir()
 	o := exportOptions{symbols: []string{"AAPL", "MSFT", "SPY"}, start: start.Add(-time.Minute), end: end, pageSize: 997}
 	for i, e := range exps {
-		o.kind, o.timeframe, o.url, o.out = e.kind, e.tf, base, filepath.Join(tmp, "url"+itoa(i)+"."+e.ext)
+		o.kind, o.timeframe, o.feed, o.url, o.out = e.kind, e.tf, e.feed, base, filepath.Join(tmp, "url"+itoa(i)+"."+e.ext)
 		res, err := doExport(t, o)
 		if err != nil {
 			t.Fatal(err)
@@ -178,7 +182,7 @@ func TestExportURLMatchesData(t *testing.T) {
 	}
 	stop()
 	for i, e := range exps {
-		o.kind, o.timeframe, o.url, o.dataDir, o.out = e.kind, e.tf, "", dir, filepath.Join(tmp, "data"+itoa(i)+"."+e.ext)
+		o.kind, o.timeframe, o.feed, o.url, o.dataDir, o.out = e.kind, e.tf, e.feed, "", dir, filepath.Join(tmp, "data"+itoa(i)+"."+e.ext)
 		if _, err := doExport(t, o); err != nil {
 			t.Fatal(err)
 		}
@@ -193,14 +197,42 @@ func TestExportURLMatchesData(t *testing.T) {
 		}
 	}
 
+	// The iex exports are IEX's market: only IEX's trades (fewer than
+	// the consolidated ones), only IEX's quotes, bars of IEX's trades.
+	sipTrades, iexTrades := readFile(t, filepath.Join(tmp, "data0.csv")), readFile(t, filepath.Join(tmp, "data4.csv"))
+	if len(iexTrades) == 0 || len(iexTrades) >= len(sipTrades) {
+		t.Errorf("%d IEX trades of %d", len(iexTrades), len(sipTrades))
+	}
+	for _, e := range iexTrades {
+		if e.Trade.Exchange != market.IEXExchange {
+			t.Fatalf("an iex export holds a trade of exchange %c", e.Trade.Exchange)
+		}
+	}
+	iexQuotes := readFile(t, filepath.Join(tmp, "data5.parquet"))
+	for _, e := range iexQuotes {
+		if e.Quote.BidExchange != market.IEXExchange || e.Quote.AskExchange != market.IEXExchange {
+			t.Fatalf("an iex export holds a quote of exchanges %c/%c", e.Quote.BidExchange, e.Quote.AskExchange)
+		}
+	}
+	var sipVol, iexVol uint64
+	for _, e := range readFile(t, filepath.Join(tmp, "data2.csv")) {
+		sipVol += e.Bar.Volume
+	}
+	for _, e := range readFile(t, filepath.Join(tmp, "data6.csv")) {
+		iexVol += e.Bar.Volume
+	}
+	if len(iexQuotes) == 0 || iexVol == 0 || iexVol >= sipVol {
+		t.Errorf("%d IEX quotes; IEX bar volume %d of %d", len(iexQuotes), iexVol, sipVol)
+	}
+
 	// A recorded period moves to another data directory whole: import the
 	// trades, quotes and minute bars together (the bars as recorded, with
 	// the simulator's corrections and cancels in them) and every export,
 	// the aggregated 2Min bars included, is the same again.
 	moved := t.TempDir()
 	mustImport(t, moved, filepath.Join(tmp, "data0.csv"), filepath.Join(tmp, "data1.parquet"), filepath.Join(tmp, "data2.csv"))
-	for i, e := range exps {
-		o.kind, o.timeframe, o.dataDir, o.out = e.kind, e.tf, moved, filepath.Join(tmp, "moved"+itoa(i)+"."+e.ext)
+	for i, e := range exps[:4] { // one market moves; an import is one feed's record
+		o.kind, o.timeframe, o.feed, o.dataDir, o.out = e.kind, e.tf, e.feed, moved, filepath.Join(tmp, "moved"+itoa(i)+"."+e.ext)
 		if _, err := doExport(t, o); err != nil {
 			t.Fatal(err)
 		}
@@ -266,6 +298,23 @@ func TestExportErrors(t *testing.T) {
 	}
 	if f, gz, err := exportFormat("", "a.csv.gz"); err != nil || f != tickfile.CSV || !gz {
 		t.Errorf("csv.gz: %v %v %v", f, gz, err)
+	}
+	for _, c := range []struct {
+		feed    string
+		offline bool
+		want    string // "" for an error
+	}{
+		{"", false, ""}, {"SIP", true, "sip"}, {" iex", true, "iex"}, {"otc", false, "otc"},
+		{"otc", true, ""}, {"nasdaq", false, ""}, {"delayed_sip", true, ""},
+	} {
+		got, err := exportFeed(c.feed, c.offline)
+		if c.want == "" && c.feed != "" {
+			if err == nil || !strings.Contains(err.Error(), "want sip") {
+				t.Errorf("--feed %q (offline %v): %q, %v; want an error", c.feed, c.offline, got, err)
+			}
+		} else if err != nil || got != c.want {
+			t.Errorf("--feed %q (offline %v): %q, %v; want %q", c.feed, c.offline, got, err, c.want)
+		}
 	}
 	if _, err := parseSymbols("AAPL,,a b"); err == nil {
 		t.Error("bad symbol accepted")

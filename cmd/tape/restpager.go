@@ -71,7 +71,7 @@ func (p *restPager) next(ctx context.Context) ([]market.Event, error) {
 		return nil, nil
 	}
 	page, err := p.client.Page(ctx, backfill.Query{Kind: p.kind, Symbols: p.o.symbols, Start: p.o.start, End: p.o.end,
-		Timeframe: p.o.timeframe.String(), Limit: p.o.pageSize, PageToken: p.token})
+		Timeframe: p.o.timeframe.String(), Feed: p.o.feed, Limit: p.o.pageSize, PageToken: p.token})
 	if err != nil {
 		return nil, p.explain(err)
 	}
