@@ -259,3 +259,42 @@ func TestFreshRecordHasAPast(t *testing.T) {
 		t.Fatalf("no news in the past: %d, %v", len(news), err)
 	}
 }
+
+// TestCryptoDayContinuesThePast: a fresh record's past holds the crypto
+// minutes of the current day up to the start (crypto trades around the
+// clock), so the live daily bar of that day, which replaces the past's in
+// history, continues it: it opens at the past's first minute of the day
+// and counts the past's volume.
+func TestCryptoDayContinuesThePast(t *testing.T) {
+	start0 := time.Date(2026, 12, 2, 15, 0, 0, 0, time.UTC) // 09:00 in Chicago, where a crypto day begins
+	srv, _ := start(t, Options{Symbols: []string{"AAPL"}, CryptoSymbols: []string{"BTC/USD"}, Seed: 3, Rate: 200,
+		Speed: 300, SimStart: start0, PastDays: 3, PastMinuteDays: 1})
+	md := marketdata.NewClient(marketdata.ClientOpts{BaseURL: "http://" + srv.Addr().String()})
+	day := time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var live []marketdata.CryptoBar
+	waitFor(t, ctx, "two live crypto minute bars", func() bool {
+		var err error
+		live, err = md.GetCryptoBars("BTC/USD", marketdata.GetCryptoBarsRequest{TimeFrame: marketdata.OneMin, Start: start0})
+		return err == nil && len(live) >= 2
+	}, nil)
+	past, err := md.GetCryptoBars("BTC/USD", marketdata.GetCryptoBarsRequest{TimeFrame: marketdata.OneMin, Start: day,
+		End: start0.Add(-time.Minute)})
+	if err != nil || len(past) < 500 { // 06:00 to 14:59: 540 minutes
+		t.Fatalf("%d crypto minute bars of the day before the start: %v", len(past), err)
+	}
+	var pastVolume float64
+	for _, b := range past {
+		pastVolume += b.Volume
+	}
+	days, err := md.GetCryptoBars("BTC/USD", marketdata.GetCryptoBarsRequest{TimeFrame: marketdata.OneDay, Start: day, End: day})
+	if err != nil || len(days) != 1 {
+		t.Fatalf("daily bars of the day: %+v, %v", days, err)
+	}
+	d := days[0]
+	if d.Open != past[0].Open || d.Volume < pastVolume+live[0].Volume*0.999 {
+		t.Fatalf("the day's bar %+v does not continue the past (first minute %+v, past volume %.4f, first live minute %.4f)",
+			d, past[0], pastVolume, live[0].Volume)
+	}
+}
