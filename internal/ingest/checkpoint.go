@@ -299,8 +299,8 @@ func Recover(ctx context.Context, j RecoverJournal, o RecoverOptions) (*State, R
 		case market.KindTrade, market.KindCorrection, market.KindCancelError,
 			market.KindCryptoTrade, market.KindCryptoQuote:
 			// A *bars.Set routes them: IEX's trades to its IEX builder
-			// too, crypto trades (and quotes, whose mid prices a pair's
-			// flat bars) to its crypto builder.
+			// too, crypto trades and quotes (a quote's mid price sets a
+			// pair's flat bars) to its crypto builder.
 			o.Bars.Apply(&e)
 			eventNs = max(eventNs, e.Time)
 		case market.KindBar, market.KindUpdatedBar, market.KindDailyBar,

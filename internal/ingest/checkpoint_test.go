@@ -72,7 +72,7 @@ func TestRecoverFromCheckpoint(t *testing.T) {
 			if _, ok := tc.make().(*bars.Set); ok && countIEX(outLive) == 0 {
 				t.Fatal("no IEX bars in the last two minutes")
 			}
-			if len(tc.crypto) > 0 && countClass(outLive, market.ClassCrypto) == 0 {
+			if len(tc.crypto) > 0 && countIf(outLive, func(k market.Kind) bool { return k.Class() == market.ClassCrypto }) == 0 {
 				t.Fatal("no crypto bars in the last two minutes")
 			}
 		})
@@ -81,24 +81,33 @@ func TestRecoverFromCheckpoint(t *testing.T) {
 
 // countIEX counts the events of the iex feed's kinds.
 func countIEX(evs []market.Event) int {
+	return countIf(evs, func(k market.Kind) bool { return k.IsIEX() })
+}
+
+// countIf counts the events whose kind satisfies f.
+func countIf(evs []market.Event, f func(market.Kind) bool) int {
 	n := 0
 	for _, e := range evs {
-		if e.Kind.IsIEX() {
+		if f(e.Kind) {
 			n++
 		}
 	}
 	return n
 }
 
-// countClass counts the events of class c.
-func countClass(evs []market.Event, c market.Class) int {
-	n := 0
-	for _, e := range evs {
-		if e.Kind.Class() == c {
-			n++
+// sameFuture feeds the same batches to two bar builders, as a pipeline
+// would, and returns what each emits.
+func sameFuture(live, rebuilt Bars, batches []feed.Batch) (outLive, outRebuilt []market.Event) {
+	for _, b := range batches {
+		bl, br := cloneBatch(b), cloneBatch(b)
+		for i := range bl.Events {
+			live.Apply(&bl.Events[i])
+			rebuilt.Apply(&br.Events[i])
 		}
+		outLive = live.Advance(b.Now, outLive)
+		outRebuilt = rebuilt.Advance(b.Now, outRebuilt)
 	}
-	return n
+	return outLive, outRebuilt
 }
 
 // recoverFromCheckpoint runs six simulated minutes through a pipeline with
@@ -149,15 +158,7 @@ func recoverFromCheckpoint(t *testing.T, live, rebuilt liveBars, crypto ...strin
 			got.Seq, got.Clock, len(got.syms), st.Seq, st.Clock, len(st.syms))
 	}
 	// The two builders now see the same future.
-	for _, b := range batches[24_000:] {
-		bl, br := cloneBatch(b), cloneBatch(b)
-		for i := range bl.Events {
-			live.Apply(&bl.Events[i])
-			rebuilt.Apply(&br.Events[i])
-		}
-		outLive = live.Advance(b.Now, outLive)
-		outRebuilt = rebuilt.Advance(b.Now, outRebuilt)
-	}
+	outLive, outRebuilt = sameFuture(live, rebuilt, batches[24_000:])
 	if len(outLive) == 0 {
 		t.Fatal("no bars in the last two minutes")
 	}
@@ -270,16 +271,7 @@ func TestRecoverAfterThePast(t *testing.T) {
 	if rep.CheckpointSeq != 0 || rep.BarsFrom == 0 || rep.BarsFrom > uint64(synthetic) {
 		t.Fatalf("report %+v: want a rebuild from the journal that starts in the past (%d synthetic events)", rep, synthetic)
 	}
-	var outLive, outRebuilt []market.Event
-	for _, b := range batches[cut:] {
-		bl, br := cloneBatch(b), cloneBatch(b)
-		for i := range bl.Events {
-			liveBars.Apply(&bl.Events[i])
-			rebuilt.Apply(&br.Events[i])
-		}
-		outLive = liveBars.Advance(b.Now, outLive)
-		outRebuilt = rebuilt.Advance(b.Now, outRebuilt)
-	}
+	outLive, outRebuilt := sameFuture(liveBars, rebuilt, batches[cut:])
 	// The live daily bar continues the day the past began: it opens at
 	// the open of the past's first minute of that day.
 	i := slices.IndexFunc(outLive, func(e market.Event) bool { return e.Kind == market.KindCryptoDailyBar })
@@ -288,7 +280,10 @@ func TestRecoverAfterThePast(t *testing.T) {
 	}
 	day := outLive[i]
 	j0 := slices.IndexFunc(pastBars, func(e market.Event) bool { return e.Time >= day.Time })
-	if j0 < 0 || day.CryptoBar.Open != pastBars[j0].CryptoBar.Open || day.CryptoBar.TradeCount <= pastBars[j0].CryptoBar.TradeCount {
+	if j0 < 0 {
+		t.Fatal("no past minute bar on the live daily bar's day")
+	}
+	if day.CryptoBar.Open != pastBars[j0].CryptoBar.Open || day.CryptoBar.TradeCount <= pastBars[j0].CryptoBar.TradeCount {
 		t.Fatalf("the live daily bar %+v does not continue the past's day (first minute %+v)", *day.CryptoBar, pastBars[j0])
 	}
 	if !reflect.DeepEqual(outLive, outRebuilt) {
