@@ -28,6 +28,13 @@ func TestPublisherToEdge(t *testing.T) {
 	ed := startEdge(t, nc, ej, cluster.EdgeOptions{MaxBatch: 100})
 	appendEvents(t, origin, 501, 1200, 0)
 	waitFor(t, "the edge to apply 1200", func() bool { return ej.Last() == 1200 })
+	// The edge can apply a record before the publisher has handled the
+	// stream's acknowledgement of it; stopping in between abandons that
+	// acknowledgement. A stepping-down origin waits for its acks (see
+	// WaitAcked), and so does this test.
+	if err := pub.p.WaitAcked(testCtx(t), 1200); err != nil {
+		t.Fatalf("publisher: %v", err)
+	}
 	ed.stop()
 	if err := pub.stop(); err != nil {
 		t.Fatalf("publisher: %v", err)
