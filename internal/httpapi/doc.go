@@ -30,6 +30,17 @@
 //	/v1beta3/crypto/{loc}/quotes        /v1beta3/crypto/{loc}/latest/quotes
 //	/v1beta3/crypto/{loc}/snapshots     /v1beta3/crypto/{loc}/latest/orderbooks
 //
+// Options, with Options.SimulatedOptions (package options' market on the
+// stocks of Store, derived from their record; OCC symbols):
+//
+//	/v1beta1/options/snapshots/{underlying}   the chain: type, strike_price_gte/lte,
+//	                                          expiration_date(_gte/_lte), root_symbol
+//	/v1beta1/options/snapshots                /v1beta1/options/trades
+//	/v1beta1/options/trades/latest            /v1beta1/options/bars
+//	/v1beta1/options/quotes/latest            /v1beta1/options/meta/exchanges
+//	/v1beta1/options/meta/conditions/{trade|quote}
+//	/v2/options/contracts                     /v2/options/contracts/{symbol_or_id}
+//
 // News (Options.News), the screener, corporate actions:
 //
 //	/v1beta1/news
@@ -144,9 +155,21 @@
 //     {"message":"internal server error"}, their details logged only.
 //   - Responses of 1 KiB or more are gzip-compressed when the client
 //     accepts it (Alpaca's threshold is 256 bytes).
-//   - Not served (404): options, forex, fixed income, indices, logos and
-//     crypto perpetuals. Trades carry no "u" (update) field: the store
-//     keeps trades as reported.
+//   - Options are simulated (package options), on a simulated record
+//     only: there is no OPRA record behind them. Chains and snapshots page
+//     by symbol (limit 1–1000, default 100); history takes the stock
+//     history's parameters, and a full page always carries a
+//     next_page_token (the next may be empty: knowing that nothing follows
+//     would mean simulating the rest of the range). Snapshots look five
+//     sessions back for a last trade. feed takes opra or indicative, and
+//     both read the one simulated market. updated_since and ppind are
+//     ignored; /v2/options/contracts lists the contracts listed today,
+//     by default those expiring by the next weekend, as at Alpaca, and
+//     finds any contract on a served stock by symbol (an ID only among
+//     today's listings).
+//   - Not served (404): options (on a record of the real market), forex,
+//     fixed income, indices, logos and crypto perpetuals. Trades carry no
+//     "u" (update) field: the store keeps trades as reported.
 //
 // Methods other than GET, HEAD included, get 405 with Allow: GET.
 package httpapi

@@ -20,6 +20,8 @@ var fuzzPaths = []string{
 	"/v1beta3/crypto/us/latest/orderbooks", "/v1beta3/crypto/us/snapshots", "/v1beta1/news", "/v2/stocks/auctions",
 	"/v2/stocks/AAPL/auctions", "/v1beta1/screener/stocks/most-actives", "/v1beta1/screener/crypto/movers",
 	"/v1/corporate-actions", "/v2/stocks/meta/conditions/trade", "/v2/calendar", "/v2/assets", "/v2/corporate_actions/announcements",
+	"/v1beta1/options/snapshots/AAPL", "/v1beta1/options/trades", "/v1beta1/options/bars", "/v1beta1/options/quotes/latest",
+	"/v2/options/contracts",
 }
 
 // FuzzQueryParams sends arbitrary query strings to every endpoint. Seeds
@@ -55,13 +57,17 @@ func FuzzQueryParams(f *testing.F) {
 		"asset_class=crypto&status=active", "attributes=has_options&exchange=NASDAQ",
 		"ca_types=Dividend&since=2024-01-01&until=2024-03-01",
 		"limit=10&symbols=AAPL%2CTSLA&types=cash_dividend%2Cforward_split&start=2024-01-01&end=2024-06-30&sort=desc",
+		// The SDKs' options queries.
+		"feed=opra&limit=7&strike_price_gte=150&type=put&expiration_date_lte=2024-03-22",
+		"end=2024-03-12T15%3A00%3A00Z&limit=50&start=2024-03-11T00%3A00%3A00Z&symbols=AAPL240315C00170000%2CAAPL240315P00170000&timeframe=1Hour",
+		"limit=3&show_deliverables=true&underlying_symbols=AAPL%2CSPY&strike_price_gte=100&ppind=true",
 	} {
 		for i := range fuzzPaths {
 			f.Add(uint8(i), q)
 		}
 	}
 	h := httpapi.New(httpapi.Options{Store: &fakeStore{data: sharedData()}, Crypto: newFakeCrypto(), News: &fakeNews{articles: newsData()},
-		Auctions: &fakeAuctions{prints: auctionData("AAPL", "MSFT")}, Now: func() time.Time { return testNow }})
+		Auctions: &fakeAuctions{prints: auctionData("AAPL", "MSFT")}, Now: func() time.Time { return testNow }, SimulatedOptions: true})
 	serve := func(t *testing.T, path, rawQuery string) (int, []byte) {
 		req := httptest.NewRequest("GET", "http://tape"+path, nil)
 		req.URL.RawQuery = rawQuery

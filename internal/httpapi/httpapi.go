@@ -52,6 +52,13 @@ type Options struct {
 	IEX func() Store
 	// Crypto answers /v1beta3/crypto/{loc}/…. Nil: not served.
 	Crypto CryptoStore
+	// SimulatedOptions serves /v1beta1/options/… and the trading API's
+	// /v2/options/contracts from package options' model of an options
+	// market on Store's stocks (its chains, quotes, greeks, trades and
+	// bars derive from Store's minute bars, latest trades and daily bars).
+	// For a simulated record only: on a record of the real market it would
+	// mix made-up options with real stocks. False: not served.
+	SimulatedOptions bool
 	// News answers /v1beta1/news. Nil: not served.
 	News NewsStore
 	// Auctions answers /v2/stocks/auctions. Nil: AuctionScan over Store's
@@ -224,6 +231,15 @@ func (h *Handler) routes() {
 	h.handle("/v1beta3/crypto/{loc}/latest/orderbooks", openAccess, h.cryptoOrderbooks)
 	h.handle("/v1beta3/crypto/{loc}/snapshots", openAccess, h.cryptoSnapshots)
 
+	h.handle("/v1beta1/options/trades", dataAccess, h.optionHistory(false))
+	h.handle("/v1beta1/options/bars", dataAccess, h.optionHistory(true))
+	h.handle("/v1beta1/options/trades/latest", dataAccess, h.optionLatest(kindTrades))
+	h.handle("/v1beta1/options/quotes/latest", dataAccess, h.optionLatest(kindQuotes))
+	h.handle("/v1beta1/options/snapshots", dataAccess, h.optionSnapshots)
+	h.handle("/v1beta1/options/snapshots/{underlying}", dataAccess, h.optionChain)
+	h.handle("/v1beta1/options/meta/exchanges", dataAccess, h.optionExchanges)
+	h.handle("/v1beta1/options/meta/conditions/{ticktype}", dataAccess, h.optionConditions)
+
 	h.handle("/v1beta1/news", dataAccess, h.news)
 	h.handle("/v1beta1/screener/stocks/most-actives", dataAccess, h.mostActives)
 	h.handle("/v1beta1/screener/{market}/movers", dataAccess, h.movers)
@@ -235,6 +251,8 @@ func (h *Handler) routes() {
 	h.handle("/v3/calendar/{market}", tradingAccess, h.calendarV3)
 	h.handle("/v2/assets", tradingAccess, h.assetList)
 	h.handle("/v2/assets/{id...}", tradingAccess, h.asset)
+	h.handle("/v2/options/contracts", tradingAccess, h.optionContracts)
+	h.handle("/v2/options/contracts/{id}", tradingAccess, h.optionContract)
 	h.handle("/v2/corporate_actions/announcements", tradingAccess, h.announcements)
 	h.handle("/v2/corporate_actions/announcements/{id}", tradingAccess, h.announcement)
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tapehq/tape/internal/history"
 	"github.com/tapehq/tape/internal/market"
+	"github.com/tapehq/tape/internal/options"
 )
 
 // A page token is opaque to clients, as Alpaca's are. Inside it is:
@@ -83,10 +84,11 @@ func decodeToken(s string, query uint64) (t pageToken, ok bool) {
 	if t.end < t.start {
 		return t, false
 	}
-	// A cursor's symbol is a stock symbol or a crypto pair, or empty for
+	// A cursor's symbol is a stock symbol, a crypto pair or an option
+	// contract, or empty for
 	// a walk that is not by symbol (news).
 	if sym := t.cursor.Symbol; sym != "" {
-		if canon, valid := canonicalSymbol(sym); !valid || canon != sym {
+		if canon, valid := canonicalSymbol(sym); (!valid || canon != sym) && !options.IsSymbol(sym) {
 			return t, false
 		}
 	}

@@ -11,9 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"cloud.google.com/go/civil"
 	"github.com/alpacahq/alpaca-trade-api-go/v3/alpaca"
 	"github.com/alpacahq/alpaca-trade-api-go/v3/marketdata"
 	"github.com/alpacahq/alpaca-trade-api-go/v3/marketdata/stream"
+
+	"github.com/tapehq/tape/internal/calendar"
+	"github.com/tapehq/tape/internal/options"
 )
 
 // TestRESTBarsEqualStreamed: the official SDK's REST client, pointed at
@@ -296,5 +300,52 @@ func TestCryptoDayContinuesThePast(t *testing.T) {
 	if d.Open != past[0].Open || d.Volume < pastVolume+live[0].Volume*0.999 {
 		t.Fatalf("the day's bar %+v does not continue the past (first minute %+v, past volume %.4f, first live minute %.4f)",
 			d, past[0], pastVolume, live[0].Volume)
+	}
+}
+
+// TestSimulatedOptions: a simulator Tape serves an options market on its
+// stocks to the official Go SDK from the first request: a chain listed
+// around the previous close, with quotes at the live price, and trades
+// and bars through the synthetic past's sessions.
+func TestSimulatedOptions(t *testing.T) {
+	start0 := time.Date(2026, 12, 2, 15, 0, 0, 0, time.UTC) // a Wednesday, regular session
+	srv, _ := start(t, Options{Symbols: []string{"AAPL"}, Seed: 3, Rate: 200, Speed: 1, SimStart: start0,
+		PastDays: 5, PastMinuteDays: 2})
+	md := marketdata.NewClient(marketdata.ClientOpts{BaseURL: "http://" + srv.Addr().String()})
+	snap, err := md.GetSnapshot("AAPL", marketdata.GetSnapshotRequest{})
+	if err != nil || snap == nil || snap.PrevDailyBar == nil {
+		t.Fatalf("stock snapshot %+v, %v", snap, err)
+	}
+	ref := snap.PrevDailyBar.Close
+	chain, err := md.GetOptionChain("AAPL", marketdata.GetOptionChainRequest{
+		ExpirationDateLte: civil.Date{Year: 2026, Month: 12, Day: 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(chain) < 20 {
+		t.Fatalf("this week's chain has %d contracts", len(chain))
+	}
+	var atm string
+	for sym, s := range chain {
+		c, err := options.Parse(sym)
+		if err != nil || c.Expiry != calendar.NewDate(2026, 12, 4) {
+			t.Fatalf("%s: %v", sym, err)
+		}
+		if k := c.Strike(); k < ref*0.79 || k > ref*1.21 {
+			t.Fatalf("%s listed beyond 20%% of the previous close %.2f", sym, ref)
+		}
+		if s.LatestQuote == nil || s.Greeks == nil {
+			t.Fatalf("%s has no quote or greeks", sym)
+		}
+		if !c.Put && math.Abs(c.Strike()-ref) < options.StrikeStep(ref) && s.LatestTrade != nil {
+			atm = sym
+		}
+	}
+	if atm == "" {
+		t.Fatal("no at-the-money call traded in the past sessions")
+	}
+	bars, err := md.GetOptionBars(atm, marketdata.GetOptionBarsRequest{TimeFrame: marketdata.OneDay, Start: start0.AddDate(0, 0, -3), End: start0})
+	if err != nil || len(bars) < 2 {
+		t.Fatalf("%s daily bars over the past sessions: %+v, %v", atm, bars, err)
 	}
 }

@@ -161,6 +161,11 @@ func (s *Server) build(d *datadir.Dir) error {
 			}
 			return nil
 		}}
+	// Simulated options stand on a simulated record only: the simulator's,
+	// or a replay or an edge of one (a record with an IEX view of its own
+	// was made by a source Tape derives bars for). Beside the real market
+	// they would pass made-up prices off as real ones.
+	ro.SimulatedOptions = s.kind == srcSim || (s.kind == srcReplay || s.kind == srcEdge) && d.History.HasIEX()
 	if syms := s.opts.Symbols; len(syms) > 0 {
 		ro.StockSymbols = func() []string { return syms }
 	}

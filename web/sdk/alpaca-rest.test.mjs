@@ -229,6 +229,44 @@ describe("Alpaca facade with a middleware to Tape", () => {
     }
   });
 
+  test("options (synthetic): chain, latest quotes and trades, bars", async () => {
+    // The simulated options market on AAPL: this week's and next week's
+    // calls within 5 % of the money.
+    const spot = (await alpaca.marketData.stocks.stockLatestTrades({ symbols: "AAPL" })).trades.AAPL.p;
+    const chain = await alpaca.marketData.options.optionChain({
+      underlyingSymbol: "AAPL",
+      type: "call",
+      strikePriceGte: spot * 0.95,
+      strikePriceLte: spot * 1.05,
+      expirationDateLte: new Date(now.getTime() + 14 * day),
+      limit: 1000,
+    });
+    const syms = Object.keys(chain.snapshots);
+    assert.ok(syms.length >= 4, `${syms.length} contracts in the chain`);
+    let traded;
+    for (const sym of syms) {
+      assert.match(sym, /^AAPL\d{6}C\d{8}$/, "an OCC call symbol");
+      const s = chain.snapshots[sym];
+      assert.ok(s.latestQuote && s.latestQuote.bp < s.latestQuote.ap, `${sym} quote ${JSON.stringify(s.latestQuote)}`);
+      assert.ok(s.greeks && s.greeks.delta > 0 && s.greeks.delta < 1 && s.impliedVolatility > 0, `${sym} greeks ${JSON.stringify(s.greeks)}`);
+      if (s.latestTrade) traded = sym;
+    }
+    assert.ok(traded, "no contract near the money traded");
+    // The simulator runs a minute a second: the latest are the chain's or newer.
+    const at = (x) => new Date(x.t).getTime();
+    const quotes = await alpaca.marketData.options.optionLatestQuotes({ symbols: traded });
+    const q = quotes.quotes[traded];
+    assert.ok(q && q.bp < q.ap && at(q) >= at(chain.snapshots[traded].latestQuote), `latest quote ${JSON.stringify(q)}`);
+    const trades = await alpaca.marketData.options.optionLatestTrades({ symbols: traded });
+    const t = trades.trades[traded];
+    assert.ok(t && t.p > 0 && t.s > 0 && at(t) >= at(chain.snapshots[traded].latestTrade), `latest trade ${JSON.stringify(t)}`);
+    const bars = await alpaca.marketData.options.optionBars({ symbols: traded, timeframe: "1Day", start: new Date(now.getTime() - 7 * day) });
+    assert.ok(bars.bars[traded].length > 0, "no daily bars");
+    bars.bars[traded].forEach((b, i) => assertBar(rawBar(b), `${traded} daily[${i}]`));
+    const exchanges = await alpaca.marketData.options.optionMetaExchanges();
+    assert.ok(exchanges[t.x], `exchange ${t.x} unnamed`);
+  });
+
   test("screener: most actives", async () => {
     const resp = await alpaca.marketData.screener.mostActives({ top: 3 });
     assert.equal(resp.mostActives.length, 3);
