@@ -30,6 +30,17 @@
 //	/v1beta3/crypto/{loc}/quotes        /v1beta3/crypto/{loc}/latest/quotes
 //	/v1beta3/crypto/{loc}/snapshots     /v1beta3/crypto/{loc}/latest/orderbooks
 //
+// Crypto perpetual futures, derived from Options.Crypto's spot pairs
+// (X-PERP follows X/USD: see below), for {loc} global:
+//
+//	/v1beta1/crypto-perps/{loc}/latest/trades    /v1beta1/crypto-perps/{loc}/latest/quotes
+//	/v1beta1/crypto-perps/{loc}/latest/bars      /v1beta1/crypto-perps/{loc}/latest/pricing
+//	/v1beta1/crypto-perps/{loc}/latest/orderbooks
+//
+// Forex rates, simulated (package forexsim), for currency_pairs=USDJPY,…:
+//
+//	/v1beta1/forex/latest/rates         /v1beta1/forex/rates
+//
 // Options, with Options.SimulatedOptions (package options' market on the
 // stocks of Store, derived from their record; OCC symbols):
 //
@@ -167,9 +178,31 @@
 //     by default those expiring by the next weekend, as at Alpaca, and
 //     finds any contract on a served stock by symbol (an ID only among
 //     today's listings).
-//   - Not served (404): options (on a record of the real market), forex,
-//     fixed income, indices, logos and crypto perpetuals. Trades carry no
-//     "u" (update) field: the store keeps trades as reported.
+//   - Crypto perpetual futures are derived from the crypto spot record
+//     rather than recorded: X-PERP follows X/USD, its latest trade, quote,
+//     bar and order book at spot's prices times a basis of −2.5 to +5
+//     basis points fixed per symbol and hour. Pricing's index price is
+//     spot's mid (or last trade), its mark price the index times the same
+//     basis, its funding rate about 0.01 % per eight-hour period and next
+//     funding time the next 00:00, 08:00 or 16:00 UTC; its open interest
+//     is made up (see perps.go). Only the latest endpoints exist, the ones
+//     the SDKs call; like spot crypto they need no credentials. Symbols
+//     must match ^[A-Z0-9]+-PERP$, or get Alpaca's invalid symbol error.
+//   - Forex rates are simulated (package forexsim): a pure function of the
+//     pair and the instant, so history and latest agree and repeat. Any
+//     two of fifteen major currencies make a pair (USDJPY, EURUSD, crosses
+//     and inverses); another is 400. Rates change every five seconds from
+//     Sunday 17:00 to Friday 17:00 New York time and not at weekends,
+//     when latest answers the last rate before the close; holidays are
+//     not modelled. Latest is the rate at Options.Now, to the five
+//     seconds. History samples each multiple of timeframe since the epoch
+//     (5Sec, 1Min, the default, and 1Day at 00:00 UTC, as Alpaca
+//     documents them; Tape also takes 10, 15, 20 and 30Sec, [1-59]Min and
+//     [1-23]Hour) within [start, end], end cut to Options.Now, and pages
+//     as stock history does (limit, sort, page_token bound to its query).
+//   - Not served (404): options (on a record of the real market), fixed income, indices and logos.
+//     Trades carry no "u" (update) field: the store
+//     keeps trades as reported.
 //
 // Methods other than GET, HEAD included, get 405 with Allow: GET.
 package httpapi

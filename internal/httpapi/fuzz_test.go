@@ -21,7 +21,8 @@ var fuzzPaths = []string{
 	"/v2/stocks/AAPL/auctions", "/v1beta1/screener/stocks/most-actives", "/v1beta1/screener/crypto/movers",
 	"/v1/corporate-actions", "/v2/stocks/meta/conditions/trade", "/v2/calendar", "/v2/assets", "/v2/corporate_actions/announcements",
 	"/v1beta1/options/snapshots/AAPL", "/v1beta1/options/trades", "/v1beta1/options/bars", "/v1beta1/options/quotes/latest",
-	"/v2/options/contracts",
+	"/v2/options/contracts", "/v1beta1/forex/rates", "/v1beta1/forex/latest/rates", "/v1beta1/crypto-perps/global/latest/trades",
+	"/v1beta1/crypto-perps/global/latest/pricing",
 }
 
 // FuzzQueryParams sends arbitrary query strings to every endpoint. Seeds
@@ -61,6 +62,9 @@ func FuzzQueryParams(f *testing.F) {
 		"feed=opra&limit=7&strike_price_gte=150&type=put&expiration_date_lte=2024-03-22",
 		"end=2024-03-12T15%3A00%3A00Z&limit=50&start=2024-03-11T00%3A00%3A00Z&symbols=AAPL240315C00170000%2CAAPL240315P00170000&timeframe=1Hour",
 		"limit=3&show_deliverables=true&underlying_symbols=AAPL%2CSPY&strike_price_gte=100&ppind=true",
+		// The JS SDK's forex and the Go SDK's perpetuals queries.
+		"currency_pairs=USDJPY%2CEURUSD&end=2024-03-12T15%3A00%3A00Z&limit=50&sort=asc&start=2024-03-11T00%3A00%3A00Z&timeframe=5Min",
+		"currency_pairs=EURJPY", "symbols=BTC-PERP%2CETH-PERP",
 	} {
 		for i := range fuzzPaths {
 			f.Add(uint8(i), q)

@@ -230,6 +230,13 @@ func (h *Handler) routes() {
 	}
 	h.handle("/v1beta3/crypto/{loc}/latest/orderbooks", openAccess, h.cryptoOrderbooks)
 	h.handle("/v1beta3/crypto/{loc}/snapshots", openAccess, h.cryptoSnapshots)
+	for _, k := range []kind{kindCryptoTrades, kindCryptoQuotes, kindCryptoBars} {
+		h.handle("/v1beta1/crypto-perps/{loc}/latest/"+k.String(), openAccess, h.perpLatest(k))
+	}
+	h.handle("/v1beta1/crypto-perps/{loc}/latest/pricing", openAccess, h.perpPricingEndpoint)
+	h.handle("/v1beta1/crypto-perps/{loc}/latest/orderbooks", openAccess, h.perpOrderbooks)
+	h.handle("/v1beta1/forex/latest/rates", dataAccess, h.forexLatest)
+	h.handle("/v1beta1/forex/rates", dataAccess, h.forexRates)
 
 	h.handle("/v1beta1/options/trades", dataAccess, h.optionHistory(false))
 	h.handle("/v1beta1/options/bars", dataAccess, h.optionHistory(true))
