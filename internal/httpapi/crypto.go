@@ -141,12 +141,18 @@ func (h *Handler) cryptoOrderbooks(w http.ResponseWriter, r *http.Request, v url
 		h.fail(w, r, aerr)
 		return
 	}
+	h.writeOrderbooks(w, r, syms, h.opts.Crypto.LatestOrderbook)
+}
+
+// writeOrderbooks answers {"orderbooks":{…}} with the book get returns
+// for each of syms, leaving out those it has none for.
+func (h *Handler) writeOrderbooks(w http.ResponseWriter, r *http.Request, syms []string, get func(string) (market.Event, bool)) {
 	buf := getBuffer()
 	defer putBuffer(buf)
 	b := append((*buf)[:0], `{"orderbooks":{`...)
 	first := true
 	for _, sym := range syms {
-		e, ok := h.opts.Crypto.LatestOrderbook(sym)
+		e, ok := get(sym)
 		if !ok {
 			continue
 		}

@@ -102,13 +102,9 @@ func (h *Handler) forexLatest(w http.ResponseWriter, r *http.Request, v url.Valu
 
 // forexRequest is a validated history request.
 type forexRequest struct {
-	pairs      []forexsim.Pair
-	step       time.Duration
-	start, end int64
-	limit      int
-	desc       bool
-	after      *history.Cursor // resume strictly after it; nil on the first page
-	hash       uint64
+	pairs []forexsim.Pair
+	step  time.Duration
+	walk
 }
 
 // parseForexHistory validates a history request, its parameters checked in
@@ -130,33 +126,15 @@ func (h *Handler) parseForexHistory(v url.Values) (forexRequest, *apiError) {
 		}
 		req.step = step
 	}
-	rawStart, rawEnd := v.Get("start"), v.Get("end")
-	if req.start, req.end, err = h.parser.parseRange(rawStart, rawEnd); err != nil {
-		return req, err
-	}
-	req.end = min(req.end, h.opts.Now().UnixNano())
-	if req.limit, err = parseLimit(v.Get("limit"), defaultLimit, maxLimit); err != nil {
-		return req, err
-	}
-	sort, err := parseSort(v.Get("sort"), "asc")
-	if err != nil {
-		return req, err
-	}
-	req.desc = sort == "desc"
 	names := make([]string, len(req.pairs))
 	for i, p := range req.pairs {
 		names[i] = p.Name()
 	}
-	req.hash = hashQuery(forexSeries, names, req.step.String(), rawStart, rawEnd, sort)
-	if tok := v.Get("page_token"); tok != "" {
-		t, ok := decodeToken(tok, req.hash)
-		if !ok || t.cursor.Symbol == "" {
-			return req, errInvalidToken
-		}
-		req.start, req.end = t.start, t.end
-		c := t.cursor
-		req.after = &c
+	if req.walk, err = h.parser.parseWalk(v, forexSeries, names, req.step.String()); err != nil {
+		return req, err
 	}
+	// The simulation has no future. A token's end was cut when it was made.
+	req.end = min(req.end, h.opts.Now().UnixNano())
 	return req, nil
 }
 

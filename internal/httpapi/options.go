@@ -559,13 +559,9 @@ func (f *contractFilter) match(c options.Contract) bool {
 
 // optionRequest is a validated request for option trades or bars.
 type optionRequest struct {
-	syms       []string
-	start, end int64
-	limit      int
-	desc       bool
-	tf         market.Timeframe
-	hash       uint64
-	after      *history.Cursor
+	syms []string
+	tf   market.Timeframe
+	walk
 }
 
 func (h *Handler) parseOptionHistory(v url.Values, bars bool) (optionRequest, *apiError) {
@@ -574,7 +570,9 @@ func (h *Handler) parseOptionHistory(v url.Values, bars bool) (optionRequest, *a
 	if req.syms, aerr = h.parser.parseOptionSymbols(v.Get("symbols")); aerr != nil {
 		return req, aerr
 	}
+	series := "options/trades"
 	if bars {
+		series = "options/bars"
 		s := v.Get("timeframe")
 		if s == "" {
 			return req, invalidParam("timeframe is required")
@@ -585,33 +583,8 @@ func (h *Handler) parseOptionHistory(v url.Values, bars bool) (optionRequest, *a
 		}
 		req.tf = tf
 	}
-	rawStart, rawEnd := v.Get("start"), v.Get("end")
-	if req.start, req.end, aerr = h.parser.parseRange(rawStart, rawEnd); aerr != nil {
-		return req, aerr
-	}
-	if req.limit, aerr = parseLimit(v.Get("limit"), defaultLimit, maxLimit); aerr != nil {
-		return req, aerr
-	}
-	sort, aerr := parseSort(v.Get("sort"), "asc")
-	if aerr != nil {
-		return req, aerr
-	}
-	req.desc = sort == "desc"
-	series := "options/trades"
-	if bars {
-		series = "options/bars"
-	}
-	req.hash = hashQuery(series, req.syms, req.tf.String(), rawStart, rawEnd, sort)
-	if tok := v.Get("page_token"); tok != "" {
-		t, ok := decodeToken(tok, req.hash)
-		if !ok || t.cursor.Symbol == "" {
-			return req, errInvalidToken
-		}
-		req.start, req.end = t.start, t.end
-		c := t.cursor
-		req.after = &c
-	}
-	return req, nil
+	req.walk, aerr = h.parser.parseWalk(v, series, req.syms, req.tf.String())
+	return req, aerr
 }
 
 // optionHistory serves /v1beta1/options/trades and /v1beta1/options/bars:

@@ -220,6 +220,50 @@ func (p *parser) parseRange(rawStart, rawEnd string) (start, end int64, err *api
 	return start, end, nil
 }
 
+// walk is the paging of a computed series (options, forex): its range,
+// limit and direction, the query hash its tokens bind to, and where a page
+// token resumes it.
+type walk struct {
+	start, end int64
+	limit      int
+	desc       bool
+	hash       uint64
+	after      *history.Cursor // resume strictly after it; nil on the first page
+}
+
+// parseWalk parses start, end, limit and sort as the history endpoints
+// take them, then page_token for the query whose series, symbols and
+// other result-deciding params hash sends: the token's range replaces the
+// defaults, so that a walk whose end defaulted to "now" keeps its first
+// page's end.
+func (p *parser) parseWalk(v url.Values, series string, symbols []string, params ...string) (walk, *apiError) {
+	var w walk
+	rawStart, rawEnd := v.Get("start"), v.Get("end")
+	var err *apiError
+	if w.start, w.end, err = p.parseRange(rawStart, rawEnd); err != nil {
+		return w, err
+	}
+	if w.limit, err = parseLimit(v.Get("limit"), defaultLimit, maxLimit); err != nil {
+		return w, err
+	}
+	sort, err := parseSort(v.Get("sort"), "asc")
+	if err != nil {
+		return w, err
+	}
+	w.desc = sort == "desc"
+	w.hash = hashQuery(series, symbols, append(params, rawStart, rawEnd, sort)...)
+	if tok := v.Get("page_token"); tok != "" {
+		t, ok := decodeToken(tok, w.hash)
+		if !ok || t.cursor.Symbol == "" {
+			return w, errInvalidToken
+		}
+		w.start, w.end = t.start, t.end
+		c := t.cursor
+		w.after = &c
+	}
+	return w, nil
+}
+
 // parseSort parses sort: asc or desc, def when absent.
 func parseSort(s, def string) (string, *apiError) {
 	switch s {

@@ -146,16 +146,9 @@ func (h *Handler) perpOrderbooks(w http.ResponseWriter, r *http.Request, v url.V
 		h.fail(w, r, aerr)
 		return
 	}
-	buf := getBuffer()
-	defer putBuffer(buf)
-	b := append((*buf)[:0], `{"orderbooks":{`...)
-	first := true
-	for _, sym := range syms {
+	h.writeOrderbooks(w, r, syms, func(sym string) (market.Event, bool) {
 		e, ok := h.opts.Crypto.LatestOrderbook(perpSpot(sym))
-		if !ok {
-			continue
-		}
-		if e.Orderbook != nil {
+		if ok && e.Orderbook != nil {
 			f := 1 + perpBasis(sym, e.Time)
 			scale := func(levels []market.BookLevel) []market.BookLevel {
 				out := make([]market.BookLevel, len(levels))
@@ -166,16 +159,8 @@ func (h *Handler) perpOrderbooks(w http.ResponseWriter, r *http.Request, v url.V
 			}
 			e.Orderbook = &market.Orderbook{Bids: scale(e.Orderbook.Bids), Asks: scale(e.Orderbook.Asks)}
 		}
-		if !first {
-			b = append(b, ',')
-		}
-		first = false
-		b = appendString(b, sym)
-		b = append(b, ':')
-		b = appendOrderbook(b, &e)
-	}
-	*buf = append(b, '}', '}')
-	h.write(w, r, http.StatusOK, *buf)
+		return e, ok
+	})
 }
 
 // perpPricing is a perpetual's pricing item.
