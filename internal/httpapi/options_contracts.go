@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"cmp"
 	"net/http"
 	"net/url"
 	"slices"
@@ -97,7 +96,8 @@ func contractJSON(c options.Contract, underlying string, d calendar.Date, ref fl
 // optionContracts serves the trading API's /v2/options/contracts: the
 // contracts listed today, filtered by underlying_symbols, status, the
 // expiration and strike ranges, root_symbol, type and style, sorted by
-// symbol and paged (limit 1–10000, default 100). As at Alpaca, the
+// root, then symbol (the same order but for roots that end in a digit),
+// and paged (limit 1–10000, default 100). As at Alpaca, the
 // expiration range defaults to today through the next weekend.
 func (h *Handler) optionContracts(w http.ResponseWriter, r *http.Request, v url.Values) {
 	if e := h.optionsReady(); e != nil {
@@ -142,50 +142,62 @@ func (h *Handler) optionContracts(w http.ResponseWriter, r *http.Request, v url.
 			return
 		}
 	}
+	// Walk the underlyings by root, each root's contracts in symbol order,
+	// from the page token on: a page costs the roots it reads, not every
+	// chain of every stock Tape serves.
+	roots := make([]string, 0, len(unds))
+	byRoot := map[string]string{}
 	served := h.opts.StockSymbols()
-	type item struct {
-		c   options.Contract
-		sym string
-		und string
-		ref float64
-	}
-	var all []item
-	if status != "inactive" && style != "european" {
-		for _, und := range unds {
-			if !slices.Contains(served, und) {
-				continue
-			}
-			ref := h.refPrice(und, today)
-			for _, c := range h.listed(und, today) {
-				if f.match(c) {
-					all = append(all, item{c, c.Symbol(), und, ref})
-				}
-			}
+	for _, und := range unds {
+		root := options.RootOf(und)
+		if _, dup := byRoot[root]; dup || !slices.Contains(served, und) {
+			continue
 		}
+		byRoot[root] = und
+		roots = append(roots, root)
 	}
-	slices.SortFunc(all, func(a, b item) int { return cmp.Compare(a.sym, b.sym) })
+	slices.Sort(roots)
 	hash := hashQuery("options/contracts", unds, v.Get("status"), v.Get("type"), v.Get("style"), v.Get("strike_price_gte"),
 		v.Get("strike_price_lte"), v.Get("expiration_date"), v.Get("expiration_date_gte"), v.Get("expiration_date_lte"), v.Get("root_symbol"))
-	from := 0
+	var after string
+	var afterRoot string
 	if tok := v.Get("page_token"); tok != "" {
 		t, ok := decodeToken(tok, hash)
-		if !ok || t.cursor.Symbol == "" {
+		c, err := options.Parse(t.cursor.Symbol)
+		if !ok || err != nil {
 			h.fail(w, r, errInvalidToken)
 			return
 		}
-		from, _ = slices.BinarySearchFunc(all, t.cursor.Symbol, func(it item, s string) int { return strings.Compare(it.sym, s) })
-		if from < len(all) && all[from].sym == t.cursor.Symbol {
-			from++
-		}
+		after, afterRoot = t.cursor.Symbol, c.Root
 	}
-	out := make([]optionContractJSON, 0, min(limit, len(all)-from))
+	out := make([]optionContractJSON, 0, min(limit, 1024))
 	var next any
-	for i := from; i < len(all); i++ {
-		if len(out) == limit {
-			next = encodeToken(&pageToken{cursor: history.Cursor{Symbol: all[i-1].sym}}, hash)
-			break
+	var last string
+	if status == "inactive" || style == "european" {
+		roots = nil // Tape's contracts are all active and American
+	}
+walk:
+	for _, root := range roots {
+		if root < afterRoot {
+			continue
 		}
-		out = append(out, contractJSON(all[i].c, all[i].und, today, all[i].ref, deliverables))
+		und := byRoot[root]
+		ref := h.refPrice(und, today)
+		for _, c := range h.listed(und, today) {
+			if !f.match(c) {
+				continue
+			}
+			sym := c.Symbol()
+			if root == afterRoot && sym <= after {
+				continue
+			}
+			if len(out) == limit {
+				next = encodeToken(&pageToken{cursor: history.Cursor{Symbol: last}}, hash)
+				break walk
+			}
+			out = append(out, contractJSON(c, und, today, ref, deliverables))
+			last = sym
+		}
 	}
 	h.writeJSON(w, r, map[string]any{"option_contracts": out, "next_page_token": next})
 }
@@ -205,7 +217,12 @@ func (h *Handler) optionContract(w http.ResponseWriter, r *http.Request, _ url.V
 		h.writeJSON(w, r, contractJSON(c, und, today, h.refPrice(und, today), false))
 		return
 	}
+	// An ID is a name-based UUID of the symbol: find it among today's
+	// listings (a scan, so only for what looks like an ID).
 	for _, und := range h.opts.StockSymbols() {
+		if len(id) != 36 || strings.Count(id, "-") != 4 {
+			break
+		}
 		for _, c := range h.listed(und, today) {
 			if alpacameta.AssetID("us_option", c.Symbol()) == id {
 				h.writeJSON(w, r, contractJSON(c, und, today, h.refPrice(und, today), false))

@@ -268,6 +268,23 @@ func TestSDKOptionContracts(t *testing.T) {
 	if !roots["AAPL"] || !roots["SPY"] {
 		t.Fatalf("underlyings %v", roots)
 	}
+	// Paged by 100 across both underlyings, every contract once, in order.
+	n := 0
+	for _, und := range []string{"AAPL", "SPY"} {
+		one, err := tc.GetOptionContracts(alpaca.GetOptionContractsRequest{UnderlyingSymbols: und, PageLimit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(one)
+	}
+	for i := 1; i < len(week); i++ {
+		if week[i].Symbol <= week[i-1].Symbol {
+			t.Fatalf("contracts out of order or repeated: %s after %s", week[i].Symbol, week[i-1].Symbol)
+		}
+	}
+	if len(week) != n || len(week) <= 100 {
+		t.Fatalf("paged: %d contracts, one underlying at a time: %d", len(week), n)
+	}
 	all, err := tc.GetOptionContracts(alpaca.GetOptionContractsRequest{UnderlyingSymbols: "AAPL", Type: alpaca.OptionTypePut,
 		StrikePriceGTE: decimal.NewFromInt(170), ExpirationDateLTE: civil.Date{Year: 2030, Month: 1, Day: 1}, TotalLimit: 0, PageLimit: 250})
 	if err != nil {

@@ -226,8 +226,20 @@ func StrikeStep(price float64) float64 {
 		return 2.5
 	case price < 1000:
 		return 5
+	case price < 3000:
+		return 10
 	}
-	return 10
+	// Beyond, a step of about 0.4 % of the price, rounded up to 1, 2.5 or
+	// 5 times a power of ten: some fifty strikes a side, however high the
+	// price (a chain is listed per request, and must stay small).
+	raw := price * 0.004
+	pow := math.Pow(10, math.Floor(math.Log10(raw)))
+	for _, m := range []float64{1, 2.5, 5, 10} {
+		if m*pow >= raw {
+			return m * pow
+		}
+	}
+	return 10 * pow
 }
 
 // strikeBand is how far from the reference price strikes are listed.

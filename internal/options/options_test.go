@@ -112,6 +112,15 @@ func TestStrikes(t *testing.T) {
 			t.Fatalf("step %d", ks[i]-ks[i-1])
 		}
 	}
+	// However high the price, a chain stays small.
+	for _, ref := range []float64{999, 2999, 3000, 12_345, 85_000, 700_000, 1e12} {
+		if n := len(Strikes(ref)); n > 130 {
+			t.Errorf("%d strikes around %v", n, ref)
+		}
+	}
+	if got := StrikeStep(12_345); got != 50 {
+		t.Errorf("step at 12,345: %v, want 50", got)
+	}
 	if Strikes(0) != nil || Strikes(math.NaN()) != nil {
 		t.Fatal("strikes without a price")
 	}
