@@ -211,6 +211,7 @@ func (h *Handler) recentOf(ctx context.Context, underlying string, now time.Time
 func snapshotOf(c options.Contract, r *recent) (optionSnapshotJSON, bool) {
 	var s optionSnapshotJSON
 	var buf []options.Trade
+	tape := c.Tape()
 	for _, sess := range r.sessions {
 		if s.PrevDailyBar != nil {
 			break
@@ -220,7 +221,7 @@ func snapshotOf(c options.Contract, r *recent) (optionSnapshotJSON, bool) {
 		var lastStart int64
 		for _, m := range sess {
 			n := len(buf)
-			buf = c.TradesIn(m, buf)
+			buf = tape.TradesIn(m, buf)
 			if len(buf) > n {
 				lastMinute, lastStart = buf[n:], m.Start
 			}
@@ -654,9 +655,10 @@ func (h *Handler) optionHistory(bars bool) endpoint {
 	}
 }
 
-// contractRange clips [start, end] to when c trades.
+// contractRange clips [start, end] to when c trades: from its listing to
+// its expiration.
 func contractRange(c options.Contract, start, end int64) (int64, int64) {
-	return start, min(end, c.Expires().UnixNano()-1)
+	return max(start, c.Listed().Time().UnixNano()), min(end, c.Expires().UnixNano()-1)
 }
 
 // optionTrades returns up to limit trades of c in the request's range,
@@ -678,8 +680,9 @@ func (h *Handler) optionTrades(ctx context.Context, c options.Contract, und stri
 	var buf []options.Trade
 	// A minute's trades may start before lo (the minute began earlier).
 	mlo := lo - lo%int64(time.Minute) - int64(time.Minute)
+	tape := c.Tape()
 	err := h.minutes(ctx, und, mlo, hi, req.desc, func(m options.Minute) bool {
-		buf = c.TradesIn(m, buf[:0])
+		buf = tape.TradesIn(m, buf[:0])
 		for j := range buf {
 			i := j
 			if req.desc {
@@ -730,7 +733,9 @@ func (h *Handler) optionBars(ctx context.Context, c options.Contract, und string
 	if first > last {
 		return nil, nil, nil
 	}
-	_, last = contractRange(c, first, last)
+	// Bucket starts stay where the timeframe puts them; the walk need not
+	// read minutes before the contract was listed.
+	from, last := contractRange(c, first, last)
 	var items []any
 	var next *history.Cursor
 	var cur []options.Trade
@@ -745,7 +750,8 @@ func (h *Handler) optionBars(ctx context.Context, c options.Contract, und string
 			}
 		}
 	}
-	err := h.minutes(ctx, und, first, last, req.desc, func(m options.Minute) bool {
+	tape := c.Tape()
+	err := h.minutes(ctx, und, from, last, req.desc, func(m options.Minute) bool {
 		b := bucketStart(req.tf, m.Start, loc)
 		if b != curStart {
 			flush()
@@ -754,7 +760,7 @@ func (h *Handler) optionBars(ctx context.Context, c options.Contract, und string
 			}
 			curStart = b
 		}
-		cur = c.TradesIn(m, cur)
+		cur = tape.TradesIn(m, cur)
 		return true
 	})
 	if err != nil {

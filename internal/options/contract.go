@@ -215,6 +215,27 @@ func expiryOn(d calendar.Date) calendar.Date {
 	return calendar.PrevTradingDay(d)
 }
 
+// Listed returns the first day the contract is listed on (the first day
+// Expirations lists its expiration): two years ahead for a January
+// monthly (LEAPS), nine months for another monthly, six weeks for a
+// weekly, two for a daily. It trades from then to its expiration.
+func (c Contract) Listed() calendar.Date {
+	e := c.Expiry
+	y, m, _ := e.Civil()
+	switch {
+	case e == monthly(y, m) && m == time.January:
+		return calendar.NewDate(y-leapsCount, time.January, 1)
+	case e == monthly(y, m):
+		t := time.Date(y, m-monthlyCount, 1, 0, 0, 0, 0, time.UTC)
+		return calendar.NewDate(t.Year(), t.Month(), 1)
+	case e.Weekday() == time.Friday:
+		return e.AddDays(-7*weeklyWeeks + 1)
+	case e.AddDays(1).Weekday() == time.Friday && !calendar.IsTradingDay(e.AddDays(1)):
+		return e.AddDays(1 - 7*weeklyWeeks + 1) // the Friday's weekly, a day early
+	}
+	return e.AddDays(-dailyDays)
+}
+
 // StrikeStep returns the strike interval listed around a price.
 func StrikeStep(price float64) float64 {
 	switch {

@@ -250,11 +250,44 @@ func TestTrades(t *testing.T) {
 
 func BenchmarkTradesIn(b *testing.B) {
 	mins := session(calendar.NewDate(2026, 12, 1), 230)
-	c := Contract{Root: "AAPL", Expiry: calendar.NewDate(2026, 12, 18), StrikeMilli: 230_000}
+	tape := Contract{Root: "AAPL", Expiry: calendar.NewDate(2026, 12, 18), StrikeMilli: 230_000}.Tape()
 	var buf []Trade
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		buf = c.TradesIn(mins[i%len(mins)], buf[:0])
+		buf = tape.TradesIn(mins[i%len(mins)], buf[:0])
+	}
+}
+
+func TestListed(t *testing.T) {
+	for _, tc := range []struct {
+		exp, listed calendar.Date
+		root        string
+	}{
+		{calendar.NewDate(2027, 1, 15), calendar.NewDate(2025, 1, 1), "AAPL"},    // January monthly: LEAPS
+		{calendar.NewDate(2026, 12, 18), calendar.NewDate(2026, 3, 1), "AAPL"},   // monthly
+		{calendar.NewDate(2026, 12, 11), calendar.NewDate(2026, 10, 31), "AAPL"}, // weekly
+		{calendar.NewDate(2026, 4, 2), calendar.NewDate(2026, 2, 21), "AAPL"},    // Good Friday's weekly, on Thursday
+		{calendar.NewDate(2026, 12, 8), calendar.NewDate(2026, 11, 24), "SPY"},   // daily
+	} {
+		c := Contract{Root: tc.root, Expiry: tc.exp, StrikeMilli: 100_000}
+		got := c.Listed()
+		if got != tc.listed {
+			t.Errorf("%s listed %v, want %v", c.Symbol(), got, tc.listed)
+		}
+		// Consistent with the listings: listed on its first day, not the day before.
+		if !slices.Contains(Expirations(tc.root, got), tc.exp) {
+			t.Errorf("%s: not among the expirations listed on %v", c.Symbol(), got)
+		}
+		if slices.Contains(Expirations(tc.root, got.AddDays(-1)), tc.exp) {
+			t.Errorf("%s: already listed the day before %v", c.Symbol(), got)
+		}
+	}
+	// Before its listing a contract does not trade.
+	c := Contract{Root: "AAPL", Expiry: calendar.NewDate(2026, 12, 11), StrikeMilli: 230_000}
+	for _, m := range session(calendar.NewDate(2026, 10, 30), 230) {
+		if tr := c.TradesIn(m, nil); len(tr) > 0 {
+			t.Fatalf("a trade on %v, before the listing", time.Unix(0, m.Start))
+		}
 	}
 }

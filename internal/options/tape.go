@@ -97,9 +97,32 @@ func (c Contract) rate(m *Minute, s float64, expires int64) float64 {
 }
 
 // TradesIn appends c's trades during minute m to dst, in time order. The
-// same contract and minute always give the same trades.
+// same contract and minute always give the same trades. A walk over many
+// minutes should use a Tape, which does the per-contract work once.
 func (c Contract) TradesIn(m Minute, dst []Trade) []Trade {
-	return c.tradesIn(c.key(), c.Expires().UnixNano(), &m, dst)
+	t := c.Tape()
+	return t.TradesIn(m, dst)
+}
+
+// Tape is a contract ready to draw its trades minute after minute.
+type Tape struct {
+	c               Contract
+	key             uint64
+	listed, expires int64
+}
+
+// Tape returns c's Tape.
+func (c Contract) Tape() Tape {
+	return Tape{c: c, key: c.key(), listed: c.Listed().Time().UnixNano(), expires: c.Expires().UnixNano()}
+}
+
+// TradesIn appends the contract's trades during minute m to dst, in time
+// order: none before its listing or after its expiration.
+func (t *Tape) TradesIn(m Minute, dst []Trade) []Trade {
+	if m.Start < t.listed {
+		return dst
+	}
+	return t.c.tradesIn(t.key, t.expires, &m, dst)
 }
 
 func (c Contract) tradesIn(key uint64, expires int64, m *Minute, dst []Trade) []Trade {
