@@ -19,7 +19,9 @@
 //     holiday) for six weeks, the monthly (third Friday) for nine months,
 //     two January LEAPS, and for SPY, QQQ and IWM every trading day of the
 //     next two weeks; strikes every 0.5, 1, 2.5, 5 or 10 dollars
-//     (by price) within 20 % of the underlying's previous close.
+//     (by price; wider steps above $3,000, so a chain stays near a hundred
+//     strikes) within 20 % of the underlying's previous close. A contract
+//     trades from its listing (Contract.Listed) to its expiration's close.
 //   - Prices: Black-Scholes with a 4 % rate, no dividends, and a volatility
 //     per underlying with a skew (out-of-the-money puts are dearer), so
 //     the chain looks like a real one: put-call parity holds, deltas run
