@@ -218,11 +218,7 @@ func TestCryptoTimeframes(t *testing.T) {
 
 func TestCryptoErrors(t *testing.T) {
 	e := newCryptoEnv(t, httpapi.Options{})
-	tests := []struct {
-		name, target string
-		status       int
-		msg          string
-	}{
+	tests := []refusal{
 		{"no slash", "/v1beta3/crypto/us/trades?symbols=BTCUSD", 400, "Invalid symbol(s): BTCUSD does not match"},
 		{"bad pair", "/v1beta3/crypto/us/latest/quotes?symbols=BTC/USD,BTC/US$", 400, "Invalid symbol(s)"},
 		{"two slashes", "/v1beta3/crypto/us/snapshots?symbols=A/B/C", 400, "Invalid symbol(s)"},
@@ -234,17 +230,7 @@ func TestCryptoErrors(t *testing.T) {
 		{"stock token", "/v1beta3/crypto/us/trades?symbols=BTC/USD&page_token=" + stockToken(t, e), 422, "invalid page token"},
 		{"unknown endpoint", "/v1beta3/crypto/us/latest/pricing?symbols=BTC/USD", 404, "not found"},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			r := getJSON(t, e.srv.URL+tc.target, nil)
-			if r.status != tc.status {
-				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
-			}
-			if ae := checkErrorShape(t, r); !strings.Contains(ae.Message, tc.msg) {
-				t.Errorf("message %q, want it to contain %q", ae.Message, tc.msg)
-			}
-		})
-	}
+	checkRefusals(t, e.srv.URL, tests)
 	// Alpaca's invalid symbol error has no code: with one, ccxt would raise
 	// BadRequest (it matches codes first) instead of BadSymbol.
 	r := getJSON(t, e.srv.URL+"/v1beta3/crypto/us/trades?symbols=BTCUSD", nil)
@@ -269,8 +255,9 @@ func stockToken(t *testing.T, e *env) string {
 // says so.
 func TestCryptoAccess(t *testing.T) {
 	e := newCryptoEnv(t, httpapi.Options{Keys: auth.NewKeys(map[string]string{"key": "secret"})})
-	const target = "/v1beta3/crypto/us/latest/trades?symbols=BTC/USD"
-	for _, tc := range []struct {
+	// Perpetuals, derived from spot, are open as spot is.
+	targets := []string{"/v1beta3/crypto/us/latest/trades?symbols=BTC/USD", "/v1beta1/crypto-perps/global/latest/pricing?symbols=BTC-PERP"}
+	cases := []struct {
 		name   string
 		header http.Header
 		status int
@@ -280,12 +267,15 @@ func TestCryptoAccess(t *testing.T) {
 		{"right", http.Header{"Apca-Api-Key-Id": {"key"}, "Apca-Api-Secret-Key": {"secret"}}, 200},
 		{"wrong", http.Header{"Apca-Api-Key-Id": {"key"}, "Apca-Api-Secret-Key": {"nope"}}, 403},
 		{"bearer", http.Header{"Authorization": {"Bearer token"}}, 403},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if r := getJSON(t, e.srv.URL+target, tc.header); r.status != tc.status {
-				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
-			}
-		})
+	}
+	for _, target := range targets {
+		for _, tc := range cases {
+			t.Run(tc.name+" "+target, func(t *testing.T) {
+				if r := getJSON(t, e.srv.URL+target, tc.header); r.status != tc.status {
+					t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
+				}
+			})
+		}
 	}
 	// The SDK without keys reads crypto.
 	c := marketdata.NewClient(marketdata.ClientOpts{BaseURL: e.srv.URL, RetryLimit: 1, RetryDelay: time.Millisecond})
@@ -294,7 +284,7 @@ func TestCryptoAccess(t *testing.T) {
 	}
 
 	none := newEnv(t, httpapi.Options{})
-	r := getJSON(t, none.srv.URL+target, nil)
+	r := getJSON(t, none.srv.URL+targets[0], nil)
 	if ae := checkErrorShape(t, r); r.status != 404 || !strings.Contains(ae.Message, "serves no crypto data") {
 		t.Fatalf("without a crypto store: %d %s", r.status, r.body)
 	}

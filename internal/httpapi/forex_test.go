@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tapehq/tape/internal/auth"
 	"github.com/tapehq/tape/internal/httpapi"
 )
 
@@ -463,11 +462,7 @@ func TestForexParams(t *testing.T) {
 func TestForexErrors(t *testing.T) {
 	e := newEnv(t, httpapi.Options{})
 	tooMany := strings.Repeat("EURUSD,USDJPY,", 1100) // the same two, but too many to read
-	tests := []struct {
-		name, target string
-		status       int
-		msg          string
-	}{
+	tests := []refusal{
 		{"latest, no pairs", "/v1beta1/forex/latest/rates", 400, "missing currency_pairs"},
 		{"no pairs", "/v1beta1/forex/rates?timeframe=1Min", 400, "missing currency_pairs"},
 		{"only commas", "/v1beta1/forex/rates?currency_pairs=,,", 400, "missing currency_pairs"},
@@ -494,35 +489,7 @@ func TestForexErrors(t *testing.T) {
 		{"malformed query", "/v1beta1/forex/rates?currency_pairs=EURUSD&page_token=%zz", 400, "malformed query"},
 		{"history of latest", "/v1beta1/forex/latest/bars?currency_pairs=EURUSD", 404, "not found"},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			r := getJSON(t, e.srv.URL+tc.target, nil)
-			if r.status != tc.status {
-				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
-			}
-			if ae := checkErrorShape(t, r); !strings.Contains(ae.Message, tc.msg) {
-				t.Errorf("message %q, want it to contain %q", ae.Message, tc.msg)
-			}
-		})
-	}
-}
-
-// TestForexAccess: forex is market data behind credentials, as at Alpaca.
-func TestForexAccess(t *testing.T) {
-	e := newEnv(t, httpapi.Options{Keys: auth.NewKeys(map[string]string{"key": "secret"})})
-	const target = "/v1beta1/forex/latest/rates?currency_pairs=EURUSD"
-	for _, tc := range []struct {
-		header http.Header
-		status int
-	}{
-		{nil, 403},
-		{http.Header{"Apca-Api-Key-Id": {"key"}, "Apca-Api-Secret-Key": {"nope"}}, 403},
-		{http.Header{"Apca-Api-Key-Id": {"key"}, "Apca-Api-Secret-Key": {"secret"}}, 200},
-	} {
-		if r := getJSON(t, e.srv.URL+target, tc.header); r.status != tc.status {
-			t.Errorf("%v: status %d, want %d: %s", tc.header, r.status, tc.status, r.body)
-		}
-	}
+	checkRefusals(t, e.srv.URL, tests)
 }
 
 // BenchmarkForexRates serves a full page: 10,000 one-minute rates of two

@@ -88,6 +88,31 @@ type alpacaError struct {
 	Message string `json:"message"`
 }
 
+// refusal is a request the API must refuse: with status, and a message in
+// Alpaca's error shape that contains msg.
+type refusal struct {
+	name, target string
+	status       int
+	msg          string
+}
+
+// checkRefusals sends each refusal's target to the server at base, a
+// subtest each.
+func checkRefusals(t *testing.T, base string, tests []refusal) {
+	t.Helper()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := getJSON(t, base+tc.target, nil)
+			if r.status != tc.status {
+				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
+			}
+			if ae := checkErrorShape(t, r); !strings.Contains(ae.Message, tc.msg) {
+				t.Errorf("message %q, want it to contain %q", ae.Message, tc.msg)
+			}
+		})
+	}
+}
+
 // checkErrorShape checks that r is an error in Alpaca's JSON shape.
 func checkErrorShape(t *testing.T, r response) alpacaError {
 	t.Helper()
@@ -119,12 +144,7 @@ func TestErrors(t *testing.T) {
 	for i := range tooMany {
 		tooMany[i] = "S" + strings.Repeat("X", i%5) + string(rune('A'+i%26)) + string(rune('A'+i/26%26)) + string(rune('A'+i/676))
 	}
-	tests := []struct {
-		name   string
-		target string
-		status int
-		msg    string // a substring of the message
-	}{
+	tests := []refusal{
 		{"missing timeframe", "/v2/stocks/bars?symbols=AAPL", 422, "timeframe is required"},
 		{"bad timeframe", "/v2/stocks/bars?symbols=AAPL&timeframe=1Minute", 422, "invalid timeframe"},
 		{"timeframe 60Min", "/v2/stocks/AAPL/bars?timeframe=60Min", 422, "invalid timeframe"},
@@ -170,17 +190,7 @@ func TestErrors(t *testing.T) {
 		{"options not served", "/v1beta1/options/bars?symbols=AAPL240419P00140000", 404, "not found"},
 		{"trailing slash", "/v2/stocks/bars/", 404, "not found"},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			r := getJSON(t, e.srv.URL+tc.target, nil)
-			if r.status != tc.status {
-				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
-			}
-			if ae := checkErrorShape(t, r); !strings.Contains(ae.Message, tc.msg) {
-				t.Errorf("message %q, want it to contain %q", ae.Message, tc.msg)
-			}
-		})
-	}
+	checkRefusals(t, e.srv.URL, tests)
 }
 
 // TestAccepted checks values that must not be refused.
@@ -249,7 +259,8 @@ func TestShapes(t *testing.T) {
 
 func TestAuth(t *testing.T) {
 	e := newEnv(t, httpapi.Options{Keys: auth.NewKeys(map[string]string{"key": "secret"})})
-	const target = "/v2/stocks/trades/latest?symbols=AAPL"
+	// Forex is market data behind credentials too, as at Alpaca.
+	targets := []string{"/v2/stocks/trades/latest?symbols=AAPL", "/v1beta1/forex/latest/rates?currency_pairs=EURUSD"}
 	basic := func(user, pass string) string {
 		r, _ := http.NewRequest("GET", "/", nil)
 		r.SetBasicAuth(user, pass)
@@ -272,27 +283,29 @@ func TestAuth(t *testing.T) {
 		// be checked first at Alpaca.
 		{"wrong headers, right basic", http.Header{"Apca-Api-Key-Id": {"key"}, "Apca-Api-Secret-Key": {"nope"}, "Authorization": {basic("key", "secret")}}, 403},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			r := getJSON(t, e.srv.URL+target, tc.header)
-			if r.status != tc.status {
-				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
-			}
-			if r.status != 200 {
-				if ae := checkErrorShape(t, r); ae.Message != "forbidden" || ae.Code != nil {
-					t.Errorf("body %s", r.body)
+	open := newEnv(t, httpapi.Options{Keys: auth.NewKeys(nil)})
+	for _, target := range targets {
+		for _, tc := range tests {
+			t.Run(tc.name+" "+target, func(t *testing.T) {
+				r := getJSON(t, e.srv.URL+target, tc.header)
+				if r.status != tc.status {
+					t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
+				}
+				if r.status != 200 {
+					if ae := checkErrorShape(t, r); ae.Message != "forbidden" || ae.Code != nil {
+						t.Errorf("body %s", r.body)
+					}
+				}
+			})
+		}
+		t.Run("open keys accept anything "+target, func(t *testing.T) {
+			for _, h := range []http.Header{nil, {"Authorization": {"Bearer x"}}, {"Apca-Api-Key-Id": {"a"}}} {
+				if r := getJSON(t, open.srv.URL+target, h); r.status != 200 {
+					t.Fatalf("%v: status %d", h, r.status)
 				}
 			}
 		})
 	}
-	t.Run("open keys accept anything", func(t *testing.T) {
-		open := newEnv(t, httpapi.Options{Keys: auth.NewKeys(nil)})
-		for _, h := range []http.Header{nil, {"Authorization": {"Bearer x"}}, {"Apca-Api-Key-Id": {"a"}}} {
-			if r := getJSON(t, open.srv.URL+target, h); r.status != 200 {
-				t.Fatalf("%v: status %d", h, r.status)
-			}
-		}
-	})
 }
 
 func TestMethods(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"maps"
 	"math"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,7 +15,6 @@ import (
 	"github.com/alpacahq/alpaca-trade-api-go/v3/alpaca"
 	"github.com/alpacahq/alpaca-trade-api-go/v3/marketdata"
 
-	"github.com/tapehq/tape/internal/auth"
 	"github.com/tapehq/tape/internal/httpapi"
 	"github.com/tapehq/tape/internal/market"
 )
@@ -384,11 +382,7 @@ func TestCryptoPerpShapes(t *testing.T) {
 
 func TestCryptoPerpErrors(t *testing.T) {
 	e := newCryptoEnv(t, httpapi.Options{})
-	tests := []struct {
-		name, target string
-		status       int
-		msg          string
-	}{
+	tests := []refusal{
 		{"spot pair", "/v1beta1/crypto-perps/global/latest/trades?symbols=BTC/USD", 400, "Invalid symbol(s): BTC/USD does not match ^[A-Z0-9]+-PERP$"},
 		{"no dash", "/v1beta1/crypto-perps/global/latest/quotes?symbols=BTCPERP", 400, "Invalid symbol(s): BTCPERP"},
 		{"no base", "/v1beta1/crypto-perps/global/latest/bars?symbols=-PERP", 400, "Invalid symbol(s)"},
@@ -399,17 +393,7 @@ func TestCryptoPerpErrors(t *testing.T) {
 		{"unknown location", "/v1beta1/crypto-perps/mars/latest/pricing?symbols=BTC-PERP", 404, "unknown crypto perpetuals location"},
 		{"history", "/v1beta1/crypto-perps/global/bars?symbols=BTC-PERP&timeframe=1Min", 404, "not found"},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			r := getJSON(t, e.srv.URL+tc.target, nil)
-			if r.status != tc.status {
-				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
-			}
-			if ae := checkErrorShape(t, r); !strings.Contains(ae.Message, tc.msg) {
-				t.Errorf("message %q, want it to contain %q", ae.Message, tc.msg)
-			}
-		})
-	}
+	checkRefusals(t, e.srv.URL, tests)
 	// As for spot pairs, the invalid symbol error has no code (ccxt's
 	// BadSymbol).
 	r := getJSON(t, e.srv.URL+"/v1beta1/crypto-perps/global/latest/trades?symbols=BTC/USD", nil)
@@ -433,24 +417,5 @@ func TestCryptoPerpErrors(t *testing.T) {
 	r = getJSON(t, none.srv.URL+"/v1beta1/crypto-perps/global/latest/trades?symbols=BTC-PERP", nil)
 	if ae := checkErrorShape(t, r); r.status != 404 || !strings.Contains(ae.Message, "serves no crypto perpetual futures") {
 		t.Errorf("without a crypto store: %d %s", r.status, r.body)
-	}
-}
-
-// TestCryptoPerpAccess: like spot crypto, perpetuals need no credentials,
-// and wrong ones are refused.
-func TestCryptoPerpAccess(t *testing.T) {
-	e := newCryptoEnv(t, httpapi.Options{Keys: auth.NewKeys(map[string]string{"key": "secret"})})
-	const target = "/v1beta1/crypto-perps/global/latest/pricing?symbols=BTC-PERP"
-	for _, tc := range []struct {
-		header http.Header
-		status int
-	}{
-		{nil, 200},
-		{http.Header{"Apca-Api-Key-Id": {"key"}, "Apca-Api-Secret-Key": {"secret"}}, 200},
-		{http.Header{"Apca-Api-Key-Id": {"key"}, "Apca-Api-Secret-Key": {"nope"}}, 403},
-	} {
-		if r := getJSON(t, e.srv.URL+target, tc.header); r.status != tc.status {
-			t.Errorf("%v: status %d, want %d: %s", tc.header, r.status, tc.status, r.body)
-		}
 	}
 }
