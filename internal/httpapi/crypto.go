@@ -105,17 +105,23 @@ func (h *Handler) cryptoLatest(k kind) endpoint {
 			h.fail(w, r, aerr)
 			return
 		}
-		items := make([]latestItem, 0, len(syms))
-		for _, sym := range syms {
-			if e, ok := get(sym); ok {
-				items = append(items, latestItem{symbol: sym, event: e})
-			}
-		}
-		buf := getBuffer()
-		defer putBuffer(buf)
-		*buf = appendLatest((*buf)[:0], k, items, "")
-		h.write(w, r, http.StatusOK, *buf)
+		h.writeLatest(w, r, k, syms, get)
 	}
+}
+
+// writeLatest answers {"trades":{…}} (quotes, bars: k) with the item get
+// returns for each of syms, leaving out those it has none for.
+func (h *Handler) writeLatest(w http.ResponseWriter, r *http.Request, k kind, syms []string, get func(string) (market.Event, bool)) {
+	items := make([]latestItem, 0, len(syms))
+	for _, sym := range syms {
+		if e, ok := get(sym); ok {
+			items = append(items, latestItem{symbol: sym, event: e})
+		}
+	}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	*buf = appendLatest((*buf)[:0], k, items, "")
+	h.write(w, r, http.StatusOK, *buf)
 }
 
 // latestCrypto returns the store's latest-k method; it is looked up per

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"cmp"
 	"context"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -238,9 +239,8 @@ func snapshotOf(c options.Contract, r *recent) (optionSnapshotJSON, bool) {
 			s.PrevDailyBar = optionBar(day, buf)
 		}
 	}
-	if r.ok && r.at < c.Expires().UnixNano() {
-		s.LatestQuote = quoteJSON(c.QuoteAt(r.price, r.at))
-		v := c.Value(r.price, r.at)
+	if q, v, ok := quoteOf(c, r); ok {
+		s.LatestQuote = q
 		s.ImpliedVolatility = round6(v.Vol)
 		g := v.Greeks
 		s.Greeks = &greeksJSON{Delta: round6(g.Delta), Gamma: round6(g.Gamma), Rho: round6(g.Rho), Theta: round6(g.Theta), Vega: round6(g.Vega)}
@@ -248,13 +248,32 @@ func snapshotOf(c options.Contract, r *recent) (optionSnapshotJSON, bool) {
 	return s, s.LatestTrade != nil || s.LatestQuote != nil
 }
 
-func round6(x float64) float64 {
-	const p = 1e6
-	if x < 0 {
-		return -float64(int64(-x*p+0.5)) / p
+// quoteOf returns c's quote, and its value (volatility, greeks), at the
+// underlying's price in r; false when that is unknown or c has expired.
+func quoteOf(c options.Contract, r *recent) (*optionQuoteJSON, options.Value, bool) {
+	if !r.ok || r.at >= c.Expires().UnixNano() {
+		return nil, options.Value{}, false
 	}
-	return float64(int64(x*p+0.5)) / p
+	v := c.Value(r.price, r.at)
+	return quoteJSON(c.QuoteOf(v, r.at)), v, true
 }
+
+// lastTrade returns c's last trade in r's sessions, looking from the
+// newest minute back.
+func lastTrade(c options.Contract, r *recent) (*optionTradeJSON, bool) {
+	tape := c.Tape()
+	var buf []options.Trade
+	for _, sess := range r.sessions {
+		for i := len(sess) - 1; i >= 0; i-- {
+			if buf = tape.TradesIn(sess[i], buf[:0]); len(buf) > 0 {
+				return tradeJSON(buf[len(buf)-1]), true
+			}
+		}
+	}
+	return nil, false
+}
+
+func round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }
 
 // maxOptionSymbols bounds the contracts of one request, as Alpaca's
 // options endpoints do: each is simulated over its range.
@@ -344,13 +363,12 @@ func (h *Handler) optionLatest(k kind) endpoint {
 				h.storeFailed(ctx, w, r, err)
 				return
 			}
-			s, ok := snapshotOf(c, rc)
-			switch {
-			case !ok:
-			case k == kindTrades && s.LatestTrade != nil:
-				trades[sym] = s.LatestTrade
-			case k == kindQuotes && s.LatestQuote != nil:
-				quotes[sym] = s.LatestQuote
+			if k == kindTrades {
+				if t, ok := lastTrade(c, rc); ok {
+					trades[sym] = t
+				}
+			} else if q, _, ok := quoteOf(c, rc); ok {
+				quotes[sym] = q
 			}
 		}
 		if k == kindTrades {
@@ -407,7 +425,7 @@ func (h *Handler) optionChain(w http.ResponseWriter, r *http.Request, v url.Valu
 		h.writeJSON(w, r, map[string]any{"snapshots": map[string]any{}, "next_page_token": nil})
 		return
 	}
-	listed := h.listed(und, calendar.DateOf(h.opts.Now()))
+	listed, _ := h.listed(und, calendar.DateOf(h.opts.Now()))
 	contracts := listed[:0:0]
 	for _, c := range listed {
 		if f.match(c) {
@@ -468,14 +486,14 @@ func (h *Handler) writeSnapshotPage(w http.ResponseWriter, r *http.Request, v ur
 	h.writeJSON(w, r, map[string]any{"snapshots": out, "next_page_token": next})
 }
 
-// listed returns the contracts listed on day d on underlying: strikes
-// around its previous close (refPrice).
-func (h *Handler) listed(underlying string, d calendar.Date) []options.Contract {
+// listed returns the contracts listed on day d on underlying, and the
+// price they are listed around: its previous close (refPrice).
+func (h *Handler) listed(underlying string, d calendar.Date) ([]options.Contract, float64) {
 	ref := h.refPrice(underlying, d)
 	if ref == 0 {
-		return nil
+		return nil, 0
 	}
-	return options.Chain(options.RootOf(underlying), d, ref)
+	return options.Chain(options.RootOf(underlying), d, ref), ref
 }
 
 // refPrice returns the price a day's chain of underlying is listed

@@ -145,18 +145,15 @@ func (h *Handler) optionContracts(w http.ResponseWriter, r *http.Request, v url.
 	// Walk the underlyings by root, each root's contracts in symbol order,
 	// from the page token on: a page costs the roots it reads, not every
 	// chain of every stock Tape serves.
+	byRoot := h.underlyings()
 	roots := make([]string, 0, len(unds))
-	byRoot := map[string]string{}
-	served := h.opts.StockSymbols()
 	for _, und := range unds {
-		root := options.RootOf(und)
-		if _, dup := byRoot[root]; dup || !slices.Contains(served, und) {
-			continue
+		if root := options.RootOf(und); byRoot[root] == und {
+			roots = append(roots, root)
 		}
-		byRoot[root] = und
-		roots = append(roots, root)
 	}
 	slices.Sort(roots)
+	roots = slices.Compact(roots)
 	hash := hashQuery("options/contracts", unds, v.Get("status"), v.Get("type"), v.Get("style"), v.Get("strike_price_gte"),
 		v.Get("strike_price_lte"), v.Get("expiration_date"), v.Get("expiration_date_gte"), v.Get("expiration_date_lte"), v.Get("root_symbol"))
 	var after string
@@ -182,8 +179,8 @@ walk:
 			continue
 		}
 		und := byRoot[root]
-		ref := h.refPrice(und, today)
-		for _, c := range h.listed(und, today) {
+		listed, ref := h.listed(und, today)
+		for _, c := range listed {
 			if !f.match(c) {
 				continue
 			}
@@ -223,9 +220,10 @@ func (h *Handler) optionContract(w http.ResponseWriter, r *http.Request, _ url.V
 		if len(id) != 36 || strings.Count(id, "-") != 4 {
 			break
 		}
-		for _, c := range h.listed(und, today) {
+		listed, ref := h.listed(und, today)
+		for _, c := range listed {
 			if alpacameta.AssetID("us_option", c.Symbol()) == id {
-				h.writeJSON(w, r, contractJSON(c, und, today, h.refPrice(und, today), false))
+				h.writeJSON(w, r, contractJSON(c, und, today, ref, false))
 				return
 			}
 		}

@@ -102,16 +102,13 @@ func (h *Handler) perpLatest(k kind) endpoint {
 			h.fail(w, r, aerr)
 			return
 		}
-		items := make([]latestItem, 0, len(syms))
-		for _, sym := range syms {
-			if e, ok := get(perpSpot(sym)); ok {
-				items = append(items, latestItem{symbol: sym, event: perpEvent(k, sym, e)})
+		h.writeLatest(w, r, k, syms, func(sym string) (market.Event, bool) {
+			e, ok := get(perpSpot(sym))
+			if ok {
+				e = perpEvent(k, sym, e)
 			}
-		}
-		buf := getBuffer()
-		defer putBuffer(buf)
-		*buf = appendLatest((*buf)[:0], k, items, "")
-		h.write(w, r, http.StatusOK, *buf)
+			return e, ok
+		})
 	}
 }
 

@@ -68,10 +68,13 @@ func (c Contract) Years(ns int64) float64 {
 
 // Value prices c with the underlying at s at time ns.
 func (c Contract) Value(s float64, ns int64) Value {
-	t := c.Years(ns)
+	return c.value(s, c.Years(ns))
+}
+
+// value prices c with the underlying at s and t years to expiry.
+func (c Contract) value(s, t float64) Value {
 	k := c.Strike()
-	vol := Vol(c.Root, s, k, t)
-	return blackScholes(c.Put, s, k, t, Rate, vol)
+	return blackScholes(c.Put, s, k, t, Rate, Vol(c.Root, s, k, t))
 }
 
 // blackScholes prices a European option (Tape's American options have no

@@ -147,8 +147,7 @@ func (c Contract) tradesIn(key uint64, expires int64, m *Minute, dst []Trade) []
 		if t >= expires {
 			break
 		}
-		s := m.pathAt(fr[i], lowFirst)
-		v := blackScholes(c.Put, s, c.Strike(), max(0, float64(expires-t)/yearNs), Rate, Vol(c.Root, s, c.Strike(), float64(expires-t)/yearNs))
+		v := c.value(m.pathAt(fr[i], lowFirst), max(0, float64(expires-t)/yearNs))
 		bid, ask := c.BidAsk(v.Price)
 		tick := c.Tick(v.Price)
 		p := roundTo(bid+(ask-bid)*unit(h), tick)
@@ -206,7 +205,12 @@ func (m *Minute) pathAt(f float64, lowFirst bool) float64 {
 
 // QuoteAt returns c's quote with the underlying at s at time ns.
 func (c Contract) QuoteAt(s float64, ns int64) Quote {
-	v := c.Value(s, ns)
+	return c.QuoteOf(c.Value(s, ns), ns)
+}
+
+// QuoteOf returns c's quote at time ns around its value v there (as Value
+// gives it).
+func (c Contract) QuoteOf(v Value, ns int64) Quote {
 	bid, ask := c.BidAsk(v.Price)
 	h := mix(c.key() ^ uint64(ns))
 	q := Quote{Time: ns, Bid: bid, Ask: ask, Condition: CondQuote,
